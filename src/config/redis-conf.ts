@@ -1,0 +1,59 @@
+/**
+ * redis.conf for every Redis pod. It holds nothing per pod and no secret: the start script
+ * copies it to a writable volume and appends the runtime part (announce address, password,
+ * and `replicaof` when the Sentinels name another master).
+ */
+export interface RedisConfOptions {
+  /** TCP port Redis listens on. */
+  readonly port: number;
+  /** Directory for the AOF and RDB files (the pod's persistent volume). */
+  readonly dataDir: string;
+  /** `min-replicas-to-write`; 0 turns the check off. */
+  readonly minReplicasToWrite: number;
+  /** `min-replicas-max-lag` in seconds. */
+  readonly minReplicasMaxLagSeconds: number;
+  /** `maxmemory` in bytes; undefined leaves Redis without a limit. */
+  readonly maxmemoryBytes?: number;
+  /** `maxmemory-policy`. */
+  readonly maxmemoryPolicy: string;
+  /** RDB snapshot points as `[seconds, changes]` pairs; empty turns RDB snapshots off. */
+  readonly savePoints: ReadonlyArray<readonly [number, number]>;
+  /** Extra directives appended verbatim (already validated), in order. */
+  readonly extraDirectives?: ReadonlyArray<readonly [string, string]>;
+}
+
+/** Renders the static redis.conf shared by every Redis pod. */
+export function renderRedisConf(o: RedisConfOptions): string {
+  const save = o.savePoints.length === 0 ? '""' : o.savePoints.map(([s, c]) => `${s} ${c}`).join(' ');
+  const lines = [
+    '# Rendered by cdk8s-redis-sentinel. Roles are decided at every start by the start script,',
+    '# which appends replica-announce-ip, the password and (on replicas) replicaof.',
+    `port ${o.port}`,
+    'bind * -::*',
+    // Access is guarded by requirepass (unless auth is explicitly off) and NetworkPolicies.
+    'protected-mode no',
+    `dir ${o.dataDir}`,
+    '',
+    '# Persistence: AOF fsync every second plus RDB snapshots.',
+    'appendonly yes',
+    'appendfsync everysec',
+    `save ${save}`,
+    '',
+    '# Replication',
+    'replica-read-only yes',
+    'replica-serve-stale-data yes',
+    'repl-diskless-sync yes',
+    `min-replicas-to-write ${o.minReplicasToWrite}`,
+    `min-replicas-max-lag ${o.minReplicasMaxLagSeconds}`,
+    '',
+    '# Memory',
+    ...(o.maxmemoryBytes === undefined ? [] : [`maxmemory ${o.maxmemoryBytes}`]),
+    `maxmemory-policy ${o.maxmemoryPolicy}`,
+    '',
+    '# Logs to stdout for kubectl logs.',
+    'logfile ""',
+    'tcp-keepalive 60',
+    ...(o.extraDirectives ?? []).map(([k, v]) => `${k} ${v}`),
+  ];
+  return lines.join('\n') + '\n';
+}

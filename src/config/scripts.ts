@@ -1,0 +1,420 @@
+/**
+ * Shell scripts run inside the Redis and Sentinel containers: POSIX sh (busybox ash on the
+ * alpine image), built from arrays of lines so no indentation leaks into the files.
+ *
+ * Every script takes its constants from the options (rendered in) and the pod's identity from
+ * the environment: `SELF_FQDN`, the pod's stable DNS name.
+ */
+
+/** What every script needs to know about the deployment. */
+export interface ScriptCommonOptions {
+  /** The monitored master's name. */
+  readonly masterName: string;
+  /** DNS names of every Sentinel pod. */
+  readonly sentinelHosts: readonly string[];
+  readonly sentinelPort: number;
+  readonly redisPort: number;
+  /** Path of the file holding the password (a mounted Secret key); undefined when auth is off. */
+  readonly authFile?: string;
+  /** Seconds one redis-cli call may take before it is abandoned. */
+  readonly cliTimeoutSeconds: number;
+}
+
+export interface RedisStartScriptOptions extends ScriptCommonOptions {
+  /** FQDN of the bootstrap master pod: the master when no Sentinel answers. */
+  readonly bootstrapMasterHost: string;
+  /** The rendered redis.conf (read-only ConfigMap file). */
+  readonly templateFile: string;
+  /** Where the runtime config is written (writable volume, private to the pod). */
+  readonly configFile: string;
+  /** How long to keep asking when no Sentinel answers at all, before falling back to the bootstrap master. */
+  readonly sentinelWaitSeconds: number;
+}
+
+export interface SentinelStartScriptOptions extends ScriptCommonOptions {
+  /** FQDN of the bootstrap master pod: monitored when neither live Sentinels nor saved state know better. */
+  readonly bootstrapMasterHost: string;
+  /** The rendered sentinel.conf (read-only ConfigMap file). */
+  readonly templateFile: string;
+  /** The Sentinel's own config file, on its persistent volume (Sentinel rewrites it). */
+  readonly configFile: string;
+  /** How long to wait for the chosen master's name to resolve before starting anyway. */
+  readonly resolveWaitSeconds: number;
+}
+
+export interface PreStopScriptOptions extends ScriptCommonOptions {
+  /** How long to wait for the Sentinels to name another master (writes stay paused meanwhile). */
+  readonly failoverWaitSeconds: number;
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
+
+function header(purpose: string[]): string[] {
+  return ['#!/bin/sh', ...purpose.map((l) => `# ${l}`), '# Rendered by cdk8s-redis-sentinel.', 'set -eu', ''];
+}
+
+function constants(o: ScriptCommonOptions): string[] {
+  return [
+    `MASTER_NAME=${q(o.masterName)}`,
+    `SENTINEL_HOSTS=${q(o.sentinelHosts.join(' '))}`,
+    `SENTINEL_PORT=${o.sentinelPort}`,
+    `REDIS_PORT=${o.redisPort}`,
+    `AUTH_FILE=${q(o.authFile ?? '')}`,
+    `CLI_TIMEOUT=${o.cliTimeoutSeconds}`,
+  ];
+}
+
+/** Shell functions shared by the scripts. */
+const COMMON_FUNCTIONS: string[] = [
+  'log() {',
+  '  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >&2',
+  '}',
+  '',
+  '# Reads the password from the mounted Secret into REDISCLI_AUTH (used by redis-cli).',
+  'load_auth() {',
+  '  if [ -n "$AUTH_FILE" ]; then',
+  '    if [ ! -r "$AUTH_FILE" ]; then',
+  '      log "cannot read the password file $AUTH_FILE: is the Secret there and mounted?"',
+  '      exit 1',
+  '    fi',
+  '    REDISCLI_AUTH=$(cat "$AUTH_FILE")',
+  '    export REDISCLI_AUTH',
+  '  fi',
+  '}',
+  '',
+  '# redis-cli with a bounded run time; errors go nowhere.',
+  'cli() {',
+  '  timeout "$CLI_TIMEOUT" redis-cli "$@" 2>/dev/null',
+  '}',
+  '',
+  '# Prints "<config-epoch> <host> <port>" of the master each answering Sentinel (but $1) monitors.',
+  'sentinel_answers() {',
+  '  skip=${1:-}',
+  '  for s in $SENTINEL_HOSTS; do',
+  '    [ "$s" = "$skip" ] && continue',
+  '    { cli -h "$s" -p "$SENTINEL_PORT" --raw SENTINEL MASTER "$MASTER_NAME" || true; } | tr -d "\\r" | awk \'',
+  '      NR % 2 == 1 { k = $0; next }',
+  '      k == "ip" { ip = $0 }',
+  '      k == "port" { port = $0 }',
+  '      k == "config-epoch" { e = $0 }',
+  '      END {',
+  '        if (e == "") e = 0',
+  '        if (ip ~ /^[A-Za-z0-9.:-]+$/ && port ~ /^[0-9]+$/ && e ~ /^[0-9]+$/) print e, ip, port',
+  '      }\'',
+  '  done',
+  '}',
+  '',
+  '# Prints "<config-epoch> <host> <port>": the master known with the highest config epoch',
+  '# (Sentinel\'s own rule: the highest epoch wins), or nothing when no Sentinel answers.',
+  'current_master() {',
+  '  sentinel_answers "${1:-}" | sort -n -r | head -n 1',
+  '}',
+  '',
+  '# Prints $1 as a double-quoted Redis config string.',
+  'conf_quote() {',
+  '  printf \'"%s"\' "$(printf \'%s\' "$1" | sed -e \'s/\\\\/\\\\\\\\/g\' -e \'s/"/\\\\"/g\')"',
+  '}',
+  '',
+  '# Refuses a password Redis cannot read from its config file.',
+  'check_password() {',
+  "  nl='",
+  "'",
+  '  case $REDISCLI_AUTH in',
+  '    *"$nl"*|"")',
+  '      log "the password in $AUTH_FILE is empty or spans lines: Redis cannot use it"',
+  '      exit 1',
+  '      ;;',
+  '  esac',
+  '}',
+  '',
+];
+
+const REQUIRE_SELF = [': "${SELF_FQDN:?SELF_FQDN (this pod\'s DNS name) must be set}"', ''];
+
+/**
+ * The Redis container's entrypoint, run at EVERY start of the container (not only in an init
+ * container, which a crash or liveness restart does not rerun). It asks the Sentinels for the
+ * current master and starts as its replica, or as master when the Sentinels name this pod;
+ * only when no Sentinel answers does the bootstrap master pod start as master.
+ */
+export function renderRedisStartScript(o: RedisStartScriptOptions): string {
+  return [
+    ...header([
+      'Redis entrypoint: decides this pod\'s role at every start by asking the Sentinels,',
+      'writes the runtime config to a private writable volume, then execs redis-server.',
+    ]),
+    ...constants(o),
+    `BOOTSTRAP_MASTER_HOST=${q(o.bootstrapMasterHost)}`,
+    `TEMPLATE=${q(o.templateFile)}`,
+    `CONF_FILE=${q(o.configFile)}`,
+    `SENTINEL_WAIT=${o.sentinelWaitSeconds}`,
+    ...REQUIRE_SELF,
+    ...COMMON_FUNCTIONS,
+    'load_auth',
+    '',
+    '# Ask the Sentinels; keep asking (bounded) only while none of them answers at all.',
+    'deadline=$(( $(date +%s) + SENTINEL_WAIT ))',
+    'while :; do',
+    '  master=$(current_master)',
+    '  [ -n "$master" ] && break',
+    '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+    '    break',
+    '  fi',
+    '  log "no Sentinel answered; asking again"',
+    '  sleep 2',
+    'done',
+    '',
+    'if [ -n "$master" ]; then',
+    '  # shellcheck disable=SC2086',
+    '  set -- $master',
+    '  host=$2',
+    '  port=$3',
+    '  log "the Sentinels name $host:$port as master of $MASTER_NAME (config epoch $1)"',
+    'else',
+    '  host=$BOOTSTRAP_MASTER_HOST',
+    '  port=$REDIS_PORT',
+    '  log "no Sentinel answered within ${SENTINEL_WAIT}s: the bootstrap master is $host"',
+    'fi',
+    '',
+    'umask 077',
+    'tmp="$CONF_FILE.tmp"',
+    'cp "$TEMPLATE" "$tmp"',
+    '{',
+    '  echo "replica-announce-ip $SELF_FQDN"',
+    '  echo "replica-announce-port $REDIS_PORT"',
+    '  if [ -n "$AUTH_FILE" ]; then',
+    '    check_password',
+    '    pw=$(conf_quote "$REDISCLI_AUTH")',
+    '    echo "requirepass $pw"',
+    '    echo "masterauth $pw"',
+    '  fi',
+    '  if [ "$host" != "$SELF_FQDN" ]; then',
+    '    echo "replicaof $host $port"',
+    '  fi',
+    '} >> "$tmp"',
+    'mv "$tmp" "$CONF_FILE"',
+    '',
+    'if [ "$host" = "$SELF_FQDN" ]; then',
+    '  log "starting as master"',
+    'else',
+    '  log "starting as replica of $host:$port"',
+    'fi',
+    'exec redis-server "$CONF_FILE"',
+  ].join('\n') + '\n';
+}
+
+/**
+ * The Sentinel container's entrypoint, run at every start. It monitors the master known with the
+ * highest config epoch among the live peer Sentinels and its own saved state (bootstrap master when
+ * neither knows), with a stable `sentinel myid` derived from the pod's DNS name.
+ */
+export function renderSentinelStartScript(o: SentinelStartScriptOptions): string {
+  return [
+    ...header([
+      'Sentinel entrypoint: writes this Sentinel\'s config from the template, monitoring the master',
+      'that live Sentinels or its own saved state know with the highest config epoch.',
+    ]),
+    ...constants(o),
+    `BOOTSTRAP_MASTER_HOST=${q(o.bootstrapMasterHost)}`,
+    `TEMPLATE=${q(o.templateFile)}`,
+    `CONF_FILE=${q(o.configFile)}`,
+    `RESOLVE_WAIT=${o.resolveWaitSeconds}`,
+    ...REQUIRE_SELF,
+    ...COMMON_FUNCTIONS,
+    '# True when $1 is an IP address or a name that resolves.',
+    'resolvable() {',
+    '  case $1 in',
+    '    *[!0-9.]*) ;;',
+    '    *) return 0 ;;',
+    '  esac',
+    '  getent hosts "$1" >/dev/null 2>&1 || nslookup "$1" >/dev/null 2>&1',
+    '}',
+    '',
+    'load_auth',
+    '# A stable id: a restarted Sentinel is the same voter, not a new one.',
+    'MYID=$(printf \'%s\' "$SELF_FQDN" | sha1sum | cut -c1-40)',
+    '',
+    'peer=$(current_master "$SELF_FQDN")',
+    'saved=\'\'',
+    'saved_current=0',
+    'if [ -f "$CONF_FILE" ]; then',
+    '  saved=$(awk -v m="$MASTER_NAME" \'',
+    '    $1 == "sentinel" && $2 == "monitor" && $3 == m { h = $4; p = $5 }',
+    '    $1 == "sentinel" && $2 == "config-epoch" && $3 == m { e = $4 }',
+    '    END {',
+    '      if (e == "") e = 0',
+    '      if (h ~ /^[A-Za-z0-9.:-]+$/ && p ~ /^[0-9]+$/ && e ~ /^[0-9]+$/) print e, h, p',
+    '    }\' "$CONF_FILE")',
+    '  saved_current=$(awk \'$1 == "sentinel" && $2 == "current-epoch" && $3 ~ /^[0-9]+$/ { c = $3 } END { print c + 0 }\' "$CONF_FILE")',
+    'fi',
+    '',
+    'if [ -n "$saved" ] && { [ -z "$peer" ] || [ "${saved%% *}" -gt "${peer%% *}" ]; }; then',
+    '  chosen=$saved',
+    '  source="its own saved state"',
+    'elif [ -n "$peer" ]; then',
+    '  chosen=$peer',
+    '  source="the live Sentinels"',
+    'else',
+    '  chosen="0 $BOOTSTRAP_MASTER_HOST $REDIS_PORT"',
+    '  source="the bootstrap config"',
+    'fi',
+    '# shellcheck disable=SC2086',
+    'set -- $chosen',
+    'epoch=$1',
+    'host=$2',
+    'port=$3',
+    'current=$epoch',
+    'if [ "$saved_current" -gt "$current" ]; then',
+    '  current=$saved_current',
+    'fi',
+    'log "monitoring $MASTER_NAME at $host:$port (config epoch $epoch), from $source"',
+    '',
+    '# Sentinel refuses a monitor line whose name does not resolve yet (pod not yet scheduled).',
+    'deadline=$(( $(date +%s) + RESOLVE_WAIT ))',
+    'until resolvable "$host"; do',
+    '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+    '    log "$host does not resolve yet; starting anyway"',
+    '    break',
+    '  fi',
+    '  sleep 1',
+    'done',
+    '',
+    'umask 077',
+    'tmp="$CONF_FILE.tmp"',
+    'sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAME $host $port |" "$TEMPLATE" > "$tmp"',
+    '{',
+    '  echo "sentinel myid $MYID"',
+    '  echo "sentinel announce-ip $SELF_FQDN"',
+    '  if [ -n "$AUTH_FILE" ]; then',
+    '    check_password',
+    '    pw=$(conf_quote "$REDISCLI_AUTH")',
+    '    echo "requirepass $pw"',
+    '    echo "sentinel auth-pass $MASTER_NAME $pw"',
+    '  fi',
+    '  echo "sentinel config-epoch $MASTER_NAME $epoch"',
+    '  echo "sentinel current-epoch $current"',
+    '} >> "$tmp"',
+    'mv "$tmp" "$CONF_FILE"',
+    'exec redis-sentinel "$CONF_FILE"',
+  ].join('\n') + '\n';
+}
+
+/**
+ * preStop hook of every Redis pod: when this pod is the master, pause writes, ask the Sentinels
+ * for a failover, and wait until they name another master, so a planned restart neither waits
+ * for down-after nor loses acknowledged writes.
+ */
+export function renderPreStopScript(o: PreStopScriptOptions): string {
+  return [
+    ...header([
+      'preStop: when this pod is the master, hand the role over before it stops.',
+    ]),
+    ...constants(o),
+    `WAIT=${o.failoverWaitSeconds}`,
+    ...REQUIRE_SELF,
+    ...COMMON_FUNCTIONS,
+    'load_auth',
+    'role=$(cli -p "$REDIS_PORT" --raw ROLE | head -n 1 | tr -d "\\r" || true)',
+    'if [ "$role" != "master" ]; then',
+    '  log "preStop: role is \'${role:-unknown}\', nothing to hand over"',
+    '  exit 0',
+    'fi',
+    'replicas=$(cli -p "$REDIS_PORT" --raw INFO replication | tr -d "\\r" | sed -n "s/^connected_slaves://p" || true)',
+    'if [ "${replicas:-0}" -lt 1 ]; then',
+    '  log "preStop: master without connected replicas, no failover possible"',
+    '  exit 0',
+    'fi',
+    '',
+    '# Writes wait (clients block, they are not refused) while the Sentinels promote a replica.',
+    'cli -p "$REDIS_PORT" CLIENT PAUSE "$(( WAIT * 1000 ))" WRITE >/dev/null || true',
+    'asked=\'\'',
+    'for s in $SENTINEL_HOSTS; do',
+    '  reply=$(cli -h "$s" -p "$SENTINEL_PORT" SENTINEL FAILOVER "$MASTER_NAME" || true)',
+    '  case $reply in',
+    '    OK*|*INPROG*) asked=$s; break ;;',
+    '  esac',
+    'done',
+    'if [ -z "$asked" ]; then',
+    '  log "preStop: no Sentinel accepted SENTINEL FAILOVER; the Sentinels will fail over after down-after"',
+    '  cli -p "$REDIS_PORT" CLIENT UNPAUSE >/dev/null || true',
+    '  exit 0',
+    'fi',
+    'log "preStop: $asked is failing $MASTER_NAME over"',
+    'deadline=$(( $(date +%s) + WAIT ))',
+    'while [ "$(date +%s)" -lt "$deadline" ]; do',
+    '  master=$(current_master)',
+    '  if [ -n "$master" ]; then',
+    '    # shellcheck disable=SC2086',
+    '    set -- $master',
+    '    if [ "$2" != "$SELF_FQDN" ]; then',
+    '      log "preStop: the Sentinels name $2 as master (config epoch $1)"',
+    '      exit 0',
+    '    fi',
+    '  fi',
+    '  sleep 0.5',
+    'done',
+    'log "preStop: no new master after ${WAIT}s"',
+  ].join('\n') + '\n';
+}
+
+/**
+ * Redis probes, `sh redis-probe.sh liveness|readiness`. Liveness accepts PONG, LOADING and
+ * MASTERDOWN (a replica whose master is down is alive). Readiness: a master answers PONG; a
+ * replica has its master link up and no sync in progress.
+ */
+export function renderRedisProbeScript(o: ScriptCommonOptions): string {
+  return [
+    ...header(['Redis probes: sh redis-probe.sh liveness|readiness']),
+    ...constants(o),
+    ...COMMON_FUNCTIONS,
+    'load_auth',
+    'case ${1:-} in',
+    '  liveness)',
+    '    reply=$(cli -p "$REDIS_PORT" PING | tr -d "\\r" || true)',
+    '    case $reply in',
+    '      PONG|LOADING*|MASTERDOWN*) exit 0 ;;',
+    '    esac',
+    '    echo "PING answered \'$reply\'"',
+    '    exit 1',
+    '    ;;',
+    '  readiness)',
+    '    info=$(cli -p "$REDIS_PORT" INFO replication | tr -d "\\r" || true)',
+    '    role=$(echo "$info" | sed -n "s/^role://p")',
+    '    case $role in',
+    '      master)',
+    '        [ "$(cli -p "$REDIS_PORT" PING | tr -d "\\r" || true)" = "PONG" ] && exit 0',
+    '        echo "master does not answer PONG"',
+    '        exit 1',
+    '        ;;',
+    '      slave)',
+    '        link=$(echo "$info" | sed -n "s/^master_link_status://p")',
+    '        syncing=$(echo "$info" | sed -n "s/^master_sync_in_progress://p")',
+    '        if [ "$link" = "up" ] && [ "$syncing" = "0" ]; then',
+    '          exit 0',
+    '        fi',
+    '        echo "replica not ready: master_link_status=$link master_sync_in_progress=$syncing"',
+    '        exit 1',
+    '        ;;',
+    '    esac',
+    '    echo "no role reported"',
+    '    exit 1',
+    '    ;;',
+    'esac',
+    'echo "usage: redis-probe.sh liveness|readiness" >&2',
+    'exit 2',
+  ].join('\n') + '\n';
+}
+
+/** Sentinel probe, `sh sentinel-probe.sh`: the Sentinel answers PING with PONG. */
+export function renderSentinelProbeScript(o: ScriptCommonOptions): string {
+  return [
+    ...header(['Sentinel probe: PING must answer PONG.']),
+    ...constants(o),
+    ...COMMON_FUNCTIONS,
+    'load_auth',
+    'reply=$(cli -p "$SENTINEL_PORT" PING | tr -d "\\r" || true)',
+    '[ "$reply" = "PONG" ] && exit 0',
+    'echo "PING answered \'$reply\'"',
+    'exit 1',
+  ].join('\n') + '\n';
+}

@@ -1,0 +1,17 @@
+export { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-chart';
+export { RedisMaster, RedisMasterProps } from './redis-master';
+export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';
+export { RedisStatefulSet, RedisStatefulSetOptions } from './redis-statefulset';
+export { SentinelQuorum, SentinelQuorumProps } from './sentinel-quorum';
+export { RedisNetworkPolicies } from './network-policies';
+export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
+export { DEFAULT_IMAGE, RedisSentinelConfigError, Settings, resolveSettings } from './settings';
+export { RenderedFiles, renderFiles } from './shared-config';
+export { quorumFor, isMajority } from './config/quorum';
+export { RedisConfOptions, renderRedisConf } from './config/redis-conf';
+export { SentinelConfOptions, renderSentinelConf } from './config/sentinel-conf';
+export {
+  ScriptCommonOptions, RedisStartScriptOptions, SentinelStartScriptOptions, PreStopScriptOptions,
+  renderRedisStartScript, renderSentinelStartScript, renderPreStopScript, renderRedisProbeScript, renderSentinelProbeScript,
+} from './config/scripts';
+export * as names from './names';

@@ -1,0 +1,59 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { componentSelector, objectLabels } from './names';
+import { Settings } from './settings';
+
+/**
+ * NetworkPolicies that allow exactly the traffic Redis + Sentinel needs, and nothing else:
+ * Sentinel <-> Sentinel, Sentinel -> Redis, Redis <-> Redis (replication), Redis -> Sentinel
+ * (the start and preStop scripts ask who the master is), clients -> Sentinel and Redis, and DNS.
+ */
+export class RedisNetworkPolicies extends Construct {
+  public readonly redisPolicy: k8s.KubeNetworkPolicy;
+  public readonly sentinelPolicy: k8s.KubeNetworkPolicy;
+
+  constructor(scope: Construct, id: string, s: Settings) {
+    super(scope, id);
+    const redisPods: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: componentSelector(s.name, 'redis') } };
+    const sentinelPods: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: componentSelector(s.name, 'sentinel') } };
+    const clients: k8s.NetworkPolicyPeer[] = [{ podSelector: { matchLabels: s.clientPodLabels } }];
+    if (s.clientNamespaceLabels) {
+      clients.push({ namespaceSelector: { matchLabels: s.clientNamespaceLabels }, podSelector: { matchLabels: s.clientPodLabels } });
+    }
+    const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
+    const dns: k8s.NetworkPolicyEgressRule = {
+      ports: [
+        { protocol: 'UDP', port: k8s.IntOrString.fromNumber(s.dnsPort) },
+        { protocol: 'TCP', port: k8s.IntOrString.fromNumber(s.dnsPort) },
+      ],
+    };
+
+    this.redisPolicy = new k8s.KubeNetworkPolicy(this, 'Redis', {
+      metadata: { name: s.names.redisNetworkPolicy, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },
+      spec: {
+        podSelector: { matchLabels: componentSelector(s.name, 'redis') },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{ from: [redisPods, sentinelPods, ...clients], ports: [tcp(s.redisPort)] }],
+        egress: [
+          { to: [redisPods], ports: [tcp(s.redisPort)] },
+          { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
+          dns,
+        ],
+      },
+    });
+
+    this.sentinelPolicy = new k8s.KubeNetworkPolicy(this, 'Sentinel', {
+      metadata: { name: s.names.sentinelNetworkPolicy, namespace: s.namespace, labels: objectLabels(s.name, 'sentinel') },
+      spec: {
+        podSelector: { matchLabels: componentSelector(s.name, 'sentinel') },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{ from: [sentinelPods, redisPods, ...clients], ports: [tcp(s.sentinelPort)] }],
+        egress: [
+          { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
+          { to: [redisPods], ports: [tcp(s.redisPort)] },
+          dns,
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Pieces of pod specs shared by the Redis and Sentinel StatefulSets: security contexts that pass
+ * Pod Security "restricted", scheduling, resources, probes. Plain functions returning L1 data.
+ */
+import { Size, SizeRoundingBehavior } from 'cdk8s';
+import { ContainerResources, k8s } from 'cdk8s-plus-27';
+import { AntiAffinity } from './props';
+import { Settings } from './settings';
+
+/** Pod-level security context: non-root with the image's uid/gid, RuntimeDefault seccomp. */
+export function podSecurityContext(s: Settings): k8s.PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: s.runAsUser,
+    runAsGroup: s.runAsGroup,
+    fsGroup: s.runAsGroup,
+    fsGroupChangePolicy: 'OnRootMismatch',
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Container-level security context required by Pod Security "restricted", with a read-only root. */
+export function containerSecurityContext(s: Settings): k8s.SecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: s.runAsUser,
+    runAsGroup: s.runAsGroup,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+function quantityOfSize(size: Size): k8s.Quantity {
+  // Whole Mi when possible keeps the YAML readable; otherwise bytes.
+  const mib = size.toMebibytes({ rounding: SizeRoundingBehavior.NONE });
+  if (Number.isInteger(mib)) {
+    return k8s.Quantity.fromString(mib % 1024 === 0 ? `${mib / 1024}Gi` : `${mib}Mi`);
+  }
+  return k8s.Quantity.fromNumber(Math.round(size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024));
+}
+
+/** A storage or memory size as a Kubernetes quantity. */
+export function quantity(size: Size): k8s.Quantity {
+  return quantityOfSize(size);
+}
+
+/** cdk8s-plus ContainerResources to L1 ResourceRequirements. */
+export function resourceRequirements(r: ContainerResources): k8s.ResourceRequirements {
+  const requests: Record<string, k8s.Quantity> = {};
+  const limits: Record<string, k8s.Quantity> = {};
+  if (r.cpu?.request) requests.cpu = k8s.Quantity.fromString(r.cpu.request.amount);
+  if (r.cpu?.limit) limits.cpu = k8s.Quantity.fromString(r.cpu.limit.amount);
+  if (r.memory?.request) requests.memory = quantityOfSize(r.memory.request);
+  if (r.memory?.limit) limits.memory = quantityOfSize(r.memory.limit);
+  if (r.ephemeralStorage?.request) requests['ephemeral-storage'] = quantityOfSize(r.ephemeralStorage.request);
+  if (r.ephemeralStorage?.limit) limits['ephemeral-storage'] = quantityOfSize(r.ephemeralStorage.limit);
+  return {
+    ...(Object.keys(requests).length ? { requests } : {}),
+    ...(Object.keys(limits).length ? { limits } : {}),
+  };
+}
+
+/**
+ * Keeps the pods of one StatefulSet on different nodes (required or preferred), and prefers
+ * keeping all pods of the component (e.g. master and replicas) apart too.
+ */
+export function affinity(s: Settings, ownSelector: Record<string, string>, componentSelector: Record<string, string>): k8s.Affinity {
+  const hostname = 'kubernetes.io/hostname';
+  const own: k8s.PodAffinityTerm = { topologyKey: hostname, labelSelector: { matchLabels: ownSelector } };
+  const component: k8s.WeightedPodAffinityTerm = {
+    weight: 50,
+    podAffinityTerm: { topologyKey: hostname, labelSelector: { matchLabels: componentSelector } },
+  };
+  return {
+    podAntiAffinity: s.antiAffinity === AntiAffinity.REQUIRED
+      ? { requiredDuringSchedulingIgnoredDuringExecution: [own], preferredDuringSchedulingIgnoredDuringExecution: [component] }
+      : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: own }, component] },
+  };
+}
+
+/** Spreads a StatefulSet's pods over zones when the cluster has them (never blocks scheduling). */
+export function zoneSpread(s: Settings, ownSelector: Record<string, string>): k8s.TopologySpreadConstraint[] | undefined {
+  if (!s.zoneSpread) return undefined;
+  return [{
+    maxSkew: 1,
+    topologyKey: 'topology.kubernetes.io/zone',
+    whenUnsatisfiable: 'ScheduleAnyway',
+    labelSelector: { matchLabels: ownSelector },
+  }];
+}
+
+/** Pod-spec fields every pod of the chart shares. */
+export function commonPodSpec(s: Settings): Partial<k8s.PodSpec> {
+  return {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurityContext(s),
+    ...(s.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
+    ...(s.priorityClassName ? { priorityClassName: s.priorityClassName } : {}),
+    ...(s.imagePullSecrets.length ? { imagePullSecrets: s.imagePullSecrets.map((name) => ({ name })) } : {}),
+  };
+}
+
+/** Env: the pod's name (downward API) and its stable DNS name under `domain`. */
+export function identityEnv(domain: string): k8s.EnvVar[] {
+  return [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    // Kubernetes expands $(POD_NAME) from the variable above.
+    { name: 'SELF_FQDN', value: `$(POD_NAME).${domain}` },
+  ];
+}
+
+/** An exec probe running `sh <script> [args]`. */
+export function execProbe(script: string, args: string[], timing: Omit<k8s.Probe, 'exec'>): k8s.Probe {
+  return { exec: { command: ['sh', script, ...args] }, ...timing };
+}
+
+/** The password Secret as a read-only volume (group-readable through fsGroup), when auth is on. */
+export function authVolume(s: Settings): k8s.Volume[] {
+  if (!s.auth) return [];
+  return [{
+    name: 'auth',
+    secret: { secretName: s.authSecretName, items: [{ key: s.authSecretKey, path: 'password' }], defaultMode: 0o440 },
+  }];
+}
+
+/** A small writable emptyDir. */
+export function emptyDir(name: string, sizeLimit: Size, memory = false): k8s.Volume {
+  return { name, emptyDir: { sizeLimit: quantity(sizeLimit), ...(memory ? { medium: 'Memory' } : {}) } };
+}
+
+/** A PVC template for a StatefulSet. */
+export function claimTemplate(name: string, size: Size, storageClassName: string | undefined, labels: Record<string, string>): k8s.KubePersistentVolumeClaimProps {
+  return {
+    metadata: { name, labels },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: quantity(size) } },
+      ...(storageClassName ? { storageClassName } : {}),
+    },
+  };
+}

@@ -1,0 +1,287 @@
+import { Duration, Size } from 'cdk8s';
+import { ContainerResources, ImagePullPolicy } from 'cdk8s-plus-27';
+
+/** How strictly pods of one StatefulSet are kept off the same node. */
+export enum AntiAffinity {
+  /** Pods of one StatefulSet never share a node (unschedulable when nodes run out). */
+  REQUIRED = 'required',
+  /** The scheduler avoids putting pods of one StatefulSet on one node, but may. */
+  PREFERRED = 'preferred',
+}
+
+/** The `maxmemory-policy` values Redis accepts. */
+export enum MaxmemoryPolicy {
+  NOEVICTION = 'noeviction',
+  ALLKEYS_LRU = 'allkeys-lru',
+  ALLKEYS_LFU = 'allkeys-lfu',
+  ALLKEYS_RANDOM = 'allkeys-random',
+  VOLATILE_LRU = 'volatile-lru',
+  VOLATILE_LFU = 'volatile-lfu',
+  VOLATILE_RANDOM = 'volatile-random',
+  VOLATILE_TTL = 'volatile-ttl',
+}
+
+/**
+ * Every setting of a Redis + Sentinel deployment. Flat; every prop has a default, so `{}` works.
+ * The chart and each of its constructs take these same props.
+ */
+export interface RedisSentinelProps {
+  /**
+   * Prefix of every resource name (`<name>-master`, `<name>-sentinel`, ...).
+   * @default - the chart's id
+   */
+  readonly name?: string;
+
+  /**
+   * Namespace of every object.
+   * @default 'redis'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Emit the Namespace object (labelled for Pod Security "restricted"), so `kubectl apply -f dist/`
+   * works on an empty cluster.
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+
+  /**
+   * The name Sentinel monitors the master under; clients ask for it (`master_for('mymaster')`).
+   * @default 'mymaster'
+   * @see https://redis.io/docs/latest/operate/oss_and_stack/management/sentinel/#configuring-sentinel
+   */
+  readonly masterName?: string;
+
+  /**
+   * The cluster's DNS domain, used in every pod's FQDN.
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+
+  /**
+   * Pods of the replica StatefulSet (the bootstrap master StatefulSet adds one more Redis pod).
+   * @default 2
+   */
+  readonly replicas?: number;
+
+  /**
+   * Sentinel pods. At least 3 and odd, unless `allowUnsafeSentinelCount`.
+   * @default 3
+   */
+  readonly sentinels?: number;
+
+  /**
+   * Sentinels that must agree the master is down.
+   * @default - quorumFor(sentinels): a strict majority
+   */
+  readonly quorum?: number;
+
+  /**
+   * Accept fewer than 3 Sentinels or an even count (no fault tolerance gained, or none at all).
+   * @default false
+   */
+  readonly allowUnsafeSentinelCount?: boolean;
+
+  /**
+   * Accept a quorum below a majority of the Sentinels.
+   * @default false
+   */
+  readonly allowMinorityQuorum?: boolean;
+
+  /**
+   * Sentinel `down-after-milliseconds`: how long the master may fail to answer before a Sentinel
+   * considers it down.
+   * @default Duration.seconds(5)
+   */
+  readonly downAfter?: Duration;
+
+  /**
+   * Sentinel `failover-timeout`. Must be at least `downAfter`.
+   * @default Duration.seconds(10)
+   */
+  readonly failoverTimeout?: Duration;
+
+  /**
+   * Sentinel `parallel-syncs`: replicas resynchronised with a new master at the same time.
+   * @default 1
+   */
+  readonly parallelSyncs?: number;
+
+  /**
+   * Redis `min-replicas-to-write`: the master refuses writes with fewer connected replicas than
+   * this, which bounds the writes an isolated old master accepts. 0 turns it off.
+   * @default - 1 when there is at least one replica, else 0
+   */
+  readonly minReplicasToWrite?: number;
+
+  /**
+   * Redis `min-replicas-max-lag`: a replica counts as connected while its last ack is this recent.
+   * @default Duration.seconds(10)
+   */
+  readonly minReplicasMaxLag?: Duration;
+
+  /**
+   * Persistent volume size of every Redis pod (AOF + RDB).
+   * @default Size.gibibytes(10)
+   */
+  readonly storageSize?: Size;
+
+  /**
+   * StorageClass of the Redis volumes.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClassName?: string;
+
+  /**
+   * Persistent volume size of every Sentinel pod (its config file with the current master and
+   * epoch, so that a cold restart of everything resumes from the latest failover).
+   * @default Size.gibibytes(1)
+   */
+  readonly sentinelStorageSize?: Size;
+
+  /**
+   * StorageClass of the Sentinel volumes.
+   * @default - storageClassName
+   */
+  readonly sentinelStorageClassName?: string;
+
+  /**
+   * Container image for Redis, pinned to a tag or digest (`:latest` is refused).
+   * @default 'redis:7.2.11-alpine'
+   */
+  readonly image?: string;
+
+  /**
+   * Container image for Sentinel.
+   * @default - image
+   */
+  readonly sentinelImage?: string;
+
+  /**
+   * Image pull policy of every container.
+   * @default ImagePullPolicy.IF_NOT_PRESENT
+   */
+  readonly imagePullPolicy?: ImagePullPolicy;
+
+  /**
+   * Names of image pull Secrets.
+   * @default - none
+   */
+  readonly imagePullSecrets?: string[];
+
+  /**
+   * Resources of each Redis container.
+   * @default - requests 250m CPU / 512Mi memory, limit 1Gi memory, no CPU limit
+   */
+  readonly redisResources?: ContainerResources;
+
+  /**
+   * Resources of each Sentinel container.
+   * @default - requests 50m CPU / 64Mi memory, limit 128Mi memory, no CPU limit
+   */
+  readonly sentinelResources?: ContainerResources;
+
+  /**
+   * Redis `maxmemory`. Must not exceed the Redis container's memory limit.
+   * @default - 70% of the Redis memory limit (room for fork copy-on-write and buffers); none without a limit
+   */
+  readonly maxmemory?: Size;
+
+  /**
+   * Redis `maxmemory-policy`.
+   * @default MaxmemoryPolicy.NOEVICTION
+   */
+  readonly maxmemoryPolicy?: MaxmemoryPolicy;
+
+  /**
+   * Extra redis.conf directives. Directives the chart manages (port, replicaof, requirepass, ...) are refused.
+   * @default - none
+   */
+  readonly redisConfig?: Record<string, string>;
+
+  /**
+   * Require a password (Redis `requirepass`/`masterauth`, Sentinel `requirepass`/`auth-pass`).
+   * Turning it off must be explicit.
+   * @default true
+   */
+  readonly auth?: boolean;
+
+  /**
+   * Existing Secret holding the password; the chart never creates it.
+   * @default '<name>-auth'
+   */
+  readonly authSecretName?: string;
+
+  /**
+   * Key of the password in the Secret.
+   * @default 'password'
+   */
+  readonly authSecretKey?: string;
+
+  /** @default 6379 */
+  readonly redisPort?: number;
+
+  /** @default 26379 */
+  readonly sentinelPort?: number;
+
+  /**
+   * Emit NetworkPolicies allowing only the traffic the deployment needs.
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+
+  /**
+   * Labels of client pods (in the chart's namespace, or in `clientNamespaceLabels` namespaces)
+   * allowed to reach Sentinel and Redis.
+   * @default - { '<name>-client': 'true' }
+   */
+  readonly clientPodLabels?: Record<string, string>;
+
+  /**
+   * Labels of namespaces whose pods (with `clientPodLabels`) may reach Sentinel and Redis.
+   * @default - only the chart's namespace
+   */
+  readonly clientNamespaceLabels?: Record<string, string>;
+
+  /**
+   * DNS port allowed for egress (UDP and TCP).
+   * @default 53
+   */
+  readonly dnsPort?: number;
+
+  /**
+   * Anti-affinity of the pods of each StatefulSet on `kubernetes.io/hostname`.
+   * @default AntiAffinity.REQUIRED
+   */
+  readonly antiAffinity?: AntiAffinity;
+
+  /**
+   * Spread pods over `topology.kubernetes.io/zone` (ScheduleAnyway, maxSkew 1).
+   * @default true
+   */
+  readonly zoneSpread?: boolean;
+
+  /**
+   * Node selector of every pod.
+   * @default - none
+   */
+  readonly nodeSelector?: Record<string, string>;
+
+  /**
+   * PriorityClass of every pod.
+   * @default - none
+   */
+  readonly priorityClassName?: string;
+
+  /**
+   * UID the Redis and Sentinel processes run as (the official image's `redis` user).
+   * @default 999
+   */
+  readonly runAsUser?: number;
+
+  /**
+   * GID the processes run as and own their volumes with (the alpine image's `redis` group).
+   * @default 1000
+   */
+  readonly runAsGroup?: number;
+}

@@ -1,0 +1,112 @@
+import { Size } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
+import {
+  affinity, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
+  resourceRequirements, zoneSpread,
+} from './pod';
+import { RedisSentinelProps } from './props';
+import { PATHS, SCRIPT, Settings, resolveSettings } from './settings';
+import { configChecksum, renderFiles } from './shared-config';
+
+/** Props of {@link SentinelQuorum}: the deployment's settings (`sentinels` is its size). */
+export interface SentinelQuorumProps extends RedisSentinelProps {}
+
+/**
+ * The Sentinels: a StatefulSet of `sentinels` pods with a headless Service (stable names for
+ * gossip and announce-hostnames), the client-facing Sentinel Service, the sentinel.conf ConfigMap
+ * and a PodDisruptionBudget. Each Sentinel keeps its state on a small volume.
+ * Expects the chart's scripts ConfigMap (see RedisSentinelChart).
+ */
+export class SentinelQuorum extends Construct {
+  public readonly settings: Settings;
+  /** The StatefulSet (the construct's `Resource` child). */
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  public readonly headlessService: k8s.KubeService;
+  /** The Service clients ask for the current master (port `sentinelPort`). */
+  public readonly service: k8s.KubeService;
+  public readonly configMap: k8s.KubeConfigMap;
+  public readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
+
+  constructor(scope: Construct, id: string, props: SentinelQuorumProps = {}) {
+    super(scope, id);
+    const s = resolveSettings(props, props.name ?? 'redis');
+    this.settings = s;
+    const n = s.names;
+    const selector = statefulSetSelector(s.name, 'sentinel', n.sentinel);
+    const labels = objectLabels(s.name, 'sentinel', { ...selector });
+    const script = (f: string) => `${PATHS.scriptsDir}/${f}`;
+    const ports: k8s.ServicePort[] = [{ name: 'sentinel', port: s.sentinelPort, targetPort: k8s.IntOrString.fromString('sentinel') }];
+
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: n.sentinelConfig, namespace: s.namespace, labels: objectLabels(s.name, 'sentinel') },
+      data: { 'sentinel.conf': renderFiles(s).sentinelConf },
+    });
+
+    this.headlessService = new k8s.KubeService(this, 'Headless', {
+      metadata: { name: n.sentinelHeadless, namespace: s.namespace, labels },
+      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector, ports },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: { name: n.sentinelService, namespace: s.namespace, labels: objectLabels(s.name, 'sentinel') },
+      spec: { type: 'ClusterIP', selector, ports },
+    });
+
+    const sentinel: k8s.Container = {
+      name: 'sentinel',
+      image: s.sentinelImage,
+      imagePullPolicy: s.imagePullPolicy,
+      command: ['sh', script(SCRIPT.sentinelStart)],
+      env: identityEnv(serviceDomain(n.sentinelHeadless, s.namespace, s.clusterDomain)),
+      ports: [{ name: 'sentinel', containerPort: s.sentinelPort, protocol: 'TCP' }],
+      resources: resourceRequirements(s.sentinelResources),
+      securityContext: containerSecurityContext(s),
+      // The start script may wait up to 30 s for the master's name to resolve.
+      startupProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 12 }),
+      livenessProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
+      readinessProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2 }),
+      volumeMounts: [
+        { name: 'data', mountPath: PATHS.data },
+        { name: 'config', mountPath: PATHS.sentinelTemplateDir, readOnly: true },
+        { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
+        { name: 'tmp', mountPath: PATHS.tmp },
+        ...(s.auth ? [{ name: 'auth', mountPath: PATHS.authDir, readOnly: true }] : []),
+      ],
+    };
+
+    this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
+      metadata: { name: n.sentinel, namespace: s.namespace, labels },
+      spec: {
+        serviceName: n.sentinelHeadless,
+        replicas: s.sentinels,
+        podManagementPolicy: 'Parallel',
+        updateStrategy: { type: 'RollingUpdate' },
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels, annotations: { 'redis-sentinel.cdk8s.io/config-checksum': configChecksum(s).sentinel } },
+          spec: {
+            ...commonPodSpec(s),
+            terminationGracePeriodSeconds: 30,
+            affinity: affinity(s, selector, componentSelector(s.name, 'sentinel')),
+            topologySpreadConstraints: zoneSpread(s, selector),
+            containers: [sentinel],
+            volumes: [
+              { name: 'config', configMap: { name: n.sentinelConfig } },
+              { name: 'scripts', configMap: { name: n.scripts } },
+              emptyDir('tmp', Size.mebibytes(16)),
+              ...authVolume(s),
+            ],
+          },
+        },
+        volumeClaimTemplates: [claimTemplate('data', s.sentinelStorageSize, s.sentinelStorageClassName, objectLabels(s.name, 'sentinel'))],
+      },
+    });
+
+    this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'Pdb', {
+      metadata: { name: n.sentinelPdb, namespace: s.namespace, labels: objectLabels(s.name, 'sentinel') },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
+    });
+  }
+}

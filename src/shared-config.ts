@@ -1,0 +1,86 @@
+import { createHash } from 'crypto';
+import { renderRedisConf } from './config/redis-conf';
+import {
+  ScriptCommonOptions, renderPreStopScript, renderRedisProbeScript, renderRedisStartScript, renderSentinelProbeScript,
+  renderSentinelStartScript,
+} from './config/scripts';
+import { renderSentinelConf } from './config/sentinel-conf';
+import { PATHS, SCRIPT, Settings } from './settings';
+
+/** The rendered files of a deployment: what its ConfigMaps hold. */
+export interface RenderedFiles {
+  readonly redisConf: string;
+  readonly sentinelConf: string;
+  /** File name to content, for the scripts ConfigMap. */
+  readonly scripts: Record<string, string>;
+}
+
+/** Seconds a Redis pod keeps asking when no Sentinel answers, before using the bootstrap master. */
+export const SENTINEL_WAIT_SECONDS = 20;
+
+/** Renders every config file and script of a deployment from its settings. Pure. */
+export function renderFiles(s: Settings): RenderedFiles {
+  const common: ScriptCommonOptions = {
+    masterName: s.masterName,
+    sentinelHosts: s.sentinelFqdns,
+    sentinelPort: s.sentinelPort,
+    redisPort: s.redisPort,
+    authFile: s.auth ? PATHS.authFile : undefined,
+    cliTimeoutSeconds: 3,
+  };
+  return {
+    redisConf: renderRedisConf({
+      port: s.redisPort,
+      dataDir: PATHS.data,
+      minReplicasToWrite: s.minReplicasToWrite,
+      minReplicasMaxLagSeconds: s.minReplicasMaxLagSeconds,
+      maxmemoryBytes: s.maxmemoryBytes,
+      maxmemoryPolicy: s.maxmemoryPolicy,
+      savePoints: [[3600, 1], [300, 100], [60, 10000]],
+      extraDirectives: s.redisConfig,
+    }),
+    sentinelConf: renderSentinelConf({
+      port: s.sentinelPort,
+      dataDir: PATHS.data,
+      masterName: s.masterName,
+      masterHost: s.bootstrapMasterFqdn,
+      masterPort: s.redisPort,
+      quorum: s.quorum,
+      downAfterMilliseconds: s.downAfterMs,
+      failoverTimeoutMilliseconds: s.failoverTimeoutMs,
+      parallelSyncs: s.parallelSyncs,
+    }),
+    scripts: {
+      [SCRIPT.redisStart]: renderRedisStartScript({
+        ...common,
+        bootstrapMasterHost: s.bootstrapMasterFqdn,
+        templateFile: PATHS.redisTemplate,
+        configFile: PATHS.redisRuntimeConf,
+        sentinelWaitSeconds: SENTINEL_WAIT_SECONDS,
+      }),
+      [SCRIPT.sentinelStart]: renderSentinelStartScript({
+        ...common,
+        bootstrapMasterHost: s.bootstrapMasterFqdn,
+        templateFile: PATHS.sentinelTemplate,
+        configFile: PATHS.sentinelConf,
+        resolveWaitSeconds: 30,
+      }),
+      [SCRIPT.preStop]: renderPreStopScript({ ...common, failoverWaitSeconds: s.failoverWaitSeconds }),
+      [SCRIPT.redisProbe]: renderRedisProbeScript(common),
+      [SCRIPT.sentinelProbe]: renderSentinelProbeScript(common),
+    },
+  };
+}
+
+function sha256(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex');
+}
+
+/** Checksums of what each kind of pod reads at start, for pod-template annotations. */
+export function configChecksum(s: Settings): { redis: string; sentinel: string } {
+  const f = renderFiles(s);
+  const scripts = Object.keys(f.scripts).sort().map((k) => `${k}\n${f.scripts[k]}`);
+  return { redis: sha256(f.redisConf, ...scripts), sentinel: sha256(f.sentinelConf, ...scripts) };
+}
