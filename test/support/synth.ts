@@ -1,0 +1,24 @@
+import { App, Testing } from 'cdk8s';
+import { RedisSentinelChart, RedisSentinelChartProps } from '../../src';
+
+/** A synthesized Kubernetes object (plain JSON). */
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
+
+/** Synthesizes a chart with the given props into plain objects. */
+export function synthChart(props: RedisSentinelChartProps = {}, id = 'redis'): KubeObject[] {
+  const app: App = Testing.app();
+  const chart = new RedisSentinelChart(app, id, props);
+  return Testing.synth(chart) as KubeObject[];
+}
+
+/** Finds one object by kind and name; throws when there is not exactly one. */
+export function find(objects: KubeObject[], kind: string, name: string): KubeObject {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${kind}/${name}, found ${found.length}`);
+  return found[0];
+}
+
+/** Every object of a kind. */
+export function ofKind(objects: KubeObject[], kind: string): KubeObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
