@@ -33,11 +33,12 @@ export class RedisSentinelChart extends Chart {
 
   constructor(scope: Construct, id: string, props: RedisSentinelChartProps = {}) {
     // Validate before creating anything: bad props throw here and nothing is emitted.
-    const s = resolveSettings(props, props.name ?? id);
+    // The constructs below get this same props object, so settings resolve (and files render) once.
+    const all: RedisSentinelProps = { ...props, name: props.name ?? id };
+    const s = resolveSettings(all, all.name!);
     // Every object names its namespace itself (the Namespace object must not carry one).
     super(scope, id, { disableResourceNameHashes: true });
     this.settings = s;
-    const all = { ...props, name: s.name };
     const n = s.names;
     const files = renderFiles(s);
 

@@ -138,11 +138,29 @@ function checkLabels(prop: string, labels: Record<string, string> | undefined, p
   }
 }
 
+// The chart hands one props object to each of its constructs: resolve it once.
+const resolved = new WeakMap<RedisSentinelProps, Map<string, Settings>>();
+
 /**
  * Resolves props into settings, applying every default and checking every constraint.
  * Throws RedisSentinelConfigError listing all problems; returns only valid settings.
+ * The result is memoized per props object (props are readonly).
  */
 export function resolveSettings(props: RedisSentinelProps, defaultName: string): Settings {
+  let byName = resolved.get(props);
+  if (!byName) {
+    byName = new Map();
+    resolved.set(props, byName);
+  }
+  let s = byName.get(defaultName);
+  if (!s) {
+    s = resolve(props, defaultName);
+    byName.set(defaultName, s);
+  }
+  return s;
+}
+
+function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   const problems: string[] = [];
   const need = (ok: boolean, message: string) => {
     if (!ok) problems.push(message);

@@ -18,8 +18,20 @@ export interface RenderedFiles {
 /** Seconds a Redis pod keeps asking when no Sentinel answers, before using the bootstrap master. */
 export const SENTINEL_WAIT_SECONDS = 20;
 
-/** Renders every config file and script of a deployment from its settings. Pure. */
+// The chart and each of its constructs render from the same Settings object: render once.
+const rendered = new WeakMap<Settings, RenderedFiles>();
+
+/** Renders every config file and script of a deployment from its settings. Pure (memoized per settings object). */
 export function renderFiles(s: Settings): RenderedFiles {
+  let files = rendered.get(s);
+  if (!files) {
+    files = render(s);
+    rendered.set(s, files);
+  }
+  return files;
+}
+
+function render(s: Settings): RenderedFiles {
   const common: ScriptCommonOptions = {
     masterName: s.masterName,
     sentinelHosts: s.sentinelFqdns,
