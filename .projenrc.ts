@@ -32,6 +32,8 @@ const project = new typescript.TypeScriptProject({
     'kubernetes-models@4.5.1',
     '@kubernetes-models/prometheus-operator@4.4.4',
     'ioredis@^5.4.0',
+    // Parses the committed multi-document YAML in tests.
+    'yaml@^2.9.1',
   ],
 
   tsconfig: {

@@ -53,19 +53,25 @@ function header(purpose: string[]): string[] {
   return ['#!/bin/sh', ...purpose.map((l) => `# ${l}`), '# Rendered by cdk8s-redis-sentinel.', 'set -eu', ''];
 }
 
-function constants(o: ScriptCommonOptions): string[] {
-  return [
-    `MASTER_NAME=${q(o.masterName)}`,
-    `SENTINEL_HOSTS=${q(o.sentinelHosts.join(' '))}`,
-    `SENTINEL_PORT=${o.sentinelPort}`,
-    `REDIS_PORT=${o.redisPort}`,
-    `AUTH_FILE=${q(o.authFile ?? '')}`,
-    `CLI_TIMEOUT=${o.cliTimeoutSeconds}`,
-  ];
+type Constant = 'MASTER_NAME' | 'SENTINEL_HOSTS' | 'SENTINEL_PORT' | 'REDIS_PORT' | 'AUTH_FILE' | 'CLI_TIMEOUT';
+
+/** The shell constants a script uses (only those: shellcheck flags unused ones). */
+function constants(o: ScriptCommonOptions, keys: readonly Constant[]): string[] {
+  const values: Record<Constant, string> = {
+    MASTER_NAME: q(o.masterName),
+    SENTINEL_HOSTS: q(o.sentinelHosts.join(' ')),
+    SENTINEL_PORT: String(o.sentinelPort),
+    REDIS_PORT: String(o.redisPort),
+    AUTH_FILE: q(o.authFile ?? ''),
+    CLI_TIMEOUT: String(o.cliTimeoutSeconds),
+  };
+  return keys.map((k) => `${k}=${values[k]}`);
 }
 
-/** Shell functions shared by the scripts. */
-const COMMON_FUNCTIONS: string[] = [
+const ALL_CONSTANTS: readonly Constant[] = ['MASTER_NAME', 'SENTINEL_HOSTS', 'SENTINEL_PORT', 'REDIS_PORT', 'AUTH_FILE', 'CLI_TIMEOUT'];
+
+/** Logging, the password, and bounded redis-cli calls: every script uses these. */
+const BASE_FUNCTIONS: string[] = [
   'log() {',
   '  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >&2',
   '}',
@@ -87,6 +93,10 @@ const COMMON_FUNCTIONS: string[] = [
   '  timeout "$CLI_TIMEOUT" redis-cli "$@" 2>/dev/null',
   '}',
   '',
+];
+
+/** Asking the Sentinels who the master is. */
+const SENTINEL_FUNCTIONS: string[] = [
   '# Prints "<config-epoch> <host> <port>" of the master each answering Sentinel (but $1) monitors.',
   'sentinel_answers() {',
   '  skip=${1:-}',
@@ -106,10 +116,15 @@ const COMMON_FUNCTIONS: string[] = [
   '',
   '# Prints "<config-epoch> <host> <port>": the master known with the highest config epoch',
   '# (Sentinel\'s own rule: the highest epoch wins), or nothing when no Sentinel answers.',
+  '# $1: a Sentinel not to ask (the caller itself), or "".',
   'current_master() {',
-  '  sentinel_answers "${1:-}" | sort -n -r | head -n 1',
+  '  sentinel_answers "$1" | sort -n -r | head -n 1',
   '}',
   '',
+];
+
+/** Writing the password into a config file. */
+const CONFIG_FUNCTIONS: string[] = [
   '# Prints $1 as a double-quoted Redis config string.',
   'conf_quote() {',
   '  printf \'"%s"\' "$(printf \'%s\' "$1" | sed -e \'s/\\\\/\\\\\\\\/g\' -e \'s/"/\\\\"/g\')"',
@@ -129,7 +144,7 @@ const COMMON_FUNCTIONS: string[] = [
   '',
 ];
 
-const REQUIRE_SELF = [': "${SELF_FQDN:?SELF_FQDN (this pod\'s DNS name) must be set}"', ''];
+const REQUIRE_SELF = [': "${SELF_FQDN:?SELF_FQDN must be set to the DNS name of this pod}"', ''];
 
 /**
  * The Redis container's entrypoint, run at EVERY start of the container (not only in an init
@@ -143,19 +158,21 @@ export function renderRedisStartScript(o: RedisStartScriptOptions): string {
       'Redis entrypoint: decides this pod\'s role at every start by asking the Sentinels,',
       'writes the runtime config to a private writable volume, then execs redis-server.',
     ]),
-    ...constants(o),
+    ...constants(o, ALL_CONSTANTS),
     `BOOTSTRAP_MASTER_HOST=${q(o.bootstrapMasterHost)}`,
     `TEMPLATE=${q(o.templateFile)}`,
     `CONF_FILE=${q(o.configFile)}`,
     `SENTINEL_WAIT=${o.sentinelWaitSeconds}`,
     ...REQUIRE_SELF,
-    ...COMMON_FUNCTIONS,
+    ...BASE_FUNCTIONS,
+    ...SENTINEL_FUNCTIONS,
+    ...CONFIG_FUNCTIONS,
     'load_auth',
     '',
     '# Ask the Sentinels; keep asking (bounded) only while none of them answers at all.',
     'deadline=$(( $(date +%s) + SENTINEL_WAIT ))',
     'while :; do',
-    '  master=$(current_master)',
+    '  master=$(current_master "")',
     '  [ -n "$master" ] && break',
     '  if [ "$(date +%s)" -ge "$deadline" ]; then',
     '    break',
@@ -214,13 +231,15 @@ export function renderSentinelStartScript(o: SentinelStartScriptOptions): string
       'Sentinel entrypoint: writes this Sentinel\'s config from the template, monitoring the master',
       'that live Sentinels or its own saved state know with the highest config epoch.',
     ]),
-    ...constants(o),
+    ...constants(o, ALL_CONSTANTS),
     `BOOTSTRAP_MASTER_HOST=${q(o.bootstrapMasterHost)}`,
     `TEMPLATE=${q(o.templateFile)}`,
     `CONF_FILE=${q(o.configFile)}`,
     `RESOLVE_WAIT=${o.resolveWaitSeconds}`,
     ...REQUIRE_SELF,
-    ...COMMON_FUNCTIONS,
+    ...BASE_FUNCTIONS,
+    ...SENTINEL_FUNCTIONS,
+    ...CONFIG_FUNCTIONS,
     '# True when $1 is an IP address or a name that resolves.',
     'resolvable() {',
     '  case $1 in',
@@ -309,10 +328,11 @@ export function renderPreStopScript(o: PreStopScriptOptions): string {
     ...header([
       'preStop: when this pod is the master, hand the role over before it stops.',
     ]),
-    ...constants(o),
+    ...constants(o, ALL_CONSTANTS),
     `WAIT=${o.failoverWaitSeconds}`,
     ...REQUIRE_SELF,
-    ...COMMON_FUNCTIONS,
+    ...BASE_FUNCTIONS,
+    ...SENTINEL_FUNCTIONS,
     'load_auth',
     'role=$(cli -p "$REDIS_PORT" --raw ROLE | head -n 1 | tr -d "\\r" || true)',
     'if [ "$role" != "master" ]; then',
@@ -342,7 +362,7 @@ export function renderPreStopScript(o: PreStopScriptOptions): string {
     'log "preStop: $asked is failing $MASTER_NAME over"',
     'deadline=$(( $(date +%s) + WAIT ))',
     'while [ "$(date +%s)" -lt "$deadline" ]; do',
-    '  master=$(current_master)',
+    '  master=$(current_master "")',
     '  if [ -n "$master" ]; then',
     '    # shellcheck disable=SC2086',
     '    set -- $master',
@@ -365,8 +385,8 @@ export function renderPreStopScript(o: PreStopScriptOptions): string {
 export function renderRedisProbeScript(o: ScriptCommonOptions): string {
   return [
     ...header(['Redis probes: sh redis-probe.sh liveness|readiness']),
-    ...constants(o),
-    ...COMMON_FUNCTIONS,
+    ...constants(o, ['REDIS_PORT', 'AUTH_FILE', 'CLI_TIMEOUT']),
+    ...BASE_FUNCTIONS,
     'load_auth',
     'case ${1:-} in',
     '  liveness)',
@@ -409,8 +429,8 @@ export function renderRedisProbeScript(o: ScriptCommonOptions): string {
 export function renderSentinelProbeScript(o: ScriptCommonOptions): string {
   return [
     ...header(['Sentinel probe: PING must answer PONG.']),
-    ...constants(o),
-    ...COMMON_FUNCTIONS,
+    ...constants(o, ['SENTINEL_PORT', 'AUTH_FILE', 'CLI_TIMEOUT']),
+    ...BASE_FUNCTIONS,
     'load_auth',
     'reply=$(cli -p "$SENTINEL_PORT" PING | tr -d "\\r" || true)',
     '[ "$reply" = "PONG" ] && exit 0',
