@@ -2,7 +2,7 @@ import { Duration, Size, SizeRoundingBehavior } from 'cdk8s';
 import { ContainerResources, Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
 import { isMajority, quorumFor } from './config/quorum';
 import {
-  DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, podFqdn, podFqdns, resourceNames, serviceDomain,
+  DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, podFqdn, podFqdns, resourceNames,
 } from './names';
 import { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 
@@ -24,6 +24,9 @@ export const PATHS = {
   authFile: '/etc/redis-auth/password',
   tmp: '/tmp',
 } as const;
+
+/** Seconds one redis-cli call in a script may take before it is abandoned. */
+export const CLI_TIMEOUT_SECONDS = 3;
 
 /** File names in the scripts ConfigMap. */
 export const SCRIPT = {
@@ -99,6 +102,10 @@ export class RedisSentinelConfigError extends Error {
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A DNS-1123 subdomain: at most 253 characters, dot-separated labels of at most 63. */
+function isDnsSubdomain(value: string): boolean {
+  return value.length <= DNS_SUBDOMAIN_MAX && DNS_1123_SUBDOMAIN.test(value) && value.split('.').every((l) => l.length <= DNS_LABEL_MAX);
+}
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -129,7 +136,7 @@ function checkLabels(prop: string, labels: Record<string, string> | undefined, p
     const labelName = parts[parts.length - 1];
     const prefix = parts.length === 2 ? parts[0] : undefined;
     if (parts.length > 2 || labelName.length > DNS_LABEL_MAX || !LABEL_NAME.test(labelName)
-      || (prefix !== undefined && (prefix.length > DNS_SUBDOMAIN_MAX || !DNS_1123_SUBDOMAIN.test(prefix)))) {
+      || (prefix !== undefined && !isDnsSubdomain(prefix))) {
       problems.push(`${prop} key '${key}' is not a valid Kubernetes label key: use [prefix/]name, name of at most 63 alphanumerics, '-', '_' or '.'`);
     }
     if (value.length > DNS_LABEL_MAX || !LABEL_VALUE.test(value)) {
@@ -179,8 +186,8 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   need(namespace.length <= DNS_LABEL_MAX && DNS_1123_LABEL.test(namespace),
     `namespace ('${namespace}') must be a DNS-1123 label of at most 63 characters: lowercase letters, digits and '-'`);
   const clusterDomain = props.clusterDomain ?? 'cluster.local';
-  need(clusterDomain.length <= DNS_SUBDOMAIN_MAX && DNS_1123_SUBDOMAIN.test(clusterDomain),
-    `clusterDomain ('${clusterDomain}') must be a DNS domain such as 'cluster.local' (lowercase, dot-separated labels)`);
+  need(isDnsSubdomain(clusterDomain),
+    `clusterDomain ('${clusterDomain}') must be a DNS domain such as 'cluster.local' (lowercase, dot-separated labels of at most 63 characters)`);
   const masterName = props.masterName ?? 'mymaster';
   need(masterName.length <= 128 && MASTER_NAME.test(masterName),
     `masterName ('${masterName}') must be 1-128 letters, digits, '.', '_' or '-' starting with a letter or digit (Sentinel cannot use spaces, commas or quotes): e.g. 'mymaster'`);
@@ -235,7 +242,7 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   const storageClassName = props.storageClassName;
   const sentinelStorageClassName = props.sentinelStorageClassName ?? storageClassName;
   for (const [prop, cls] of [['storageClassName', props.storageClassName], ['sentinelStorageClassName', props.sentinelStorageClassName]] as const) {
-    need(cls === undefined || (cls.length <= DNS_SUBDOMAIN_MAX && DNS_1123_SUBDOMAIN.test(cls)),
+    need(cls === undefined || isDnsSubdomain(cls),
       `${prop} ('${cls}') must be a StorageClass name (DNS-1123 subdomain), or left unset for the default class`);
   }
 
@@ -250,7 +257,7 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   }
   const imagePullSecrets = props.imagePullSecrets ?? [];
   for (const secret of imagePullSecrets) {
-    need(DNS_1123_SUBDOMAIN.test(secret), `imagePullSecrets entry '${secret}' must be a Secret name (DNS-1123 subdomain)`);
+    need(isDnsSubdomain(secret), `imagePullSecrets entry '${secret}' must be a Secret name (DNS-1123 subdomain)`);
   }
 
   const redisResources: ContainerResources = props.redisResources ?? {
@@ -304,10 +311,13 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
 
   // --- auth ------------------------------------------------------------------------------------
   const auth = props.auth ?? true;
-  need(auth || (props.authSecretName === undefined && props.authSecretKey === undefined),
-    `authSecretName/authSecretKey are set but auth is false: remove them, or set auth: true`);
+  if (!auth) {
+    for (const [prop, value] of [['authSecretName', props.authSecretName], ['authSecretKey', props.authSecretKey]] as const) {
+      need(value === undefined, `${prop} ('${value}') is set but auth is false: remove ${prop}, or set auth: true`);
+    }
+  }
   const authSecretName = props.authSecretName ?? names.defaultAuthSecret;
-  need(authSecretName.length <= DNS_SUBDOMAIN_MAX && DNS_1123_SUBDOMAIN.test(authSecretName),
+  need(isDnsSubdomain(authSecretName),
     `authSecretName ('${authSecretName}') must be a Secret name (DNS-1123 subdomain: lowercase letters, digits, '-', '.')`);
   const authSecretKey = props.authSecretKey ?? 'password';
   need(authSecretKey.length <= DNS_SUBDOMAIN_MAX && SECRET_KEY.test(authSecretKey),
@@ -330,7 +340,7 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   checkLabels('clientPodLabels', clientPodLabels, problems);
   checkLabels('clientNamespaceLabels', props.clientNamespaceLabels, problems);
   checkLabels('nodeSelector', props.nodeSelector, problems);
-  need(props.priorityClassName === undefined || DNS_1123_SUBDOMAIN.test(props.priorityClassName),
+  need(props.priorityClassName === undefined || isDnsSubdomain(props.priorityClassName),
     `priorityClassName ('${props.priorityClassName}') must be a PriorityClass name (DNS-1123 subdomain)`);
   const runAsUser = props.runAsUser ?? 999;
   const runAsGroup = props.runAsGroup ?? 1000;
@@ -341,8 +351,12 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   // --- derived DNS names -----------------------------------------------------------------------
   const bootstrapMasterFqdn = podFqdn(names.master, 0, names.masterHeadless, namespace, clusterDomain);
   const sentinelFqdns = sentinelsValid ? podFqdns(names.sentinel, sentinels, names.sentinelHeadless, namespace, clusterDomain) : [];
-  const longestPodName = `${names.replica}-${Math.max(replicas, sentinels, 1) - 1}`;
-  const longestFqdn = `${longestPodName}.${serviceDomain(names.sentinelHeadless, namespace, clusterDomain)}`;
+  // The last pod of each StatefulSet has the longest name of its set.
+  const longestFqdn = [
+    podFqdn(names.master, 0, names.masterHeadless, namespace, clusterDomain),
+    podFqdn(names.replica, Math.max(replicas, 1) - 1, names.replicaHeadless, namespace, clusterDomain),
+    podFqdn(names.sentinel, Math.max(sentinels, 1) - 1, names.sentinelHeadless, namespace, clusterDomain),
+  ].reduce((a, b) => (b.length > a.length ? b : a));
   need(longestFqdn.length <= DNS_SUBDOMAIN_MAX,
     `pod DNS names reach ${longestFqdn.length} characters ('${longestFqdn}'), over the 253 DNS allows: shorten name, namespace or clusterDomain`);
   for (const svc of [names.masterHeadless, names.replicaHeadless, names.sentinelHeadless, names.readService]) {
@@ -353,6 +367,9 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   if (problems.length > 0) throw new RedisSentinelConfigError(problems);
 
   const failoverWaitSeconds = Math.ceil(failoverTimeoutMs / 1000) + Math.ceil(downAfterMs / 1000) + 5;
+  // preStop worst case: asking each Sentinel for the failover and for the master may each time out,
+  // on top of the wait; then Redis saves and exits.
+  const preStopWorstCase = failoverWaitSeconds + 2 * sentinels * CLI_TIMEOUT_SECONDS;
   return {
     name, names, namespace, createNamespace: props.createNamespace ?? true, masterName, clusterDomain,
     replicas, sentinels, quorum, downAfterMs, failoverTimeoutMs, parallelSyncs,
@@ -365,6 +382,6 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
     antiAffinity: props.antiAffinity ?? AntiAffinity.REQUIRED, zoneSpread: props.zoneSpread ?? true,
     nodeSelector: props.nodeSelector, priorityClassName: props.priorityClassName, runAsUser, runAsGroup,
     bootstrapMasterFqdn, sentinelFqdns, failoverWaitSeconds,
-    redisGracePeriodSeconds: failoverWaitSeconds + 30,
+    redisGracePeriodSeconds: preStopWorstCase + 15,
   };
 }

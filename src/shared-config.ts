@@ -5,7 +5,7 @@ import {
   renderSentinelStartScript,
 } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';
-import { PATHS, SCRIPT, Settings } from './settings';
+import { CLI_TIMEOUT_SECONDS, PATHS, SCRIPT, Settings } from './settings';
 
 /** The rendered files of a deployment: what its ConfigMaps hold. */
 export interface RenderedFiles {
@@ -38,7 +38,7 @@ function render(s: Settings): RenderedFiles {
     sentinelPort: s.sentinelPort,
     redisPort: s.redisPort,
     authFile: s.auth ? PATHS.authFile : undefined,
-    cliTimeoutSeconds: 3,
+    cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
   };
   return {
     redisConf: renderRedisConf({

@@ -18,13 +18,23 @@ export interface RedisConfOptions {
   readonly maxmemoryPolicy: string;
   /** RDB snapshot points as `[seconds, changes]` pairs; empty turns RDB snapshots off. */
   readonly savePoints: ReadonlyArray<readonly [number, number]>;
-  /** Extra directives appended verbatim (already validated), in order. */
+  /**
+   * Extra directives (already validated), in order. One that names a directive rendered here
+   * replaces that line (Redis would otherwise add up repeated `save` lines); others are appended.
+   */
   readonly extraDirectives?: ReadonlyArray<readonly [string, string]>;
 }
 
 /** Renders the static redis.conf shared by every Redis pod. */
 export function renderRedisConf(o: RedisConfOptions): string {
   const save = o.savePoints.length === 0 ? '""' : o.savePoints.map(([s, c]) => `${s} ${c}`).join(' ');
+  const overrides = new Map(o.extraDirectives ?? []);
+  // A directive line, or the user's replacement for it.
+  const d = (key: string, value: string) => {
+    const v = overrides.get(key) ?? value;
+    overrides.delete(key);
+    return `${key} ${v}`;
+  };
   const lines = [
     '# Rendered by cdk8s-redis-sentinel. Roles are decided at every start by the start script,',
     '# which appends replica-announce-ip, the password and (on replicas) replicaof.',
@@ -36,13 +46,13 @@ export function renderRedisConf(o: RedisConfOptions): string {
     '',
     '# Persistence: AOF fsync every second plus RDB snapshots.',
     'appendonly yes',
-    'appendfsync everysec',
-    `save ${save}`,
+    d('appendfsync', 'everysec'),
+    d('save', save),
     '',
     '# Replication',
-    'replica-read-only yes',
-    'replica-serve-stale-data yes',
-    'repl-diskless-sync yes',
+    d('replica-read-only', 'yes'),
+    d('replica-serve-stale-data', 'yes'),
+    d('repl-diskless-sync', 'yes'),
     `min-replicas-to-write ${o.minReplicasToWrite}`,
     `min-replicas-max-lag ${o.minReplicasMaxLagSeconds}`,
     '',
@@ -52,8 +62,8 @@ export function renderRedisConf(o: RedisConfOptions): string {
     '',
     '# Logs to stdout for kubectl logs.',
     'logfile ""',
-    'tcp-keepalive 60',
-    ...(o.extraDirectives ?? []).map(([k, v]) => `${k} ${v}`),
+    d('tcp-keepalive', '60'),
+    ...[...overrides].map(([k, v]) => `${k} ${v}`),
   ];
   return lines.join('\n') + '\n';
 }

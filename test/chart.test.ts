@@ -1,0 +1,702 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
+import {
+  AntiAffinity, MaxmemoryPolicy, RedisMaster, RedisReplicaSet, RedisSentinelChartProps, SentinelQuorum,
+} from '../src';
+import { KubeObject, find, ofKind, synthChart } from './support/synth';
+
+// --- fixtures ----------------------------------------------------------------------------------
+
+/**
+ * Every prop of src/props.ts set to a non-default value. Two exceptions, because the chart refuses
+ * the combination: `auth` stays true (auth: false forbids authSecretName/authSecretKey) and
+ * `networkPolicy` stays true (so clientPodLabels/clientNamespaceLabels/dnsPort show up); AUTH_OFF
+ * covers both non-defaults.
+ */
+const FULL: RedisSentinelChartProps = {
+  name: 'cache',
+  namespace: 'data',
+  createNamespace: false,
+  masterName: 'primary',
+  clusterDomain: 'k8s.example.com',
+  replicas: 4,
+  sentinels: 5,
+  quorum: 4,
+  allowUnsafeSentinelCount: true,
+  allowMinorityQuorum: true,
+  downAfter: Duration.seconds(8),
+  failoverTimeout: Duration.seconds(30),
+  parallelSyncs: 2,
+  minReplicasToWrite: 2,
+  minReplicasMaxLag: Duration.seconds(20),
+  storageSize: Size.gibibytes(50),
+  storageClassName: 'fast-ssd',
+  sentinelStorageSize: Size.gibibytes(2),
+  sentinelStorageClassName: 'standard',
+  image: 'redis:7.2.10-alpine',
+  sentinelImage: 'registry.example.com/redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+  imagePullPolicy: ImagePullPolicy.ALWAYS,
+  imagePullSecrets: ['regcred'],
+  redisResources: {
+    cpu: { request: Cpu.millis(500), limit: Cpu.units(2) },
+    memory: { request: Size.gibibytes(2), limit: Size.gibibytes(4) },
+  },
+  sentinelResources: {
+    cpu: { request: Cpu.millis(100), limit: Cpu.millis(200) },
+    memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+  },
+  maxmemory: Size.gibibytes(3),
+  maxmemoryPolicy: MaxmemoryPolicy.ALLKEYS_LRU,
+  redisConfig: { maxclients: '20000', hz: '20' },
+  auth: true,
+  authSecretName: 'cache-password',
+  authSecretKey: 'redis-password',
+  redisPort: 6380,
+  sentinelPort: 26380,
+  networkPolicy: true,
+  clientPodLabels: { 'app.example.com/redis-client': 'yes' },
+  clientNamespaceLabels: { 'kubernetes.io/metadata.name': 'apps' },
+  dnsPort: 5353,
+  antiAffinity: AntiAffinity.PREFERRED,
+  zoneSpread: false,
+  nodeSelector: { 'node-pool': 'redis' },
+  priorityClassName: 'high-priority',
+  runAsUser: 1001,
+  runAsGroup: 1001,
+};
+
+/** The remaining non-defaults: auth and NetworkPolicies off. */
+const AUTH_OFF: RedisSentinelChartProps = { auth: false, networkPolicy: false };
+
+/** The props of the example app, src/main.ts (copied: importing main would synthesize to dist/). */
+const EXAMPLE: RedisSentinelChartProps = {
+  name: 'redis',
+  namespace: 'redis',
+  masterName: 'mymaster',
+  replicas: 2,
+  sentinels: 3,
+  quorum: 2,
+  downAfter: Duration.seconds(5),
+  failoverTimeout: Duration.seconds(10),
+  parallelSyncs: 1,
+  storageSize: Size.gibibytes(10),
+  sentinelStorageSize: Size.gibibytes(1),
+  redisResources: {
+    cpu: { request: Cpu.millis(500), limit: Cpu.millis(1000) },
+    memory: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
+  },
+  sentinelResources: {
+    cpu: { request: Cpu.millis(100), limit: Cpu.millis(200) },
+    memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+  },
+};
+
+// --- helpers -----------------------------------------------------------------------------------
+
+const REDIS_STATEFULSETS = ['redis-master', 'redis-replica'];
+const ALL_STATEFULSETS = [...REDIS_STATEFULSETS, 'redis-sentinel'];
+
+const podSpec = (sts: KubeObject) => sts.spec.template.spec;
+const container = (sts: KubeObject) => {
+  expect(podSpec(sts).containers).toHaveLength(1);
+  return podSpec(sts).containers[0];
+};
+const volume = (sts: KubeObject, name: string) => (podSpec(sts).volumes ?? []).find((v: any) => v.name === name);
+const claim = (sts: KubeObject, name: string) => sts.spec.volumeClaimTemplates.find((c: any) => c.metadata.name === name);
+const envValue = (sts: KubeObject, name: string) => (container(sts).env ?? []).find((e: any) => e.name === name)?.value;
+
+/** Directive lines of a rendered config file. */
+const directives = (conf: string) => conf.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+
+/** `NAME='value'` assignment of a rendered script; undefined when the script has none. */
+function maybeScriptConstant(script: string, name: string): string | undefined {
+  const line = script.split('\n').find((l) => l.startsWith(`${name}=`));
+  if (line === undefined) return undefined;
+  const raw = line.slice(name.length + 1);
+  return raw.startsWith("'") ? raw.slice(1, -1) : raw;
+}
+
+/** `NAME='value'` assignment a rendered script must have. */
+function scriptConstant(script: string, name: string): string {
+  const value = maybeScriptConstant(script, name);
+  expect({ name, defined: value !== undefined }).toEqual({ name, defined: true });
+  return value!;
+}
+
+/** The scripts that ask the Sentinels who the master is. */
+const ASKS_SENTINELS = ['redis-start.sh', 'sentinel-start.sh', 'redis-prestop.sh'];
+
+/** Calls `visit` for every key/value pair of every nested object, with its path. */
+function walk(value: unknown, visit: (key: string, v: unknown, path: string) => void, at = ''): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => walk(v, visit, `${at}[${i}]`));
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      visit(k, v, `${at}.${k}`);
+      walk(v, visit, `${at}.${k}`);
+    }
+  }
+}
+
+/** Every string anywhere in an object, with its path. */
+function strings(o: unknown): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  walk(o, (_k, v, p) => {
+    if (typeof v === 'string') out.push([p, v]);
+  });
+  return out;
+}
+
+type Peer = { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: { matchLabels?: Record<string, string> } };
+type Rule = { from?: Peer[]; to?: Peer[]; ports?: Array<{ port: number; protocol: string }> };
+
+/** True when some rule of `rules` admits a peer with exactly these pod labels (same namespace) on port/protocol. */
+function admits(rules: Rule[], peers: 'from' | 'to', podLabels: Record<string, string> | undefined, port: number, protocol = 'TCP',
+  namespaceLabels?: Record<string, string>): boolean {
+  return rules.some((r) => {
+    const portOk = !r.ports || r.ports.some((p) => p.port === port && (p.protocol ?? 'TCP') === protocol);
+    if (!portOk) return false;
+    const list = r[peers];
+    if (podLabels === undefined) return list === undefined || list.length === 0; // any peer
+    return (list ?? []).some((p) => JSON.stringify(p.podSelector?.matchLabels) === JSON.stringify(podLabels)
+      && JSON.stringify(p.namespaceSelector?.matchLabels) === JSON.stringify(namespaceLabels));
+  });
+}
+
+const REDIS_PODS = { 'app.kubernetes.io/component': 'redis', 'app.kubernetes.io/instance': 'redis', 'app.kubernetes.io/name': 'redis' };
+const SENTINEL_PODS = { 'app.kubernetes.io/component': 'sentinel', 'app.kubernetes.io/instance': 'redis', 'app.kubernetes.io/name': 'redis-sentinel' };
+
+// --- snapshots ---------------------------------------------------------------------------------
+
+describe('snapshots', () => {
+  it('default chart', () => {
+    expect(synthChart()).toMatchSnapshot();
+  });
+
+  it('fully customised chart (every prop non-default)', () => {
+    expect(synthChart(FULL)).toMatchSnapshot();
+  });
+
+  it('chart with auth and NetworkPolicies off', () => {
+    expect(synthChart(AUTH_OFF)).toMatchSnapshot();
+  });
+
+  it('the customised fixture sets every prop of src/props.ts', () => {
+    const source = fs.readFileSync(path.join(__dirname, '..', 'src', 'props.ts'), 'utf8');
+    const body = source.slice(source.indexOf('export interface RedisSentinelProps'));
+    const props = [...body.matchAll(/^\s+readonly (\w+)\?:/gm)].map((m) => m[1]);
+    expect(props.length).toBeGreaterThan(40);
+    expect(Object.keys(FULL).sort()).toEqual(expect.arrayContaining(props.sort()));
+    expect(props.filter((p) => !(p in FULL))).toEqual([]);
+  });
+});
+
+// --- documented defaults -----------------------------------------------------------------------
+
+describe('defaults (src/props.ts @default)', () => {
+  const objects = synthChart();
+  const files = find(objects, 'ConfigMap', 'redis-config').data['redis.conf'] as string;
+  const sentinelConf = find(objects, 'ConfigMap', 'redis-sentinel-config').data['sentinel.conf'] as string;
+  const scripts = find(objects, 'ConfigMap', 'redis-scripts').data as Record<string, string>;
+
+  it("name defaults to the chart id", () => {
+    const other = synthChart({}, 'cache');
+    for (const name of ['cache-master', 'cache-replica', 'cache-sentinel']) expect(find(other, 'StatefulSet', name)).toBeDefined();
+  });
+
+  it("namespace is 'redis' on every namespaced object, and the Namespace is emitted (Pod Security restricted)", () => {
+    const ns = find(objects, 'Namespace', 'redis');
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(ns.metadata.namespace).toBeUndefined();
+    for (const o of objects.filter((x) => x.kind !== 'Namespace')) expect(o.metadata.namespace).toBe('redis');
+  });
+
+  it("masterName is 'mymaster'", () => {
+    expect(directives(sentinelConf)).toContainEqual(expect.stringMatching(/^sentinel monitor mymaster /));
+    for (const file of ASKS_SENTINELS) expect(scriptConstant(scripts[file], 'MASTER_NAME')).toBe('mymaster');
+    for (const script of Object.values(scripts)) expect(maybeScriptConstant(script, 'MASTER_NAME') ?? 'mymaster').toBe('mymaster');
+  });
+
+  it("clusterDomain is 'cluster.local'", () => {
+    expect(envValue(find(objects, 'StatefulSet', 'redis-sentinel'), 'SELF_FQDN')).toBe('$(POD_NAME).redis-sentinel-headless.redis.svc.cluster.local');
+    expect(directives(sentinelConf)).toContainEqual(expect.stringContaining(' redis-master-0.redis-master-headless.redis.svc.cluster.local 6379 '));
+  });
+
+  it('replicas is 2 (plus the bootstrap master)', () => {
+    expect(find(objects, 'StatefulSet', 'redis-replica').spec.replicas).toBe(2);
+    expect(find(objects, 'StatefulSet', 'redis-master').spec.replicas).toBe(1);
+  });
+
+  it('sentinels is 3', () => {
+    expect(find(objects, 'StatefulSet', 'redis-sentinel').spec.replicas).toBe(3);
+  });
+
+  it('quorum is 2 (a majority of 3)', () => {
+    expect(directives(sentinelConf)).toContainEqual(expect.stringMatching(/^sentinel monitor mymaster \S+ 6379 2$/));
+  });
+
+  it('down-after-milliseconds is 5000', () => {
+    expect(directives(sentinelConf)).toContain('sentinel down-after-milliseconds mymaster 5000');
+  });
+
+  it('failover-timeout is 10000', () => {
+    expect(directives(sentinelConf)).toContain('sentinel failover-timeout mymaster 10000');
+  });
+
+  it('parallel-syncs is 1', () => {
+    expect(directives(sentinelConf)).toContain('sentinel parallel-syncs mymaster 1');
+  });
+
+  it('min-replicas-to-write is 1 and min-replicas-max-lag is 10', () => {
+    expect(directives(files)).toEqual(expect.arrayContaining(['min-replicas-to-write 1', 'min-replicas-max-lag 10']));
+  });
+
+  it('maxmemory is 70% of the 1Gi memory limit, policy noeviction', () => {
+    expect(directives(files)).toEqual(expect.arrayContaining([`maxmemory ${Math.floor(1024 ** 3 * 0.7)}`, 'maxmemory-policy noeviction']));
+  });
+
+  it('Redis storage is 10Gi, Sentinel storage 1Gi, default StorageClass', () => {
+    for (const name of REDIS_STATEFULSETS) {
+      const data = claim(find(objects, 'StatefulSet', name), 'data');
+      expect(data.spec.resources.requests.storage).toBe('10Gi');
+      expect(data.spec.storageClassName).toBeUndefined();
+    }
+    const sentinelData = claim(find(objects, 'StatefulSet', 'redis-sentinel'), 'data');
+    expect(sentinelData.spec.resources.requests.storage).toBe('1Gi');
+    expect(sentinelData.spec.storageClassName).toBeUndefined();
+  });
+
+  it('image is redis:7.2.11-alpine with pull policy IfNotPresent (Sentinel too)', () => {
+    for (const name of ALL_STATEFULSETS) {
+      const c = container(find(objects, 'StatefulSet', name));
+      expect(c.image).toBe('redis:7.2.11-alpine');
+      expect(c.imagePullPolicy).toBe('IfNotPresent');
+    }
+  });
+
+  it('resources: Redis 250m/512Mi requests, 1Gi limit, no CPU limit; Sentinel 50m/64Mi, 128Mi limit', () => {
+    for (const name of REDIS_STATEFULSETS) {
+      expect(container(find(objects, 'StatefulSet', name)).resources).toEqual({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } });
+    }
+    expect(container(find(objects, 'StatefulSet', 'redis-sentinel')).resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } });
+  });
+
+  it("auth is on, from Secret '<name>-auth' key 'password'", () => {
+    for (const name of ALL_STATEFULSETS) {
+      const sts = find(objects, 'StatefulSet', name);
+      expect(volume(sts, 'auth').secret).toMatchObject({ secretName: 'redis-auth', items: [{ key: 'password', path: 'password' }] });
+      expect(container(sts).volumeMounts).toContainEqual({ name: 'auth', mountPath: '/etc/redis-auth', readOnly: true });
+    }
+    expect(volume(find(synthChart({}, 'cache'), 'StatefulSet', 'cache-master'), 'auth').secret.secretName).toBe('cache-auth');
+    for (const script of Object.values(scripts)) expect(scriptConstant(script, 'AUTH_FILE')).toBe('/etc/redis-auth/password');
+  });
+
+  it('ports are 6379 (Redis) and 26379 (Sentinel)', () => {
+    for (const name of REDIS_STATEFULSETS) {
+      expect(container(find(objects, 'StatefulSet', name)).ports).toEqual([{ name: 'redis', containerPort: 6379, protocol: 'TCP' }]);
+    }
+    expect(container(find(objects, 'StatefulSet', 'redis-sentinel')).ports).toEqual([{ name: 'sentinel', containerPort: 26379, protocol: 'TCP' }]);
+    expect(directives(files)).toContain('port 6379');
+    expect(directives(sentinelConf)).toContain('port 26379');
+  });
+
+  it('antiAffinity is required on kubernetes.io/hostname for every StatefulSet', () => {
+    for (const name of ALL_STATEFULSETS) {
+      const sts = find(objects, 'StatefulSet', name);
+      const required = podSpec(sts).affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+      expect(required).toEqual([{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: sts.spec.selector.matchLabels } }]);
+    }
+  });
+
+  it('zone spread is on (ScheduleAnyway, maxSkew 1) for every StatefulSet', () => {
+    for (const name of ALL_STATEFULSETS) {
+      const sts = find(objects, 'StatefulSet', name);
+      expect(podSpec(sts).topologySpreadConstraints).toEqual([{
+        maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: sts.spec.selector.matchLabels },
+      }]);
+    }
+  });
+
+  it('runs as uid 999 / gid 1000, non-root', () => {
+    for (const name of ALL_STATEFULSETS) {
+      const spec = podSpec(find(objects, 'StatefulSet', name));
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 1000, fsGroup: 1000 });
+    }
+  });
+
+  it('NetworkPolicies are on, clients are pods labelled <name>-client=true, DNS on 53', () => {
+    const policy = find(objects, 'NetworkPolicy', 'redis');
+    expect(admits(policy.spec.ingress, 'from', { 'redis-client': 'true' }, 6379)).toBe(true);
+    expect(admits(policy.spec.egress, 'to', undefined, 53, 'UDP')).toBe(true);
+  });
+
+  it('no imagePullSecrets, nodeSelector or priorityClassName', () => {
+    for (const name of ALL_STATEFULSETS) {
+      const spec = podSpec(find(objects, 'StatefulSet', name));
+      expect(spec.imagePullSecrets).toBeUndefined();
+      expect(spec.nodeSelector).toBeUndefined();
+      expect(spec.priorityClassName).toBeUndefined();
+    }
+  });
+});
+
+// --- what users rely on ------------------------------------------------------------------------
+
+describe('Services', () => {
+  const objects = synthChart();
+
+  it.each(['redis-master-headless', 'redis-replica-headless', 'redis-sentinel-headless'])(
+    'headless Service %s has clusterIP None and publishNotReadyAddresses true', (name) => {
+      const svc = find(objects, 'Service', name);
+      expect(svc.spec.clusterIP).toBe('None');
+      expect(svc.spec.publishNotReadyAddresses).toBe(true);
+    });
+
+  it('every StatefulSet names its own headless Service', () => {
+    for (const name of ALL_STATEFULSETS) {
+      const sts = find(objects, 'StatefulSet', name);
+      const svc = find(objects, 'Service', `${name}-headless`);
+      expect(sts.spec.serviceName).toBe(`${name}-headless`);
+      expect(svc.spec.selector).toEqual(sts.spec.selector.matchLabels);
+    }
+  });
+
+  it('the Sentinel Service exposes 26379 to the Sentinel pods', () => {
+    const svc = find(objects, 'Service', 'redis-sentinel');
+    expect(svc.spec.type).toBe('ClusterIP');
+    expect(svc.spec.ports).toEqual([{ name: 'sentinel', port: 26379, targetPort: 'sentinel' }]);
+    expect(svc.spec.selector).toEqual(find(objects, 'StatefulSet', 'redis-sentinel').spec.selector.matchLabels);
+  });
+
+  it('the read Service exposes 6379 over every Redis pod (master and replicas)', () => {
+    const svc = find(objects, 'Service', 'redis-read');
+    expect(svc.spec.ports).toEqual([{ name: 'redis', port: 6379, targetPort: 'redis' }]);
+    for (const name of REDIS_STATEFULSETS) {
+      const labels = find(objects, 'StatefulSet', name).spec.template.metadata.labels;
+      expect(labels).toMatchObject(svc.spec.selector);
+    }
+  });
+});
+
+describe('Redis pods', () => {
+  it.each([
+    ['defaults', {}],
+    ['slow failover', { downAfter: Duration.seconds(30), failoverTimeout: Duration.minutes(3) }],
+    ['fast failover', { downAfter: Duration.millis(1500), failoverTimeout: Duration.millis(1500) }],
+  ] as Array<[string, RedisSentinelChartProps]>)('have a preStop hook and a grace period longer than the failover wait (%s)', (_label, props) => {
+    const objects = synthChart(props);
+    const preStop = find(objects, 'ConfigMap', 'redis-scripts').data['redis-prestop.sh'] as string;
+    const wait = Number(scriptConstant(preStop, 'WAIT'));
+    const downAfterMs = (props.downAfter ?? Duration.seconds(5)).toMilliseconds();
+    const failoverMs = (props.failoverTimeout ?? Duration.seconds(10)).toMilliseconds();
+    expect(wait * 1000).toBeGreaterThanOrEqual(downAfterMs + failoverMs);
+    for (const name of REDIS_STATEFULSETS) {
+      const sts = find(objects, 'StatefulSet', name);
+      expect(container(sts).lifecycle.preStop.exec.command).toEqual(['sh', '/opt/redis-sentinel/redis-prestop.sh']);
+      expect(podSpec(sts).terminationGracePeriodSeconds).toBeGreaterThan(wait);
+    }
+  });
+
+  it('start as the start script (role decided at every start), never with a replicaof in the ConfigMap', () => {
+    const objects = synthChart();
+    for (const name of REDIS_STATEFULSETS) {
+      expect(container(find(objects, 'StatefulSet', name)).command).toEqual(['sh', '/opt/redis-sentinel/redis-start.sh']);
+    }
+    expect(directives(find(objects, 'ConfigMap', 'redis-config').data['redis.conf']).filter((l) => /^(replicaof|slaveof)\b/.test(l))).toEqual([]);
+  });
+});
+
+describe('PodDisruptionBudgets', () => {
+  const objects = synthChart();
+
+  it.each(['redis', 'redis-sentinel'])('%s has maxUnavailable 1', (name) => {
+    expect(find(objects, 'PodDisruptionBudget', name).spec.maxUnavailable).toBe(1);
+  });
+
+  it('the Redis budget covers master and replicas; the Sentinel budget the Sentinels', () => {
+    const redis = find(objects, 'PodDisruptionBudget', 'redis').spec.selector.matchLabels;
+    for (const name of REDIS_STATEFULSETS) expect(find(objects, 'StatefulSet', name).spec.template.metadata.labels).toMatchObject(redis);
+    const sentinel = find(objects, 'PodDisruptionBudget', 'redis-sentinel').spec.selector.matchLabels;
+    expect(find(objects, 'StatefulSet', 'redis-sentinel').spec.template.metadata.labels).toMatchObject(sentinel);
+  });
+});
+
+describe('NetworkPolicies', () => {
+  const objects = synthChart();
+  const redis = find(objects, 'NetworkPolicy', 'redis');
+  const sentinel = find(objects, 'NetworkPolicy', 'redis-sentinel');
+
+  it('select the Redis and the Sentinel pods, for ingress and egress', () => {
+    expect(redis.spec.podSelector.matchLabels).toEqual(REDIS_PODS);
+    expect(sentinel.spec.podSelector.matchLabels).toEqual(SENTINEL_PODS);
+    for (const p of [redis, sentinel]) expect(p.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+  });
+
+  it('allow Sentinel <-> Sentinel on 26379', () => {
+    expect(admits(sentinel.spec.ingress, 'from', SENTINEL_PODS, 26379)).toBe(true);
+    expect(admits(sentinel.spec.egress, 'to', SENTINEL_PODS, 26379)).toBe(true);
+  });
+
+  it('allow Sentinel -> Redis on 6379', () => {
+    expect(admits(sentinel.spec.egress, 'to', REDIS_PODS, 6379)).toBe(true);
+    expect(admits(redis.spec.ingress, 'from', SENTINEL_PODS, 6379)).toBe(true);
+  });
+
+  it('allow Redis <-> Redis on 6379 (replication)', () => {
+    expect(admits(redis.spec.ingress, 'from', REDIS_PODS, 6379)).toBe(true);
+    expect(admits(redis.spec.egress, 'to', REDIS_PODS, 6379)).toBe(true);
+  });
+
+  it('allow Redis -> Sentinel on 26379 (the start and preStop scripts ask for the master)', () => {
+    expect(admits(redis.spec.egress, 'to', SENTINEL_PODS, 26379)).toBe(true);
+    expect(admits(sentinel.spec.ingress, 'from', REDIS_PODS, 26379)).toBe(true);
+  });
+
+  it('allow DNS on UDP and TCP 53 from both', () => {
+    for (const p of [redis, sentinel]) {
+      expect(admits(p.spec.egress, 'to', undefined, 53, 'UDP')).toBe(true);
+      expect(admits(p.spec.egress, 'to', undefined, 53, 'TCP')).toBe(true);
+    }
+  });
+
+  it('allow clients by label to Redis 6379 and Sentinel 26379', () => {
+    expect(admits(redis.spec.ingress, 'from', { 'redis-client': 'true' }, 6379)).toBe(true);
+    expect(admits(sentinel.spec.ingress, 'from', { 'redis-client': 'true' }, 26379)).toBe(true);
+  });
+
+  it('do not allow unlabelled pods or other ports in', () => {
+    for (const p of [redis, sentinel]) {
+      for (const rule of p.spec.ingress as Rule[]) {
+        expect(rule.from && rule.from.length).toBeTruthy();
+        for (const peer of rule.from!) expect(Object.keys(peer.podSelector?.matchLabels ?? {}).length).toBeGreaterThan(0);
+      }
+    }
+    expect(admits(redis.spec.ingress, 'from', { 'redis-client': 'true' }, 26379)).toBe(false);
+  });
+
+  it('use custom client labels, client namespaces, ports and DNS port', () => {
+    const full = synthChart(FULL);
+    const r = find(full, 'NetworkPolicy', 'cache');
+    const s = find(full, 'NetworkPolicy', 'cache-sentinel');
+    const clients = FULL.clientPodLabels;
+    expect(admits(r.spec.ingress, 'from', clients, 6380)).toBe(true);
+    expect(admits(s.spec.ingress, 'from', clients, 26380)).toBe(true);
+    expect(admits(r.spec.ingress, 'from', clients, 6380, 'TCP', FULL.clientNamespaceLabels)).toBe(true);
+    expect(admits(s.spec.ingress, 'from', clients, 26380, 'TCP', FULL.clientNamespaceLabels)).toBe(true);
+    for (const p of [r, s]) {
+      expect(admits(p.spec.egress, 'to', undefined, 5353, 'UDP')).toBe(true);
+      expect(admits(p.spec.egress, 'to', undefined, 5353, 'TCP')).toBe(true);
+    }
+  });
+
+  it('are absent with networkPolicy false', () => {
+    expect(ofKind(synthChart({ networkPolicy: false }), 'NetworkPolicy')).toEqual([]);
+  });
+});
+
+describe('no password in any object', () => {
+  const charts: Array<[string, KubeObject[]]> = [['default', synthChart()], ['customised', synthChart(FULL)], ['auth off', synthChart(AUTH_OFF)]];
+
+  it.each(charts)('%s: no Secret object is emitted', (_label, objects) => {
+    expect(ofKind(objects, 'Secret')).toEqual([]);
+  });
+
+  it.each(charts)('%s: no password-like field anywhere', (_label, objects) => {
+    const bad: string[] = [];
+    for (const o of objects) {
+      walk(o, (key, v, p) => {
+        if (/^(password|passwd|pass|requirepass|masterauth|auth-?pass|token|stringData)$/i.test(key)) bad.push(`${o.kind}/${o.metadata.name}${p}`);
+        // Env vars with a literal value must not look like secrets.
+        if (key === 'env' && Array.isArray(v)) {
+          for (const e of v) if (/PASS|SECRET|TOKEN|AUTH/i.test(e.name) && 'value' in e) bad.push(`${o.kind}/${o.metadata.name}${p} env ${e.name}`);
+        }
+      });
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it.each(charts)('%s: requirepass/masterauth/auth-pass only appear in scripts, written at runtime from a variable', (_label, objects) => {
+    for (const o of objects) {
+      for (const [p, s] of strings(o)) {
+        const isScript = o.kind === 'ConfigMap' && o.metadata.name.endsWith('-scripts');
+        for (const line of s.split('\n')) {
+          if (!/requirepass|masterauth|auth-pass/.test(line)) continue;
+          expect({ where: `${o.kind}/${o.metadata.name}${p}`, isScript }).toEqual({ where: `${o.kind}/${o.metadata.name}${p}`, isScript: true });
+          expect(line).toMatch(/^\s*echo "(requirepass|masterauth|sentinel auth-pass \$MASTER_NAME) \$pw"$/);
+        }
+      }
+    }
+  });
+});
+
+describe('auth false', () => {
+  const objects = synthChart({ auth: false });
+
+  it('removes the auth volume and mount from every pod', () => {
+    for (const name of ALL_STATEFULSETS) {
+      const sts = find(objects, 'StatefulSet', name);
+      expect(volume(sts, 'auth')).toBeUndefined();
+      expect(container(sts).volumeMounts.map((m: any) => m.name)).not.toContain('auth');
+    }
+  });
+
+  it('leaves AUTH_FILE empty in every script and references no Secret', () => {
+    const scripts = find(objects, 'ConfigMap', 'redis-scripts').data as Record<string, string>;
+    for (const script of Object.values(scripts)) {
+      expect(scriptConstant(script, 'AUTH_FILE')).toBe('');
+      expect(script).not.toContain('/etc/redis-auth');
+    }
+    const secretRefs: string[] = [];
+    for (const o of objects) walk(o, (key, _v, p) => { if (/^secret(Name|KeyRef)?$/.test(key)) secretRefs.push(`${o.metadata.name}${p}`); });
+    expect(secretRefs).toEqual([]);
+  });
+});
+
+describe('the example app (props of src/main.ts)', () => {
+  const objects = synthChart(EXAMPLE, 'redis-sentinel');
+
+  it('has 1 master + 2 replicas + 3 sentinels', () => {
+    expect(find(objects, 'StatefulSet', 'redis-master').spec.replicas).toBe(1);
+    expect(find(objects, 'StatefulSet', 'redis-replica').spec.replicas).toBe(2);
+    expect(find(objects, 'StatefulSet', 'redis-sentinel').spec.replicas).toBe(3);
+    expect(ofKind(objects, 'StatefulSet')).toHaveLength(3);
+  });
+
+  it('uses its resources and quorum 2', () => {
+    expect(container(find(objects, 'StatefulSet', 'redis-master')).resources).toEqual({
+      requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '1000m', memory: '2Gi' },
+    });
+    expect(container(find(objects, 'StatefulSet', 'redis-sentinel')).resources).toEqual({
+      requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '200m', memory: '256Mi' },
+    });
+    const conf = find(objects, 'ConfigMap', 'redis-sentinel-config').data['sentinel.conf'];
+    expect(directives(conf)).toContainEqual(expect.stringMatching(/^sentinel monitor mymaster \S+ 6379 2$/));
+  });
+});
+
+// --- fully customised ----------------------------------------------------------------------------
+
+describe('fully customised chart', () => {
+  const objects = synthChart(FULL);
+
+  it('emits no Namespace with createNamespace false, and puts everything in the namespace', () => {
+    expect(ofKind(objects, 'Namespace')).toEqual([]);
+    for (const o of objects) expect(o.metadata.namespace).toBe('data');
+  });
+
+  it('renders the Sentinel settings into sentinel.conf', () => {
+    const conf = directives(find(objects, 'ConfigMap', 'cache-sentinel-config').data['sentinel.conf']);
+    expect(conf).toEqual(expect.arrayContaining([
+      'port 26380',
+      'sentinel monitor primary cache-master-0.cache-master-headless.data.svc.k8s.example.com 6380 4',
+      'sentinel down-after-milliseconds primary 8000',
+      'sentinel failover-timeout primary 30000',
+      'sentinel parallel-syncs primary 2',
+    ]));
+  });
+
+  it('renders the Redis settings into redis.conf', () => {
+    const conf = directives(find(objects, 'ConfigMap', 'cache-config').data['redis.conf']);
+    expect(conf).toEqual(expect.arrayContaining([
+      'port 6380', 'min-replicas-to-write 2', 'min-replicas-max-lag 20', `maxmemory ${3 * 1024 ** 3}`, 'maxmemory-policy allkeys-lru',
+      'maxclients 20000', 'hz 20',
+    ]));
+  });
+
+  it('lists the 5 Sentinels in the scripts', () => {
+    const scripts = find(objects, 'ConfigMap', 'cache-scripts').data as Record<string, string>;
+    const expected = [0, 1, 2, 3, 4].map((i) => `cache-sentinel-${i}.cache-sentinel-headless.data.svc.k8s.example.com`).join(' ');
+    for (const file of ASKS_SENTINELS) expect(scriptConstant(scripts[file], 'SENTINEL_HOSTS')).toBe(expected);
+    for (const script of Object.values(scripts)) expect(maybeScriptConstant(script, 'SENTINEL_HOSTS') ?? expected).toBe(expected);
+  });
+});
+
+// --- each construct on its own -----------------------------------------------------------------
+
+describe('constructs used standalone in a Chart, with every prop', () => {
+  function synthOf(build: (chart: Chart) => void): KubeObject[] {
+    const chart = new Chart(Testing.app(), 'standalone');
+    build(chart);
+    return Testing.synth(chart) as KubeObject[];
+  }
+
+  function expectRedisPod(sts: KubeObject, headless: string) {
+    const spec = podSpec(sts);
+    const c = container(sts);
+    expect(c.image).toBe('redis:7.2.10-alpine');
+    expect(c.imagePullPolicy).toBe('Always');
+    expect(c.ports).toEqual([{ name: 'redis', containerPort: 6380, protocol: 'TCP' }]);
+    expect(c.resources).toEqual({ requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } });
+    expect(envValue(sts, 'SELF_FQDN')).toBe(`$(POD_NAME).${headless}.data.svc.k8s.example.com`);
+    expect(volume(sts, 'auth').secret).toMatchObject({ secretName: 'cache-password', items: [{ key: 'redis-password', path: 'password' }] });
+    expect(spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(spec.nodeSelector).toEqual({ 'node-pool': 'redis' });
+    expect(spec.priorityClassName).toBe('high-priority');
+    expect(spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1001, fsGroup: 1001 });
+    expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+    expect(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.length).toBeGreaterThan(0);
+    expect(spec.topologySpreadConstraints).toBeUndefined();
+    const data = claim(sts, 'data');
+    expect(data.spec.resources.requests.storage).toBe('50Gi');
+    expect(data.spec.storageClassName).toBe('fast-ssd');
+    expect(c.lifecycle.preStop.exec.command).toEqual(['sh', '/opt/redis-sentinel/redis-prestop.sh']);
+  }
+
+  it('RedisMaster', () => {
+    const objects = synthOf((chart) => new RedisMaster(chart, 'Master', FULL));
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Service/cache-master-headless', 'StatefulSet/cache-master']);
+    const sts = find(objects, 'StatefulSet', 'cache-master');
+    expect(sts.metadata.namespace).toBe('data');
+    expect(sts.spec.replicas).toBe(1);
+    expect(sts.spec.serviceName).toBe('cache-master-headless');
+    expectRedisPod(sts, 'cache-master-headless');
+    const svc = find(objects, 'Service', 'cache-master-headless');
+    expect(svc.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, ports: [{ port: 6380 }] });
+  });
+
+  it('RedisReplicaSet', () => {
+    const objects = synthOf((chart) => new RedisReplicaSet(chart, 'Replicas', FULL));
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Service/cache-replica-headless', 'StatefulSet/cache-replica']);
+    const sts = find(objects, 'StatefulSet', 'cache-replica');
+    expect(sts.metadata.namespace).toBe('data');
+    expect(sts.spec.replicas).toBe(4);
+    expect(sts.spec.serviceName).toBe('cache-replica-headless');
+    expectRedisPod(sts, 'cache-replica-headless');
+  });
+
+  it('SentinelQuorum', () => {
+    const objects = synthOf((chart) => new SentinelQuorum(chart, 'Sentinels', FULL));
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/cache-sentinel-config', 'PodDisruptionBudget/cache-sentinel', 'Service/cache-sentinel', 'Service/cache-sentinel-headless',
+      'StatefulSet/cache-sentinel',
+    ]);
+    const sts = find(objects, 'StatefulSet', 'cache-sentinel');
+    const spec = podSpec(sts);
+    const c = container(sts);
+    expect(sts.spec.replicas).toBe(5);
+    expect(c.image).toBe(FULL.sentinelImage);
+    expect(c.imagePullPolicy).toBe('Always');
+    expect(c.ports).toEqual([{ name: 'sentinel', containerPort: 26380, protocol: 'TCP' }]);
+    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '200m', memory: '256Mi' } });
+    expect(envValue(sts, 'SELF_FQDN')).toBe('$(POD_NAME).cache-sentinel-headless.data.svc.k8s.example.com');
+    expect(volume(sts, 'auth').secret).toMatchObject({ secretName: 'cache-password', items: [{ key: 'redis-password', path: 'password' }] });
+    expect(spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(spec.nodeSelector).toEqual({ 'node-pool': 'redis' });
+    expect(spec.priorityClassName).toBe('high-priority');
+    expect(spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1001 });
+    expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+    expect(spec.topologySpreadConstraints).toBeUndefined();
+    const data = claim(sts, 'data');
+    expect(data.spec.resources.requests.storage).toBe('2Gi');
+    expect(data.spec.storageClassName).toBe('standard');
+    expect(find(objects, 'Service', 'cache-sentinel').spec.ports).toEqual([{ name: 'sentinel', port: 26380, targetPort: 'sentinel' }]);
+    expect(find(objects, 'Service', 'cache-sentinel-headless').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect(find(objects, 'PodDisruptionBudget', 'cache-sentinel').spec.maxUnavailable).toBe(1);
+    const conf = directives(find(objects, 'ConfigMap', 'cache-sentinel-config').data['sentinel.conf']);
+    expect(conf).toContain('sentinel monitor primary cache-master-0.cache-master-headless.data.svc.k8s.example.com 6380 4');
+    expect(conf).toContain('sentinel down-after-milliseconds primary 8000');
+  });
+});
