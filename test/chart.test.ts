@@ -5,7 +5,7 @@ import { Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
 import {
   AntiAffinity, MaxmemoryPolicy, RedisMaster, RedisReplicaSet, RedisSentinelChartProps, SentinelQuorum,
 } from '../src';
-import { KubeObject, find, ofKind, synthChart } from './support/synth';
+import { KubeObject, find, ofKind, synthChart, testApp } from './support/synth';
 
 // --- fixtures ----------------------------------------------------------------------------------
 
@@ -618,7 +618,7 @@ describe('fully customised chart', () => {
 
 describe('constructs used standalone in a Chart, with every prop', () => {
   function synthOf(build: (chart: Chart) => void): KubeObject[] {
-    const chart = new Chart(Testing.app(), 'standalone');
+    const chart = new Chart(testApp(), 'standalone');
     build(chart);
     return Testing.synth(chart) as KubeObject[];
   }

@@ -6,10 +6,11 @@ import { Cpu } from 'cdk8s-plus-27';
 import {
   MaxmemoryPolicy, RedisMaster, RedisReplicaSet, RedisSentinelChart, RedisSentinelChartProps, RedisSentinelConfigError, SentinelQuorum,
 } from '../src';
+import { testApp } from './support/synth';
 
 /** Builds the chart the way users do; throws for invalid props. */
 function make(props: RedisSentinelChartProps): RedisSentinelChart {
-  return new RedisSentinelChart(Testing.app(), 'redis', props);
+  return new RedisSentinelChart(testApp(), 'redis', props);
 }
 
 /** The error a construction throws (fails the test when nothing is thrown). */
@@ -155,7 +156,7 @@ describe('invalid configurations', () => {
 
   it('fails when the chart id (the default name) is too long', () => {
     const long = 'r'.repeat(50);
-    expect(() => new RedisSentinelChart(Testing.app(), long, {})).toThrow(new RegExp(`name \\('${long}'`));
+    expect(() => new RedisSentinelChart(testApp(), long, {})).toThrow(new RegExp(`name \\('${long}'`));
   });
 
   it('fails when namespace is invalid', () => {
@@ -350,7 +351,7 @@ describe('the error', () => {
 
   it('is thrown by each construct used on its own too', () => {
     for (const C of [RedisMaster, RedisReplicaSet, SentinelQuorum]) {
-      const chart = new Chart(Testing.app(), 'c');
+      const chart = new Chart(testApp(), 'c');
       expect(() => new C(chart, 'X', { sentinels: 2 })).toThrow(/sentinels \(2\)/);
     }
   });

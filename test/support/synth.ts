@@ -1,12 +1,22 @@
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { App, Testing } from 'cdk8s';
 import { RedisSentinelChart, RedisSentinelChartProps } from '../../src';
 
 /** A synthesized Kubernetes object (plain JSON). */
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
 
+/**
+ * An App for tests that synthesize in memory (Testing.synth). Unlike Testing.app(), it creates no
+ * temporary directory per call: nothing is ever written to its outdir.
+ */
+export function testApp(): App {
+  return new App({ outdir: join(tmpdir(), 'cdk8s-redis-sentinel-unwritten') });
+}
+
 /** Synthesizes a chart with the given props into plain objects. */
 export function synthChart(props: RedisSentinelChartProps = {}, id = 'redis'): KubeObject[] {
-  const app: App = Testing.app();
+  const app: App = testApp();
   const chart = new RedisSentinelChart(app, id, props);
   return Testing.synth(chart) as KubeObject[];
 }
