@@ -1,5 +1,5 @@
 /**
- * Container environment as the kubelet builds it: image ENV, then `env` in order, each value
+ * Container environment as the kubelet builds it: image ENV, `envFrom`, then `env` in order, each value
  * `$(VAR)`-expanded against the variables defined before it; `valueFrom` from Secrets, ConfigMaps,
  * the downward API (fieldRef, resourceFieldRef). Command and args are expanded against the result.
  */
@@ -102,6 +102,21 @@ export function containerEnv(c: Container, p: PodFacts, imageEnv: Record<string,
   const vars = new Map<string, string>(Object.entries(imageEnv));
   // The kubelet does not know the image's ENV: $(VAR) sees only variables of the pod spec.
   const defined = new Map<string, string>();
+  for (const src of c.envFrom ?? []) {
+    const ref = src.configMapRef ?? src.secretRef;
+    if (!ref) continue;
+    const kind = src.configMapRef ? 'ConfigMap' : 'Secret';
+    const obj = p.object(kind, ref.name);
+    if (!obj) {
+      if (ref.optional) continue;
+      throw new Error(`CreateContainerConfigError: ${kind.toLowerCase()} "${ref.name}" not found (envFrom)`);
+    }
+    for (const k of Object.keys({ ...(obj.data ?? {}), ...(obj.stringData ?? {}) })) {
+      const v = keyOf(obj, k)!;
+      defined.set(`${src.prefix ?? ''}${k}`, v);
+      vars.set(`${src.prefix ?? ''}${k}`, v);
+    }
+  }
   for (const e of c.env ?? []) {
     let v: string;
     if (e.valueFrom) {

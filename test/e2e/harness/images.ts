@@ -6,8 +6,8 @@
  * - redis:*-alpine: busybox applets (sh, awk, sed, timeout, sha1sum, nslookup... as on alpine),
  *   Debian's redis-server/redis-sentinel/redis-cli, and getent (alpine has musl's).
  * - alpine:* / busybox:*: busybox applets only.
- * - rse2e/node-client, rse2e/python-client: harness images for client pods: busybox + node or
- *   Debian's python3 (with python3-redis).
+ * - rse2e/node-client, rse2e/python-client: harness images for client pods: busybox, redis-cli and
+ *   node or Debian's python3 (with python3-redis).
  */
 import { execFileSync } from 'child_process';
 import { mkdirSync, symlinkSync } from 'fs';
@@ -57,8 +57,8 @@ const KINDS: ImageKind[] = [
     cmd: ['redis-server'],
   },
   { key: 'busybox', test: /(^|\/)(alpine|busybox)(:|@|$)/, extra: {}, env: {}, workingDir: '/', entrypoint: [], cmd: ['sh'] },
-  { key: 'node-client', test: /^rse2e\/node-client(:|$)/, extra: { node: process.execPath }, env: {}, workingDir: '/', entrypoint: [], cmd: ['node'] },
-  { key: 'python-client', test: /^rse2e\/python-client(:|$)/, extra: { python3: '/usr/bin/python3' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['python3'] },
+  { key: 'node-client', test: /^rse2e\/node-client(:|$)/, extra: { node: process.execPath, 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['node'] },
+  { key: 'python-client', test: /^rse2e\/python-client(:|$)/, extra: { python3: '/usr/bin/python3', 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['python3'] },
 ];
 
 /** Builds (once) the bin directory of each image under `root`, and resolves image names to them. */

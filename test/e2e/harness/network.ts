@@ -74,7 +74,7 @@ export class Network {
     ].join('\n');
     await runOk('ip', ['-n', netns, '-batch', '-'], { input: `${batch}\n` });
     // No IPv6 on eth0 (the DNS answers A only; no address in "tentative" state).
-    await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv6.conf.eth0.disable_ipv6=1']);
+    await run('nsenter', [`--net=/run/netns/${netns}`, '--', 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/eth0/disable_ipv6']);
     return { netns, hostVeth, ip };
   }
 
@@ -84,13 +84,13 @@ export class Network {
     await run('ip', ['netns', 'del', link.netns]);
   }
 
+  /** Veths taken down by setLink (partitioned pods). */
+  readonly down = new Set<string>();
+
   /** Takes the pod's link to the bridge down (a network partition of that pod) or back up. */
   async setLink(link: PodLink, up: boolean): Promise<void> {
     await runOk('ip', ['-n', this.hub, 'link', 'set', link.hostVeth, up ? 'up' : 'down']);
-  }
-
-  /** Deletes the hub namespace (and with it the bridge). */
-  async destroy(): Promise<void> {
-    await run('ip', ['netns', 'del', this.hub]);
+    if (up) this.down.delete(link.hostVeth);
+    else this.down.add(link.hostVeth);
   }
 }

@@ -97,6 +97,13 @@ export function alive(pid: number | undefined): boolean {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Resolves like `p`, or rejects with `message` after `ms` (the timer never outlives the race). */
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
 /** Polls `probe` until it returns a truthy value; throws with `what` (and `context()`) after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false | null> | T | undefined | false | null,
   timeoutMs: number, o: { intervalMs?: number; context?: () => Promise<string> | string } = {}): Promise<T> {

@@ -66,6 +66,7 @@ export interface Container {
   args?: string[];
   workingDir?: string;
   env?: EnvVar[];
+  envFrom?: Array<{ prefix?: string; configMapRef?: { name: string; optional?: boolean }; secretRef?: { name: string; optional?: boolean } }>;
   ports?: Array<{ name?: string; containerPort: number; protocol?: string }>;
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
   securityContext?: SecurityContext;

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// A writer client run inside a client pod of the e2e harness (kubectl exec). Appends its sequence
+// numbers to a Redis list (RPUSH <key> <seq>) every INTERVAL_MS and records which were acknowledged.
+//   MODE=sentinel: ioredis with DEFAULT options, given only the Sentinel Service, the master name
+//                  and the passwords (what an application would write).
+//   MODE=direct:   one Redis address (no Sentinel), failing fast: measures whether THAT server accepts writes.
+// Protocol: prints JSON lines {"ev":"ready"} after its first acknowledged write, then, after "stop"
+// on stdin, {"ev":"summary", acked: [[seq, ackedAtMs], ...], errors: {message: count}, attempts}.
+'use strict';
+const Redis = require('ioredis');
+
+const env = process.env;
+const key = env.KEY;
+const interval = Number(env.INTERVAL_MS || 10);
+const mode = env.MODE || 'sentinel';
+const password = env.REDIS_PASSWORD || undefined;
+
+let redis;
+if (mode === 'sentinel') {
+  redis = new Redis({
+    sentinels: [{ host: env.SENTINEL_HOST, port: Number(env.SENTINEL_PORT || 26379) }],
+    name: env.MASTER_NAME || 'mymaster',
+    password,
+    sentinelPassword: password,
+  });
+} else {
+  redis = new Redis({
+    host: env.REDIS_HOST,
+    port: Number(env.REDIS_PORT || 6379),
+    password,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 500,
+    retryStrategy: () => 100,
+    reconnectOnError: () => false,
+  });
+}
+redis.on('error', () => undefined);
+
+const acked = [];
+const errors = {};
+let attempts = 0;
+let stopping = false;
+let announced = false;
+
+const note = (e) => {
+  const m = String((e && e.message) || e).split('\n')[0].replace(/[0-9a-f]{40}/g, '<id>').slice(0, 120);
+  errors[m] = (errors[m] || 0) + 1;
+};
+
+async function loop() {
+  let seq = 0;
+  let next = Date.now();
+  while (!stopping) {
+    seq++;
+    attempts++;
+    try {
+      await redis.rpush(key, String(seq));
+      acked.push([seq, Date.now()]);
+      if (!announced) {
+        announced = true;
+        process.stdout.write(`${JSON.stringify({ ev: 'ready' })}\n`);
+      }
+    } catch (e) {
+      note(e);
+    }
+    next += interval;
+    const wait = next - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    else next = Date.now();
+  }
+}
+
+const done = loop();
+process.stdin.on('data', async (d) => {
+  if (!String(d).includes('stop') || stopping) return;
+  stopping = true;
+  // A write still blocked (e.g. on a partitioned server) is abandoned: it was never acknowledged.
+  await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+  process.stdout.write(`${JSON.stringify({ ev: 'summary', acked, errors, attempts })}\n`, () => process.exit(0));
+});

@@ -1,0 +1,63 @@
+"""A writer client run inside a client pod of the e2e harness, with Debian's python3-redis.
+
+Connects the way the chart's README shows (redis.sentinel.Sentinel, socket_timeout=0.5), then
+appends its sequence numbers to a Redis list (RPUSH <key> <seq>) every INTERVAL_MS. Same protocol
+as writer.js: {"ev": "ready"} after the first acknowledged write; "stop" on stdin ends it with
+{"ev": "summary", "acked": [[seq, acked_at_ms], ...], "errors": {message: count}, "attempts": n}.
+"""
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+from redis.sentinel import Sentinel
+
+env = os.environ
+password = env.get('REDIS_PASSWORD') or None
+key = env['KEY']
+interval = float(env.get('INTERVAL_MS', '10')) / 1000.0
+
+sentinel = Sentinel([(env['SENTINEL_HOST'], int(env.get('SENTINEL_PORT', '26379')))],
+                    sentinel_kwargs={'password': password}, password=password, socket_timeout=0.5)
+master = sentinel.master_for(env.get('MASTER_NAME', 'mymaster'))
+
+stop = threading.Event()
+
+
+def wait_for_stop():
+    for line in sys.stdin:
+        if 'stop' in line:
+            break
+    stop.set()
+
+
+threading.Thread(target=wait_for_stop, daemon=True).start()
+
+acked = []
+errors = {}
+attempts = 0
+seq = 0
+announced = False
+next_at = time.monotonic()
+while not stop.is_set():
+    seq += 1
+    attempts += 1
+    try:
+        master.rpush(key, str(seq))
+        acked.append([seq, int(time.time() * 1000)])
+        if not announced:
+            announced = True
+            print(json.dumps({'ev': 'ready'}), flush=True)
+    except Exception as e:  # every failure is counted, none is fatal
+        m = re.sub(r'[0-9a-f]{40}', '<id>', f'{type(e).__name__}: {e}'.split('\n')[0])[:120]
+        errors[m] = errors.get(m, 0) + 1
+    next_at += interval
+    wait = next_at - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    else:
+        next_at = time.monotonic()
+
+print(json.dumps({'ev': 'summary', 'acked': acked, 'errors': errors, 'attempts': attempts}), flush=True)

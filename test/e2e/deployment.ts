@@ -1,0 +1,297 @@
+/**
+ * The test's view of a Redis + Sentinel deployment running in the harness: who is master according
+ * to the Redis pods and to each Sentinel, health checks, and writer clients with loss accounting.
+ * Every query is a `kubectl exec` of redis-cli in the pod itself (so it goes over loopback).
+ */
+import { ChildProcess } from 'child_process';
+import { existsSync, readFileSync, statSync } from 'fs';
+import { join } from 'path';
+import * as readline from 'readline';
+import { Settings } from '../../src/settings';
+import { Cluster, clientPod } from './harness/cluster';
+import { killGroup, waitFor, withTimeout } from './harness/sys';
+
+export interface RedisState { pod: string; role: string; masterHost?: string; linkUp: boolean; offset: number }
+export interface SentinelState { pod: string; master: string; epoch: number; flags: string; okReplicas: number; otherSentinels: number }
+export interface Topology { redis: RedisState[]; sentinels: SentinelState[] }
+
+/** A writer's report: acknowledged sequence numbers with the time of the acknowledgement. */
+export interface WriterSummary { acked: Array<[number, number]>; errors: Record<string, number>; attempts: number }
+
+/** Loss and outage of one writer. */
+export interface WriterResult {
+  writer: string;
+  acked: number;
+  lost: number;
+  lostSeqs: number[];
+  /** Longest time without an acknowledged write, from the first ack until stop. */
+  outageMs: number;
+  errors: Record<string, number>;
+}
+
+const CLIENTS_DIR = join(__dirname, 'clients');
+
+/** Parses alternating field/value lines (redis-cli --raw of a map reply). */
+export function fields(text: string): Record<string, string> {
+  const lines = text.split('\n');
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
+  return out;
+}
+
+export class Deployment {
+  readonly ns: string;
+  private readonly writers = new Set<Writer>();
+
+  constructor(readonly cluster: Cluster, readonly s: Settings, readonly password: string) {
+    this.ns = s.namespace;
+  }
+
+  private replicasOf(sts: string): number {
+    return this.cluster.get('StatefulSet', this.ns, sts)?.spec.replicas ?? 0;
+  }
+
+  /** Names of the Redis pods the StatefulSets want now (master StatefulSet first). */
+  redisPods(): string[] {
+    const n = this.s.names;
+    return [n.master, n.replica].flatMap((sts) => Array.from({ length: this.replicasOf(sts) }, (_, i) => `${sts}-${i}`));
+  }
+
+  sentinelPods(): string[] {
+    const sts = this.s.names.sentinel;
+    return Array.from({ length: this.replicasOf(sts) }, (_, i) => `${sts}-${i}`);
+  }
+
+  fqdn(pod: string): string {
+    const n = this.s.names;
+    const svc = pod.startsWith(`${n.sentinel}-`) ? n.sentinelHeadless : pod.startsWith(`${n.master}-`) ? n.masterHeadless : n.replicaHeadless;
+    return `${pod}.${svc}.${this.ns}.svc.${this.s.clusterDomain}`;
+  }
+
+  /** The pod a DNS name designates. */
+  podOf(fqdn: string): string {
+    return fqdn.split('.')[0];
+  }
+
+  isSentinel(pod: string): boolean {
+    return pod.startsWith(`${this.s.names.sentinel}-`);
+  }
+
+  /** redis-cli in the pod (Redis or Sentinel port), with the password; '' when it fails. */
+  async cli(pod: string, args: string[], timeoutMs = 3000): Promise<string> {
+    const sentinel = this.isSentinel(pod);
+    const r = await this.cluster.exec(this.ns, pod, sentinel ? 'sentinel' : 'redis',
+      ['redis-cli', '-p', String(sentinel ? this.s.sentinelPort : this.s.redisPort), '--raw', ...args],
+      { env: { REDISCLI_AUTH: this.password }, timeoutMs });
+    return r.code === 0 ? r.stdout.replace(/\n$/, '') : '';
+  }
+
+  async redisState(pod: string): Promise<RedisState> {
+    const info = fields((await this.cli(pod, ['INFO', 'replication'])).split('\n').flatMap((l) => {
+      const i = l.indexOf(':');
+      return i > 0 ? [l.slice(0, i), l.slice(i + 1).trim()] : [];
+    }).join('\n'));
+    const role = info.role ?? '';
+    return {
+      pod, role, masterHost: info.master_host, linkUp: info.master_link_status === 'up',
+      offset: Number(role === 'master' ? info.master_repl_offset : info.slave_repl_offset ?? 0),
+    };
+  }
+
+  async sentinelState(pod: string): Promise<SentinelState> {
+    const m = fields(await this.cli(pod, ['SENTINEL', 'MASTER', this.s.masterName]));
+    const replicas = await this.cli(pod, ['SENTINEL', 'REPLICAS', this.s.masterName]);
+    // One "flags" value per replica; count those neither down nor disconnected.
+    const flags = replicas.split('\n').filter((_, i, a) => i > 0 && a[i - 1] === 'flags');
+    return {
+      pod, master: m.ip ?? '', epoch: Number(m['config-epoch'] ?? -1), flags: m.flags ?? '',
+      okReplicas: flags.filter((f) => !/s_down|o_down|disconnected/.test(f)).length,
+      otherSentinels: Number(m['num-other-sentinels'] ?? -1),
+    };
+  }
+
+  async topology(o: { sentinels?: string[]; redis?: string[] } = {}): Promise<Topology> {
+    const [redis, sentinels] = await Promise.all([
+      Promise.all((o.redis ?? this.redisPods()).map((p) => this.redisState(p))),
+      Promise.all((o.sentinels ?? this.sentinelPods()).map((p) => this.sentinelState(p))),
+    ]);
+    return { redis, sentinels };
+  }
+
+  static describe(t: Topology): string {
+    return [
+      ...t.redis.map((r) => `  ${r.pod}: ${r.role || 'unreachable'}${r.role === 'slave' ? ` of ${r.masterHost} link ${r.linkUp ? 'up' : 'down'}` : ''} offset ${r.offset}`),
+      ...t.sentinels.map((x) => `  ${x.pod}: master ${x.master || '?'} epoch ${x.epoch} flags ${x.flags} ok-replicas ${x.okReplicas} other-sentinels ${x.otherSentinels}`),
+    ].join('\n');
+  }
+
+  /** The one master the Sentinels agree on, when they do. */
+  static agreedMaster(t: Topology): string | undefined {
+    const masters = new Set(t.sentinels.map((s) => s.master));
+    return masters.size === 1 && !masters.has('') ? [...masters][0] : undefined;
+  }
+
+  /**
+   * Waits until the deployment is healthy: every wanted pod Ready, exactly one Redis master, every
+   * other Redis pod its replica with the link up, every given Sentinel naming it at the same epoch,
+   * seeing the other Sentinels and `replicas` replicas as up.
+   */
+  async waitHealthy(o: { timeoutMs?: number; sentinels?: string[]; redis?: string[]; otherSentinels?: number } = {}): Promise<{ master: string; epoch: number; topology: Topology }> {
+    const sentinels = o.sentinels ?? this.sentinelPods();
+    const redis = o.redis ?? this.redisPods();
+    let last: Topology | undefined;
+    return waitFor('a healthy topology', async () => {
+      for (const p of [...sentinels, ...redis]) {
+        const pod = this.cluster.pod(this.ns, p);
+        if (!pod || !pod.ready) return undefined;
+      }
+      const t = await this.topology({ sentinels, redis });
+      last = t;
+      const masters = t.redis.filter((r) => r.role === 'master');
+      if (masters.length !== 1) return undefined;
+      const master = this.fqdn(masters[0].pod);
+      if (!t.redis.every((r) => r.role === 'master' || (r.role === 'slave' && r.masterHost === master && r.linkUp))) return undefined;
+      if (Deployment.agreedMaster(t) !== master) return undefined;
+      const epochs = new Set(t.sentinels.map((x) => x.epoch));
+      if (epochs.size !== 1) return undefined;
+      const otherSentinels = o.otherSentinels ?? this.sentinelPods().length - 1;
+      if (!t.sentinels.every((x) => x.flags === 'master' && x.okReplicas === redis.length - 1 && x.otherSentinels === otherSentinels)) return undefined;
+      return { master: masters[0].pod, epoch: t.sentinels[0].epoch, topology: t };
+    }, o.timeoutMs ?? 60_000, {
+      intervalMs: 500,
+      context: async () => `${last ? Deployment.describe(last) : ''}\n${this.cluster.describe()}\n--- last events\n${this.cluster.events.slice(-40).join('\n')}`,
+    });
+  }
+
+  /** Redis pods reporting role master right now. */
+  async masters(pods = this.redisPods()): Promise<string[]> {
+    const roles = await Promise.all(pods.map(async (p) => [p, (await this.cli(p, ['ROLE'])).split('\n')[0]] as const));
+    return roles.filter(([, r]) => r === 'master').map(([p]) => p);
+  }
+
+  // --- clients ---------------------------------------------------------------------------------
+
+  /** Starts a client pod (labelled as a client of the deployment unless `labels` say otherwise). */
+  async clientPod(name: string, image: 'node' | 'python', o: { labels?: Record<string, string>; namespace?: string } = {}): Promise<string> {
+    const namespace = o.namespace ?? this.ns;
+    if (!this.cluster.pod(namespace, name)) {
+      await this.cluster.apply([clientPod({ name, namespace, labels: o.labels ?? { app: name, ...this.s.clientPodLabels }, image: `rse2e/${image}-client` })]);
+    }
+    await waitFor(`client pod ${name} running`, () => this.cluster.pod(namespace, name)?.ready, 15_000);
+    return name;
+  }
+
+  /** Starts a writer in a client pod; resolves once it has had its first write acknowledged. */
+  async startWriter(o: { kind: 'ioredis' | 'python' | 'direct'; pod: string; key: string; namespace?: string; host?: string; ephemeral?: boolean }): Promise<Writer> {
+    const env: Record<string, string> = {
+      KEY: o.key,
+      INTERVAL_MS: '10',
+      REDIS_PASSWORD: this.password,
+      SENTINEL_HOST: `${this.s.names.sentinelService}.${this.ns}.svc.${this.s.clusterDomain}`,
+      SENTINEL_PORT: String(this.s.sentinelPort),
+      MASTER_NAME: this.s.masterName,
+      PYTHONDONTWRITEBYTECODE: '1',
+      MODE: o.kind === 'direct' ? 'direct' : 'sentinel',
+      ...(o.host ? { REDIS_HOST: o.host, REDIS_PORT: String(this.s.redisPort) } : {}),
+    };
+    const argv = o.kind === 'python' ? ['python3', join(CLIENTS_DIR, 'writer.py')] : ['node', join(CLIENTS_DIR, 'writer.js')];
+    const proc = o.ephemeral
+      // kubectl debug: a writer container inside the pod itself (its network namespace).
+      ? this.cluster.debug(o.namespace ?? this.ns, o.pod, {
+        name: 'debug-writer', image: `rse2e/${o.kind === 'python' ? 'python' : 'node'}-client`, command: argv,
+        securityContext: { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
+      }, env)
+      : this.cluster.spawnExec(o.namespace ?? this.ns, o.pod, 'main', argv, { env });
+    const w = new Writer(`${o.kind}@${o.pod}`, o.key, proc);
+    this.writers.add(w);
+    proc.on('close', () => this.writers.delete(w));
+    if (o.kind !== 'direct') await w.ready(20_000);
+    return w;
+  }
+
+  /** Kills every writer still running (after a failed test). */
+  killWriters(): void {
+    for (const w of this.writers) killGroup(w.proc.pid, 'SIGKILL');
+    this.writers.clear();
+  }
+
+  /** What a container logged since `from` (a byte offset, from {@link logSize}). */
+  logSince(pod: string, from: number): string {
+    const file = this.cluster.logFile(this.ns, pod, this.isSentinel(pod) ? 'sentinel' : 'redis');
+    return existsSync(file) ? readFileSync(file).subarray(from).toString() : '';
+  }
+
+  logSize(pod: string): number {
+    const file = this.cluster.logFile(this.ns, pod, this.isSentinel(pod) ? 'sentinel' : 'redis');
+    return existsSync(file) ? statSync(file).size : 0;
+  }
+
+  /** Counts a writer's acknowledged writes missing from the current master's list. */
+  async account(master: string, w: Writer, summary: WriterSummary): Promise<WriterResult> {
+    const present = new Set((await this.cli(master, ['LRANGE', w.key, '0', '-1'], 10_000)).split('\n').filter(Boolean).map(Number));
+    const lostSeqs = summary.acked.map(([seq]) => seq).filter((seq) => !present.has(seq));
+    return { writer: w.name, acked: summary.acked.length, lost: lostSeqs.length, lostSeqs: lostSeqs.slice(0, 20), outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors };
+  }
+
+  /** Waits until every replica has the master's replication offset (so reads anywhere see every write). */
+  async waitReplicated(master: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor('replicas to catch up with the master', async () => {
+      const t = await Promise.all(this.redisPods().map((p) => this.redisState(p)));
+      const m = t.find((x) => x.pod === master);
+      return m && t.every((x) => x.pod === master || (x.linkUp && x.offset === m.offset));
+    }, timeoutMs);
+  }
+}
+
+/** A running writer client (see clients/writer.js). */
+export class Writer {
+  private readonly lines: string[] = [];
+  private readonly waiters: Array<() => void> = [];
+  private stderr = '';
+  stoppedAt = 0;
+
+  constructor(readonly name: string, readonly key: string, readonly proc: ChildProcess) {
+    readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
+      this.lines.push(l);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
+    proc.on('close', () => { for (const w of this.waiters.splice(0)) w(); });
+  }
+
+  private async next(match: (m: any) => boolean, timeoutMs: number): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const l of this.lines) {
+        try {
+          const m = JSON.parse(l);
+          if (match(m)) return m;
+        } catch { /* not JSON */ }
+      }
+      if (this.proc.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`writer ${this.name}: no ${timeoutMs > 0 ? 'answer' : ''} (exit ${this.proc.exitCode}); stderr: ${this.stderr.slice(-2000)}`);
+      }
+      await withTimeout(new Promise<void>((r) => this.waiters.push(r)), Math.max(0, deadline - Date.now()), 'writer timeout').catch(() => undefined);
+    }
+  }
+
+  ready(timeoutMs: number): Promise<void> {
+    return this.next((m) => m.ev === 'ready', timeoutMs);
+  }
+
+  async stop(): Promise<WriterSummary> {
+    this.stoppedAt = Date.now();
+    this.proc.stdin!.write('stop\n');
+    const s = await this.next((m) => m.ev === 'summary', 15_000);
+    this.proc.stdin!.end();
+    return s as WriterSummary;
+  }
+
+  /** The longest interval without an acknowledged write, between the first ack and `until`. */
+  static outage(s: WriterSummary, until: number): number {
+    let worst = 0;
+    for (let i = 1; i < s.acked.length; i++) worst = Math.max(worst, s.acked[i][1] - s.acked[i - 1][1]);
+    if (s.acked.length) worst = Math.max(worst, until - s.acked[s.acked.length - 1][1]);
+    return worst;
+  }
+}

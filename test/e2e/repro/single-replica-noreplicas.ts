@@ -1,0 +1,26 @@
+/**
+ * Reproduces: with `replicas: 1`, `minReplicasToWrite` defaults to 1, so after the master is lost
+ * the promoted replica has no replica of its own and refuses every write (NOREPLICAS) until the old
+ * master pod is back: the failover restores no write availability.
+ *
+ *   npx ts-node --transpile-only -P test/tsconfig.json test/e2e/repro/single-replica-noreplicas.ts
+ */
+import { log, sleep, withDeployment } from './common';
+
+void withDeployment({ replicas: 1 }, async (d, master) => {
+  log(Date.now(), 'min-replicas-to-write on the master:', (await d.cli(master, ['CONFIG', 'GET', 'min-replicas-to-write'])).split('\n')[1]);
+  const other = d.redisPods().find((p) => p !== master)!;
+  const t0 = Date.now();
+  const held = d.cluster.mustPod(d.ns, master).killContainer('redis', { hold: true });
+  log(t0, `${master} killed; its restart held for 30 s`);
+  for (let i = 0; i < 40; i++) {
+    if (i === 30) {
+      held.release();
+      log(t0, `${master} released`);
+    }
+    const role = (await d.cli(other, ['ROLE'])).split('\n')[0];
+    const set = role === 'master' ? (await d.cli(other, ['SET', 'probe', String(i)])).split('\n')[0] : '-';
+    log(t0, `${other}: ${role || '?'}, SET -> ${set}`);
+    await sleep(1000);
+  }
+}).catch((e) => { console.error(e); process.exitCode = 1; }); // eslint-disable-line no-console
