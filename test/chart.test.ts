@@ -65,10 +65,24 @@ const FULL: RedisSentinelChartProps = {
   priorityClassName: 'high-priority',
   runAsUser: 1001,
   runAsGroup: 1001,
+  monitoring: true,
+  exporterImage: 'registry.example.com/oliver006/redis_exporter:v1.90.0',
+  exporterResources: {
+    cpu: { request: Cpu.millis(20), limit: Cpu.millis(100) },
+    memory: { request: Size.mebibytes(48), limit: Size.mebibytes(96) },
+  },
+  metricsPort: 9200,
+  scrapeInterval: Duration.seconds(30),
+  monitoringNamespace: 'monitoring',
+  monitoringLabels: { release: 'kube-prometheus-stack' },
+  alertLabels: { team: 'data' },
+  prometheusPodLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/instance': 'main' },
+  prometheusNamespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+  dashboardLabels: { grafana_dashboard: 'redis' },
 };
 
-/** The remaining non-defaults: auth and NetworkPolicies off. */
-const AUTH_OFF: RedisSentinelChartProps = { auth: false, networkPolicy: false };
+/** The remaining non-defaults: auth, NetworkPolicies and monitoring off. */
+const AUTH_OFF: RedisSentinelChartProps = { auth: false, networkPolicy: false, monitoring: false };
 
 /** The props of the example app, src/main.ts (copied: importing main would synthesize to dist/). */
 const EXAMPLE: RedisSentinelChartProps = {
@@ -99,9 +113,11 @@ const REDIS_STATEFULSETS = ['redis-master', 'redis-replica'];
 const ALL_STATEFULSETS = [...REDIS_STATEFULSETS, 'redis-sentinel'];
 
 const podSpec = (sts: KubeObject) => sts.spec.template.spec;
+/** The pod's main container (Redis or Sentinel); the only other one is the exporter sidecar `metrics`. */
 const container = (sts: KubeObject) => {
-  expect(podSpec(sts).containers).toHaveLength(1);
-  return podSpec(sts).containers[0];
+  const main = podSpec(sts).containers.filter((c: any) => c.name !== 'metrics');
+  expect(main).toHaveLength(1);
+  return main[0];
 };
 const volume = (sts: KubeObject, name: string) => (podSpec(sts).volumes ?? []).find((v: any) => v.name === name);
 const claim = (sts: KubeObject, name: string) => sts.spec.volumeClaimTemplates.find((c: any) => c.metadata.name === name);
@@ -171,6 +187,8 @@ const SENTINEL_PODS = { 'app.kubernetes.io/component': 'sentinel', 'app.kubernet
 // --- snapshots ---------------------------------------------------------------------------------
 
 describe('snapshots', () => {
+  // Snapshots updated when monitoring (exporter sidecars, metrics Services, ServiceMonitor,
+  // PrometheusRule, dashboard) was added.
   it('default chart', () => {
     expect(synthChart()).toMatchSnapshot();
   });
@@ -582,9 +600,11 @@ describe('the example app (props of src/main.ts)', () => {
 describe('fully customised chart', () => {
   const objects = synthChart(FULL);
 
-  it('emits no Namespace with createNamespace false, and puts everything in the namespace', () => {
+  it('emits no Namespace with createNamespace false, and puts everything in the namespace (monitoring in monitoringNamespace)', () => {
     expect(ofKind(objects, 'Namespace')).toEqual([]);
-    for (const o of objects) expect(o.metadata.namespace).toBe('data');
+    const monitoring = [find(objects, 'ServiceMonitor', 'cache'), find(objects, 'PrometheusRule', 'cache'), find(objects, 'ConfigMap', 'cache-dashboard')];
+    for (const o of monitoring) expect(o.metadata.namespace).toBe('monitoring');
+    for (const o of objects.filter((x) => !monitoring.includes(x))) expect(o.metadata.namespace).toBe('data');
   });
 
   it('renders the Sentinel settings into sentinel.conf', () => {
