@@ -7,7 +7,7 @@ import { RuleGroup, renderAlertRules } from './config/alerts';
 import { renderDashboard } from './config/dashboard';
 import { Component, LABEL, componentSelector, objectLabels } from './names';
 import { resourceRequirements } from './pod';
-import { Settings } from './settings';
+import { PATHS, Settings } from './settings';
 
 /** The exporter image runs as this uid/gid (it has no shell or files to own). */
 export const EXPORTER_UID = 59000;
@@ -110,6 +110,9 @@ export class RedisMonitoring extends Construct {
           // Two save periods without a snapshot while keys change means saving is broken.
           rdbMaxAgeSeconds: 2 * (lastSaveInterval || 3600),
           alertLabels: s.alertLabels,
+          redisPort: s.redisPort,
+          sentinelPort: s.sentinelPort,
+          authFile: s.auth ? PATHS.authFile : false,
         }).map(typedGroup),
       },
     });
