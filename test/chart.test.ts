@@ -5,6 +5,7 @@ import { Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
 import {
   AntiAffinity, MaxmemoryPolicy, RedisMaster, RedisReplicaSet, RedisSentinelChartProps, SentinelQuorum,
 } from '../src';
+import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
 import { KubeObject, find, ofKind, synthChart, testApp } from './support/synth';
 
 // --- fixtures ----------------------------------------------------------------------------------
@@ -84,28 +85,8 @@ const FULL: RedisSentinelChartProps = {
 /** The remaining non-defaults: auth, NetworkPolicies and monitoring off. */
 const AUTH_OFF: RedisSentinelChartProps = { auth: false, networkPolicy: false, monitoring: false };
 
-/** The props of the example app, src/main.ts (copied: importing main would synthesize to dist/). */
-const EXAMPLE: RedisSentinelChartProps = {
-  name: 'redis',
-  namespace: 'redis',
-  masterName: 'mymaster',
-  replicas: 2,
-  sentinels: 3,
-  quorum: 2,
-  downAfter: Duration.seconds(5),
-  failoverTimeout: Duration.seconds(10),
-  parallelSyncs: 1,
-  storageSize: Size.gibibytes(10),
-  sentinelStorageSize: Size.gibibytes(1),
-  redisResources: {
-    cpu: { request: Cpu.millis(500), limit: Cpu.millis(1000) },
-    memory: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
-  },
-  sentinelResources: {
-    cpu: { request: Cpu.millis(100), limit: Cpu.millis(200) },
-    memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
-  },
-};
+/** The props of the example app (src/main.ts synthesizes the same). */
+const EXAMPLE = EXAMPLE_PROPS;
 
 // --- helpers -----------------------------------------------------------------------------------
 
@@ -574,7 +555,7 @@ describe('auth false', () => {
 });
 
 describe('the example app (props of src/main.ts)', () => {
-  const objects = synthChart(EXAMPLE, 'redis-sentinel');
+  const objects = synthChart(EXAMPLE, EXAMPLE_CHART_ID);
 
   it('has 1 master + 2 replicas + 3 sentinels', () => {
     expect(find(objects, 'StatefulSet', 'redis-master').spec.replicas).toBe(1);
