@@ -4,10 +4,13 @@ export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';
 export { RedisStatefulSet, RedisStatefulSetOptions } from './redis-statefulset';
 export { SentinelQuorum, SentinelQuorumProps } from './sentinel-quorum';
 export { RedisNetworkPolicies } from './network-policies';
+export { RedisMonitoring, exporterContainer } from './monitoring';
 export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
-export { DEFAULT_IMAGE, RedisSentinelConfigError, Settings, resolveSettings } from './settings';
+export { DEFAULT_IMAGE, DEFAULT_EXPORTER_IMAGE, RedisSentinelConfigError, Settings, resolveSettings } from './settings';
 export { RenderedFiles, renderFiles } from './shared-config';
 export { quorumFor, isMajority } from './config/quorum';
+export { AlertRuleOptions, AlertRule, RuleGroup, renderAlertRules, metricNamesIn } from './config/alerts';
+export { DashboardOptions, renderDashboard } from './config/dashboard';
 export { RedisConfOptions, renderRedisConf } from './config/redis-conf';
 export { SentinelConfOptions, renderSentinelConf } from './config/sentinel-conf';
 export {

@@ -35,6 +35,13 @@ export interface ResourceNames {
   readonly defaultAuthSecret: string;
   readonly redisNetworkPolicy: string;
   readonly sentinelNetworkPolicy: string;
+  /** Headless Service over the Redis pods' exporter sidecars. */
+  readonly redisMetrics: string;
+  /** Headless Service over the Sentinel pods' exporter sidecars. */
+  readonly sentinelMetrics: string;
+  readonly serviceMonitor: string;
+  readonly prometheusRule: string;
+  readonly dashboard: string;
 }
 
 /** Derives every resource name from the chart's name prefix. */
@@ -56,6 +63,11 @@ export function resourceNames(prefix: string): ResourceNames {
     defaultAuthSecret: `${prefix}-auth`,
     redisNetworkPolicy: prefix,
     sentinelNetworkPolicy: `${prefix}-sentinel`,
+    redisMetrics: `${prefix}-metrics`,
+    sentinelMetrics: `${prefix}-sentinel-metrics`,
+    serviceMonitor: prefix,
+    prometheusRule: prefix,
+    dashboard: `${prefix}-dashboard`,
   };
 }
 
@@ -92,6 +104,8 @@ export const LABEL = {
   version: 'app.kubernetes.io/version',
   /** Which StatefulSet a pod belongs to (selector label; stable across renames of constructs). */
   statefulSet: 'redis-sentinel.cdk8s.io/statefulset',
+  /** On metrics Services: the deployment whose exporters they expose (the ServiceMonitor selects it). */
+  metrics: 'redis-sentinel.cdk8s.io/metrics',
 } as const;
 
 /** Labels that select every pod of one component of one deployment (e.g. all Redis pods). */

@@ -6,7 +6,8 @@ import { Settings } from './settings';
 /**
  * NetworkPolicies that allow exactly the traffic Redis + Sentinel needs, and nothing else:
  * Sentinel <-> Sentinel, Sentinel -> Redis, Redis <-> Redis (replication), Redis -> Sentinel
- * (the start and preStop scripts ask who the master is), clients -> Sentinel and Redis, and DNS.
+ * (the start and preStop scripts ask who the master is), clients -> Sentinel and Redis, DNS, and
+ * with monitoring on, Prometheus -> the exporter sidecars' metrics port.
  */
 export class RedisNetworkPolicies extends Construct {
   public readonly redisPolicy: k8s.KubeNetworkPolicy;
@@ -21,6 +22,16 @@ export class RedisNetworkPolicies extends Construct {
       clients.push({ namespaceSelector: { matchLabels: s.clientNamespaceLabels }, podSelector: { matchLabels: s.clientPodLabels } });
     }
     const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
+    const prometheus: k8s.NetworkPolicyIngressRule[] = s.monitoring
+      ? [{
+        // An empty namespaceSelector matches every namespace.
+        from: [{
+          namespaceSelector: Object.keys(s.prometheusNamespaceLabels).length ? { matchLabels: s.prometheusNamespaceLabels } : {},
+          podSelector: { matchLabels: s.prometheusPodLabels },
+        }],
+        ports: [tcp(s.metricsPort)],
+      }]
+      : [];
     const dns: k8s.NetworkPolicyEgressRule = {
       ports: [
         { protocol: 'UDP', port: k8s.IntOrString.fromNumber(s.dnsPort) },
@@ -33,7 +44,7 @@ export class RedisNetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: componentSelector(s.name, 'redis') },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [redisPods, sentinelPods, ...clients], ports: [tcp(s.redisPort)] }],
+        ingress: [{ from: [redisPods, sentinelPods, ...clients], ports: [tcp(s.redisPort)] }, ...prometheus],
         egress: [
           { to: [redisPods], ports: [tcp(s.redisPort)] },
           { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
@@ -47,7 +58,7 @@ export class RedisNetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: componentSelector(s.name, 'sentinel') },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [sentinelPods, redisPods, ...clients], ports: [tcp(s.sentinelPort)] }],
+        ingress: [{ from: [sentinelPods, redisPods, ...clients], ports: [tcp(s.sentinelPort)] }, ...prometheus],
         egress: [
           { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
           { to: [redisPods], ports: [tcp(s.redisPort)] },

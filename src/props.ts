@@ -274,6 +274,76 @@ export interface RedisSentinelProps {
   readonly priorityClassName?: string;
 
   /**
+   * Monitoring: a redis_exporter sidecar in every Redis and Sentinel pod, metrics Services, a
+   * ServiceMonitor, a PrometheusRule with Redis and Sentinel alerts, and a Grafana dashboard
+   * ConfigMap. Turn off for clusters without prometheus-operator.
+   * @default true
+   */
+  readonly monitoring?: boolean;
+
+  /**
+   * redis_exporter image, pinned (>= v1.80.2 reports `redis_sentinel_master_config_epoch`).
+   * @default 'oliver006/redis_exporter:v1.91.1'
+   * @see https://github.com/oliver006/redis_exporter
+   */
+  readonly exporterImage?: string;
+
+  /**
+   * Resources of each exporter sidecar.
+   * @default - requests 10m CPU / 32Mi memory, limit 64Mi memory
+   */
+  readonly exporterResources?: ContainerResources;
+
+  /**
+   * Port of the exporter sidecars (named `metrics`).
+   * @default 9121
+   */
+  readonly metricsPort?: number;
+
+  /**
+   * Prometheus scrape interval of the ServiceMonitor.
+   * @default Duration.seconds(15)
+   */
+  readonly scrapeInterval?: Duration;
+
+  /**
+   * Namespace of the ServiceMonitor, PrometheusRule and dashboard ConfigMap.
+   * @default - namespace
+   */
+  readonly monitoringNamespace?: string;
+
+  /**
+   * Extra labels on the ServiceMonitor and PrometheusRule, for the Prometheus
+   * `serviceMonitorSelector` / `ruleSelector` (kube-prometheus-stack: `{ release: '<its release>' }`).
+   * @default - none
+   */
+  readonly monitoringLabels?: Record<string, string>;
+
+  /**
+   * Extra labels on every alert (e.g. a team for routing).
+   * @default - none
+   */
+  readonly alertLabels?: Record<string, string>;
+
+  /**
+   * Labels of the Prometheus pods allowed to reach the metrics ports.
+   * @default { 'app.kubernetes.io/name': 'prometheus' }
+   */
+  readonly prometheusPodLabels?: Record<string, string>;
+
+  /**
+   * Labels of the namespaces the Prometheus pods run in.
+   * @default - any namespace
+   */
+  readonly prometheusNamespaceLabels?: Record<string, string>;
+
+  /**
+   * Labels of the dashboard ConfigMap, for the Grafana sidecar's discovery.
+   * @default { grafana_dashboard: '1' }
+   */
+  readonly dashboardLabels?: Record<string, string>;
+
+  /**
    * UID the Redis and Sentinel processes run as (the official image's `redis` user).
    * @default 999
    */

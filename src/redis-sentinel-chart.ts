@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels } from './names';
+import { RedisMonitoring } from './monitoring';
 import { RedisNetworkPolicies } from './network-policies';
 import { RedisSentinelProps } from './props';
 import { RedisMaster } from './redis-master';
@@ -30,6 +31,8 @@ export class RedisSentinelChart extends Chart {
   public readonly scriptsConfigMap: k8s.KubeConfigMap;
   public readonly redisPodDisruptionBudget: k8s.KubePodDisruptionBudget;
   public readonly networkPolicies?: RedisNetworkPolicies;
+  /** Metrics Services, ServiceMonitor, PrometheusRule and dashboard, when `monitoring` is on. */
+  public readonly monitoring?: RedisMonitoring;
 
   constructor(scope: Construct, id: string, props: RedisSentinelChartProps = {}) {
     // Validate before creating anything: bad props throw here and nothing is emitted.
@@ -82,6 +85,10 @@ export class RedisSentinelChart extends Chart {
       metadata: { name: n.redisPdb, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: componentSelector(s.name, 'redis') } },
     });
+
+    if (s.monitoring) {
+      this.monitoring = new RedisMonitoring(this, 'Monitoring', s);
+    }
 
     if (s.networkPolicy) {
       this.networkPolicies = new RedisNetworkPolicies(this, 'NetworkPolicies', s);

@@ -1,6 +1,7 @@
 import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { exporterContainer } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
   affinity, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
@@ -87,7 +88,7 @@ export class RedisStatefulSet extends Construct {
             terminationGracePeriodSeconds: s.redisGracePeriodSeconds,
             affinity: affinity(s, selector, componentSelector(s.name, 'redis')),
             topologySpreadConstraints: zoneSpread(s, selector),
-            containers: [redis],
+            containers: [redis, ...(s.monitoring ? [exporterContainer(s, 'redis')] : [])],
             volumes: [
               { name: 'config', configMap: { name: s.names.redisConfig } },
               { name: 'scripts', configMap: { name: s.names.scripts } },

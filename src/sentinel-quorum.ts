@@ -1,6 +1,7 @@
 import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { exporterContainer } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
   affinity, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
@@ -91,7 +92,7 @@ export class SentinelQuorum extends Construct {
             terminationGracePeriodSeconds: 30,
             affinity: affinity(s, selector, componentSelector(s.name, 'sentinel')),
             topologySpreadConstraints: zoneSpread(s, selector),
-            containers: [sentinel],
+            containers: [sentinel, ...(s.monitoring ? [exporterContainer(s, 'sentinel')] : [])],
             volumes: [
               { name: 'config', configMap: { name: n.sentinelConfig } },
               { name: 'scripts', configMap: { name: n.scripts } },

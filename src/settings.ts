@@ -9,6 +9,9 @@ import { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 /** Default Redis image: the last BSD-licensed Redis line, patched for CVE-2025-49844. */
 export const DEFAULT_IMAGE = 'redis:7.2.11-alpine';
 
+/** Default redis_exporter image (>= v1.80.2 has redis_sentinel_master_config_epoch). */
+export const DEFAULT_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.91.1';
+
 /** Where things live inside the containers. */
 export const PATHS = {
   data: '/data',
@@ -24,6 +27,9 @@ export const PATHS = {
   authFile: '/etc/redis-auth/password',
   tmp: '/tmp',
 } as const;
+
+/** RDB snapshot points: after 1 h if 1 key changed, 5 min if 100, 1 min if 10000. */
+export const SAVE_POINTS: ReadonlyArray<readonly [number, number]> = [[3600, 1], [300, 100], [60, 10000]];
 
 /** Seconds one redis-cli call in a script may take before it is abandoned. */
 export const CLI_TIMEOUT_SECONDS = 3;
@@ -81,6 +87,19 @@ export interface Settings {
   readonly priorityClassName?: string;
   readonly runAsUser: number;
   readonly runAsGroup: number;
+  readonly monitoring: boolean;
+  readonly exporterImage: string;
+  readonly exporterResources: ContainerResources;
+  readonly metricsPort: number;
+  readonly scrapeIntervalSeconds: number;
+  readonly monitoringNamespace: string;
+  readonly monitoringLabels: Record<string, string>;
+  readonly alertLabels: Record<string, string>;
+  readonly prometheusPodLabels: Record<string, string>;
+  readonly prometheusNamespaceLabels: Record<string, string>;
+  readonly dashboardLabels: Record<string, string>;
+  /** RDB snapshot points `[seconds, changes]` (the longest interval bounds the RDB-age alert). */
+  readonly savePoints: ReadonlyArray<readonly [number, number]>;
   /** FQDN of the bootstrap master pod (`<name>-master-0`). */
   readonly bootstrapMasterFqdn: string;
   /** FQDNs of every Sentinel pod. */
@@ -249,7 +268,8 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   // --- images and resources --------------------------------------------------------------------
   const image = props.image ?? DEFAULT_IMAGE;
   const sentinelImage = props.sentinelImage ?? image;
-  for (const [prop, img] of [['image', image], ['sentinelImage', sentinelImage]] as const) {
+  const exporterImage = props.exporterImage ?? DEFAULT_EXPORTER_IMAGE;
+  for (const [prop, img] of [['image', image], ['sentinelImage', sentinelImage], ['exporterImage', exporterImage]] as const) {
     const lastSegment = img.split('/').pop() ?? '';
     const pinned = img.includes('@sha256:') || (lastSegment.includes(':') && !lastSegment.endsWith(':latest'));
     need(pinned && !/\s/.test(img),
@@ -268,7 +288,11 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
     cpu: { request: Cpu.millis(50) },
     memory: { request: Size.mebibytes(64), limit: Size.mebibytes(128) },
   };
-  for (const [prop, res] of [['redisResources', redisResources], ['sentinelResources', sentinelResources]] as const) {
+  const exporterResources: ContainerResources = props.exporterResources ?? {
+    cpu: { request: Cpu.millis(10) },
+    memory: { request: Size.mebibytes(32), limit: Size.mebibytes(64) },
+  };
+  for (const [prop, res] of [['redisResources', redisResources], ['sentinelResources', sentinelResources], ['exporterResources', exporterResources]] as const) {
     const memReq = res.memory?.request; const memLim = res.memory?.limit;
     if (memReq && memLim) {
       need(bytesOf(memReq) <= bytesOf(memLim),
@@ -327,11 +351,31 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   const redisPort = props.redisPort ?? 6379;
   const sentinelPort = props.sentinelPort ?? 26379;
   const dnsPort = props.dnsPort ?? 53;
-  for (const [prop, port] of [['redisPort', redisPort], ['sentinelPort', sentinelPort], ['dnsPort', dnsPort]] as const) {
+  const metricsPort = props.metricsPort ?? 9121;
+  for (const [prop, port] of [['redisPort', redisPort], ['sentinelPort', sentinelPort], ['dnsPort', dnsPort], ['metricsPort', metricsPort]] as const) {
     need(isInt(port) && port >= 1 && port <= 65535, `${prop} (${port}) must be a port number between 1 and 65535`);
   }
   need(redisPort !== sentinelPort,
     `redisPort and sentinelPort are both ${redisPort}: Redis and Sentinel need distinct ports, e.g. 6379 and 26379`);
+  const monitoring = props.monitoring ?? true;
+  if (monitoring) {
+    for (const [prop, port] of [['redisPort', redisPort], ['sentinelPort', sentinelPort]] as const) {
+      need(metricsPort !== port, `metricsPort and ${prop} are both ${port}: the exporter sidecar shares the pod's network, use another port, e.g. 9121`);
+    }
+  }
+  const scrapeMs = (props.scrapeInterval ?? Duration.seconds(15)).toMilliseconds();
+  need(scrapeMs >= 1000 && scrapeMs % 1000 === 0, `scrapeInterval (${scrapeMs} ms) must be a whole number of seconds >= 1: e.g. Duration.seconds(15)`);
+  const monitoringNamespace = props.monitoringNamespace ?? namespace;
+  need(monitoringNamespace.length <= DNS_LABEL_MAX && DNS_1123_LABEL.test(monitoringNamespace),
+    `monitoringNamespace ('${monitoringNamespace}') must be a DNS-1123 label of at most 63 characters`);
+  const prometheusPodLabels = props.prometheusPodLabels ?? { 'app.kubernetes.io/name': 'prometheus' };
+  need(Object.keys(prometheusPodLabels).length > 0,
+    `prometheusPodLabels is empty: that would let every pod reach the metrics ports; e.g. { 'app.kubernetes.io/name': 'prometheus' }`);
+  const dashboardLabels = props.dashboardLabels ?? { grafana_dashboard: '1' };
+  for (const [prop, labels] of [['monitoringLabels', props.monitoringLabels], ['alertLabels', props.alertLabels],
+    ['prometheusPodLabels', prometheusPodLabels], ['prometheusNamespaceLabels', props.prometheusNamespaceLabels], ['dashboardLabels', dashboardLabels]] as const) {
+    checkLabels(prop, labels, problems);
+  }
 
   // --- network and scheduling ------------------------------------------------------------------
   const clientPodLabels = props.clientPodLabels ?? { [`${name}-client`]: 'true' };
@@ -359,7 +403,7 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   ].reduce((a, b) => (b.length > a.length ? b : a));
   need(longestFqdn.length <= DNS_SUBDOMAIN_MAX,
     `pod DNS names reach ${longestFqdn.length} characters ('${longestFqdn}'), over the 253 DNS allows: shorten name, namespace or clusterDomain`);
-  for (const svc of [names.masterHeadless, names.replicaHeadless, names.sentinelHeadless, names.readService]) {
+  for (const svc of [names.masterHeadless, names.replicaHeadless, names.sentinelHeadless, names.readService, names.redisMetrics, names.sentinelMetrics]) {
     need(svc.length <= DNS_LABEL_MAX,
       `name ('${name}') makes the Service name '${svc}' (${svc.length} characters), over the 63 Kubernetes allows: shorten name`);
   }
@@ -381,6 +425,9 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
     networkPolicy: props.networkPolicy ?? true, clientPodLabels, clientNamespaceLabels: props.clientNamespaceLabels, dnsPort,
     antiAffinity: props.antiAffinity ?? AntiAffinity.REQUIRED, zoneSpread: props.zoneSpread ?? true,
     nodeSelector: props.nodeSelector, priorityClassName: props.priorityClassName, runAsUser, runAsGroup,
+    monitoring, exporterImage, exporterResources, metricsPort, scrapeIntervalSeconds: scrapeMs / 1000, monitoringNamespace,
+    monitoringLabels: props.monitoringLabels ?? {}, alertLabels: props.alertLabels ?? {}, prometheusPodLabels,
+    prometheusNamespaceLabels: props.prometheusNamespaceLabels ?? {}, dashboardLabels, savePoints: SAVE_POINTS,
     bootstrapMasterFqdn, sentinelFqdns, failoverWaitSeconds,
     redisGracePeriodSeconds: preStopWorstCase + 15,
   };

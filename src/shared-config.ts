@@ -48,7 +48,7 @@ function render(s: Settings): RenderedFiles {
       minReplicasMaxLagSeconds: s.minReplicasMaxLagSeconds,
       maxmemoryBytes: s.maxmemoryBytes,
       maxmemoryPolicy: s.maxmemoryPolicy,
-      savePoints: [[3600, 1], [300, 100], [60, 10000]],
+      savePoints: s.savePoints,
       extraDirectives: s.redisConfig,
     }),
     sentinelConf: renderSentinelConf({

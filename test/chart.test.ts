@@ -5,6 +5,7 @@ import { Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
 import {
   AntiAffinity, MaxmemoryPolicy, RedisMaster, RedisReplicaSet, RedisSentinelChartProps, SentinelQuorum,
 } from '../src';
+import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
 import { KubeObject, find, ofKind, synthChart, testApp } from './support/synth';
 
 // --- fixtures ----------------------------------------------------------------------------------
@@ -65,33 +66,27 @@ const FULL: RedisSentinelChartProps = {
   priorityClassName: 'high-priority',
   runAsUser: 1001,
   runAsGroup: 1001,
+  monitoring: true,
+  exporterImage: 'registry.example.com/oliver006/redis_exporter:v1.90.0',
+  exporterResources: {
+    cpu: { request: Cpu.millis(20), limit: Cpu.millis(100) },
+    memory: { request: Size.mebibytes(48), limit: Size.mebibytes(96) },
+  },
+  metricsPort: 9200,
+  scrapeInterval: Duration.seconds(30),
+  monitoringNamespace: 'monitoring',
+  monitoringLabels: { release: 'kube-prometheus-stack' },
+  alertLabels: { team: 'data' },
+  prometheusPodLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/instance': 'main' },
+  prometheusNamespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+  dashboardLabels: { grafana_dashboard: 'redis' },
 };
 
-/** The remaining non-defaults: auth and NetworkPolicies off. */
-const AUTH_OFF: RedisSentinelChartProps = { auth: false, networkPolicy: false };
+/** The remaining non-defaults: auth, NetworkPolicies and monitoring off. */
+const AUTH_OFF: RedisSentinelChartProps = { auth: false, networkPolicy: false, monitoring: false };
 
-/** The props of the example app, src/main.ts (copied: importing main would synthesize to dist/). */
-const EXAMPLE: RedisSentinelChartProps = {
-  name: 'redis',
-  namespace: 'redis',
-  masterName: 'mymaster',
-  replicas: 2,
-  sentinels: 3,
-  quorum: 2,
-  downAfter: Duration.seconds(5),
-  failoverTimeout: Duration.seconds(10),
-  parallelSyncs: 1,
-  storageSize: Size.gibibytes(10),
-  sentinelStorageSize: Size.gibibytes(1),
-  redisResources: {
-    cpu: { request: Cpu.millis(500), limit: Cpu.millis(1000) },
-    memory: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
-  },
-  sentinelResources: {
-    cpu: { request: Cpu.millis(100), limit: Cpu.millis(200) },
-    memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
-  },
-};
+/** The props of the example app (src/main.ts synthesizes the same). */
+const EXAMPLE = EXAMPLE_PROPS;
 
 // --- helpers -----------------------------------------------------------------------------------
 
@@ -99,9 +94,11 @@ const REDIS_STATEFULSETS = ['redis-master', 'redis-replica'];
 const ALL_STATEFULSETS = [...REDIS_STATEFULSETS, 'redis-sentinel'];
 
 const podSpec = (sts: KubeObject) => sts.spec.template.spec;
+/** The pod's main container (Redis or Sentinel); the only other one is the exporter sidecar `metrics`. */
 const container = (sts: KubeObject) => {
-  expect(podSpec(sts).containers).toHaveLength(1);
-  return podSpec(sts).containers[0];
+  const main = podSpec(sts).containers.filter((c: any) => c.name !== 'metrics');
+  expect(main).toHaveLength(1);
+  return main[0];
 };
 const volume = (sts: KubeObject, name: string) => (podSpec(sts).volumes ?? []).find((v: any) => v.name === name);
 const claim = (sts: KubeObject, name: string) => sts.spec.volumeClaimTemplates.find((c: any) => c.metadata.name === name);
@@ -171,6 +168,8 @@ const SENTINEL_PODS = { 'app.kubernetes.io/component': 'sentinel', 'app.kubernet
 // --- snapshots ---------------------------------------------------------------------------------
 
 describe('snapshots', () => {
+  // Snapshots updated when monitoring (exporter sidecars, metrics Services, ServiceMonitor,
+  // PrometheusRule, dashboard) was added.
   it('default chart', () => {
     expect(synthChart()).toMatchSnapshot();
   });
@@ -556,7 +555,7 @@ describe('auth false', () => {
 });
 
 describe('the example app (props of src/main.ts)', () => {
-  const objects = synthChart(EXAMPLE, 'redis-sentinel');
+  const objects = synthChart(EXAMPLE, EXAMPLE_CHART_ID);
 
   it('has 1 master + 2 replicas + 3 sentinels', () => {
     expect(find(objects, 'StatefulSet', 'redis-master').spec.replicas).toBe(1);
@@ -582,9 +581,11 @@ describe('the example app (props of src/main.ts)', () => {
 describe('fully customised chart', () => {
   const objects = synthChart(FULL);
 
-  it('emits no Namespace with createNamespace false, and puts everything in the namespace', () => {
+  it('emits no Namespace with createNamespace false, and puts everything in the namespace (monitoring in monitoringNamespace)', () => {
     expect(ofKind(objects, 'Namespace')).toEqual([]);
-    for (const o of objects) expect(o.metadata.namespace).toBe('data');
+    const monitoring = [find(objects, 'ServiceMonitor', 'cache'), find(objects, 'PrometheusRule', 'cache'), find(objects, 'ConfigMap', 'cache-dashboard')];
+    for (const o of monitoring) expect(o.metadata.namespace).toBe('monitoring');
+    for (const o of objects.filter((x) => !monitoring.includes(x))) expect(o.metadata.namespace).toBe('data');
   });
 
   it('renders the Sentinel settings into sentinel.conf', () => {

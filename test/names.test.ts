@@ -26,14 +26,19 @@ describe('resourceNames', () => {
       defaultAuthSecret: 'redis-auth',
       redisNetworkPolicy: 'redis',
       sentinelNetworkPolicy: 'redis-sentinel',
+      redisMetrics: 'redis-metrics',
+      sentinelMetrics: 'redis-sentinel-metrics',
+      serviceMonitor: 'redis',
+      prometheusRule: 'redis',
+      dashboard: 'redis-dashboard',
     });
   });
 
   it('gives distinct names to objects of the same kind', () => {
     const n = resourceNames('x');
-    const services = [n.masterHeadless, n.replicaHeadless, n.sentinelHeadless, n.sentinelService, n.readService];
+    const services = [n.masterHeadless, n.replicaHeadless, n.sentinelHeadless, n.sentinelService, n.readService, n.redisMetrics, n.sentinelMetrics];
     const statefulSets = [n.master, n.replica, n.sentinel];
-    const configMaps = [n.redisConfig, n.sentinelConfig, n.scripts];
+    const configMaps = [n.redisConfig, n.sentinelConfig, n.scripts, n.dashboard];
     for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb], [n.redisNetworkPolicy, n.sentinelNetworkPolicy]]) {
       expect(new Set(group).size).toBe(group.length);
     }

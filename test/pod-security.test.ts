@@ -8,15 +8,19 @@ import {
 } from './support/pod-security';
 import { KubeObject, find, ofKind, synthChart } from './support/synth';
 
+/** The redis_exporter image's user and group (its Dockerfile's USER 59000:59000). */
+const EXPORTER_UID = 59000;
+
 const COMPONENT = 'app.kubernetes.io/component';
 /** Kinds that run pods; each object of these kinds must yield one pod template. */
 const WORKLOAD_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob'];
 
 const CASES: Array<[string, () => KubeObject[], ProjectRuleOptions]> = [
-  ['default chart', () => synthChart(), { runAsUser: 999, runAsGroup: 1000 }],
+  ['default chart', () => synthChart(), { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
   ['customised chart (no auth, no NetworkPolicies, uid 1001 / gid 1002, ...)', () => synthChart(CUSTOM_PROPS),
-    { runAsUser: CUSTOM_PROPS.runAsUser, runAsGroup: CUSTOM_PROPS.runAsGroup }],
-  ['customised chart with custom auth Secret and NetworkPolicies', () => synthChart(CUSTOM_NETWORK_PROPS), { runAsUser: 999, runAsGroup: 1000 }],
+    { runAsUser: CUSTOM_PROPS.runAsUser, runAsGroup: CUSTOM_PROPS.runAsGroup, exporterUid: EXPORTER_UID }],
+  ['customised chart with custom auth Secret and NetworkPolicies', () => synthChart(CUSTOM_NETWORK_PROPS),
+    { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
 ];
 
 describe.each(CASES)('%s', (_label, synth, expected) => {
@@ -66,12 +70,12 @@ describe('the checker flags bad pods', () => {
     const sts = find(synthChart(), 'StatefulSet', 'redis-master');
     return JSON.parse(JSON.stringify(sts.spec.template));
   };
-  const container = (spec: any) => spec.containers[0];
+  const container = (spec: any) => spec.containers.find((c: any) => c.name === 'redis');
 
   test('the unmodified pod passes (control)', () => {
     const t = goodTemplate();
     expect(restrictedViolations(t.spec, t.metadata)).toEqual([]);
-    expect(projectViolations(t.spec, { runAsUser: 999, runAsGroup: 1000 })).toEqual([]);
+    expect(projectViolations(t.spec, { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID })).toEqual([]);
   });
 
   const RESTRICTED_CASES: Array<[string, (t: { spec: any; metadata: any }) => void, string]> = [
@@ -157,12 +161,15 @@ describe('the checker flags bad pods', () => {
       delete spec.securityContext.runAsUser;
       delete container(spec).securityContext.runAsUser;
     }, "container 'redis' runs as uid (image default), expected 999"],
+    ['the exporter sidecar running as the Redis uid', (spec) => {
+      spec.containers.find((c: any) => c.name === 'metrics').securityContext.runAsUser = 999;
+    }, "container 'metrics' runs as uid 999, expected 59000"],
   ];
 
   test.each(PROJECT_CASES)('project rules: %s', (_name, mutate, violation) => {
     const { spec } = goodTemplate();
     mutate(spec);
-    expect(projectViolations(spec, { runAsUser: 999, runAsGroup: 1000 })).toEqual([expect.stringContaining(violation)]);
+    expect(projectViolations(spec, { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID })).toEqual([expect.stringContaining(violation)]);
   });
 
   test.each([

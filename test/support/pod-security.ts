@@ -192,6 +192,8 @@ export interface ProjectRuleOptions {
   readonly runAsUser?: number;
   /** GID every container must run as (container setting, else pod setting). */
   readonly runAsGroup?: number;
+  /** UID and GID of the exporter sidecar (container `metrics`), the redis_exporter image's user. */
+  readonly exporterUid?: number;
 }
 
 /**
@@ -207,13 +209,16 @@ export function projectViolations(spec: any, o: ProjectRuleOptions = {}): string
     if (sc.readOnlyRootFilesystem !== true) v.push(`${label} does not set readOnlyRootFilesystem: true`);
     if (c.imagePullPolicy !== 'IfNotPresent') v.push(`${label} imagePullPolicy is ${c.imagePullPolicy ?? 'unset'}, not IfNotPresent`);
     if (!imageIsPinned(c.image)) v.push(`${label} image '${c.image}' is not pinned to a tag (other than latest) or digest`);
-    if (o.runAsUser !== undefined) {
+    const exporter = c.name === 'metrics' && o.exporterUid !== undefined;
+    const wantUid = exporter ? o.exporterUid : o.runAsUser;
+    const wantGid = exporter ? o.exporterUid : o.runAsGroup;
+    if (wantUid !== undefined) {
       const uid = sc.runAsUser ?? podSc.runAsUser;
-      if (uid !== o.runAsUser) v.push(`${label} runs as uid ${uid ?? '(image default)'}, expected ${o.runAsUser}`);
+      if (uid !== wantUid) v.push(`${label} runs as uid ${uid ?? '(image default)'}, expected ${wantUid}`);
     }
-    if (o.runAsGroup !== undefined) {
+    if (wantGid !== undefined) {
       const gid = sc.runAsGroup ?? podSc.runAsGroup;
-      if (gid !== o.runAsGroup) v.push(`${label} runs as gid ${gid ?? '(image default)'}, expected ${o.runAsGroup}`);
+      if (gid !== wantGid) v.push(`${label} runs as gid ${gid ?? '(image default)'}, expected ${wantGid}`);
     }
   }
   return v;
