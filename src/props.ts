@@ -110,7 +110,7 @@ export interface RedisSentinelProps {
   /**
    * Redis `min-replicas-to-write`: the master refuses writes with fewer connected replicas than
    * this, which bounds the writes an isolated old master accepts. 0 turns it off.
-   * @default - 1 when there is at least one replica, else 0
+   * @default - 1 with 2 or more replicas, else 0 (with one replica, any failover would leave the new master refusing writes)
    */
   readonly minReplicasToWrite?: number;
 

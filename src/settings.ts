@@ -241,7 +241,9 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   const parallelSyncs = props.parallelSyncs ?? 1;
   need(isInt(parallelSyncs) && parallelSyncs >= 1,
     `parallelSyncs (${parallelSyncs}) must be a whole number >= 1`);
-  const minReplicasToWrite = props.minReplicasToWrite ?? (replicas >= 1 ? 1 : 0);
+  // 1 only when a promoted replica still has a replica of its own once the old master is gone:
+  // with replicas: 1, min-replicas 1 would refuse every write after any failover.
+  const minReplicasToWrite = props.minReplicasToWrite ?? (replicas >= 2 ? 1 : 0);
   need(isInt(minReplicasToWrite) && minReplicasToWrite >= 0,
     `minReplicasToWrite (${minReplicasToWrite}) must be a whole number >= 0 (0 turns it off)`);
   need(!(isInt(replicas) && minReplicasToWrite > replicas),

@@ -252,6 +252,11 @@ describe('defaults (src/props.ts @default)', () => {
     expect(directives(files)).toEqual(expect.arrayContaining(['min-replicas-to-write 1', 'min-replicas-max-lag 10']));
   });
 
+  it.each([[0, 0], [1, 0], [2, 1], [5, 1]])('min-replicas-to-write defaults to %s replicas -> %s (a promoted replica must keep one)', (replicas, expected) => {
+    const conf = find(synthChart({ replicas }), 'ConfigMap', 'redis-config').data['redis.conf'];
+    expect(directives(conf)).toContain(`min-replicas-to-write ${expected}`);
+  });
+
   it('maxmemory is 70% of the 1Gi memory limit, policy noeviction', () => {
     expect(directives(files)).toEqual(expect.arrayContaining([`maxmemory ${Math.floor(1024 ** 3 * 0.7)}`, 'maxmemory-policy noeviction']));
   });
