@@ -86,9 +86,9 @@ const resolve = async (pod: string, name: string) => (await sh(pod, `nslookup ${
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('test/e2e needs root (network namespaces, mounts, iptables, setpriv): run `npm test` as root. It is never skipped.');
-  await cluster.start();
+  await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
   await cluster.apply(objects);
-});
+}, 20 * 60_000);
 
 afterAll(() => cluster.shutdown());
 

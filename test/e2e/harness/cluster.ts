@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import * as readline from 'readline';
-import { MOUNTPOINTS_FILE, WATCHDOG_PID_FILE, cleanupSync, startWatchdog } from './cleanup';
+import { MOUNTPOINTS_FILE, WATCHDOG_PID_FILE, acquireLock, cleanupSync, startWatchdog } from './cleanup';
 import { Images } from './images';
 import { KubeletHost, Pod } from './kubelet';
 import { Network } from './network';
@@ -84,9 +84,16 @@ export class Cluster implements KubeletHost {
 
   // --- lifecycle -------------------------------------------------------------------------------
 
-  /** Removes leftovers of a previous run, then creates the network and the DNS server. */
-  async start(): Promise<void> {
-    cleanupSync(this.prefix, this.root, { killWatchdog: true });
+  /**
+   * Waits for another live run with this prefix to end, removes leftovers of a dead one, then
+   * creates the network and the DNS server.
+   */
+  async start(o: { waitForOtherRunMs?: number } = {}): Promise<void> {
+    await acquireLock(this.root, o.waitForOtherRunMs ?? 0, (pid) => {
+      // eslint-disable-next-line no-console
+      console.log(`[e2e] another run (pid ${pid}) uses the prefix ${this.prefix}: waiting for it to end`);
+    });
+    cleanupSync(this.prefix, this.root, { killWatchdog: true, releaseLock: false });
     for (const d of [this.root, ...this.hiddenDirs, this.logDir]) mkdirSync(d, { recursive: true });
     this.watchdogPid = startWatchdog(this.prefix, this.root);
     writeFileSync(join(this.root, WATCHDOG_PID_FILE), `${this.watchdogPid}\n`);
@@ -136,7 +143,7 @@ export class Cluster implements KubeletHost {
   }
 
   private cleanupNow(): void {
-    cleanupSync(this.prefix, this.root, { killWatchdog: true });
+    cleanupSync(this.prefix, this.root, { killWatchdog: true, releaseLock: true });
   }
 
   event(pod: Pod | undefined, message: string): void {

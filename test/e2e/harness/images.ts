@@ -5,6 +5,7 @@
  *
  * - redis:*-alpine: busybox applets (sh, awk, sed, timeout, sha1sum, nslookup... as on alpine),
  *   Debian's redis-server/redis-sentinel/redis-cli, and getent (alpine has musl's).
+ * - oliver006/redis_exporter:*: Debian's prometheus-redis-exporter only (a scratch image), uid 59000.
  * - alpine:* / busybox:*: busybox applets only.
  * - rse2e/node-client, rse2e/python-client: harness images for client pods: busybox, redis-cli and
  *   node or Debian's python3 (with python3-redis).
@@ -33,6 +34,9 @@ interface ImageKind {
   readonly workingDir: string;
   readonly entrypoint: string[];
   readonly cmd: string[];
+  /** False for images without a userland (scratch): no busybox applets. */
+  readonly shell?: boolean;
+  readonly user?: number;
 }
 
 const REDIS_TOOLS = ['redis-server', 'redis-sentinel', 'redis-cli', 'redis-benchmark', 'redis-check-aof', 'redis-check-rdb'];
@@ -56,6 +60,19 @@ const KINDS: ImageKind[] = [
     entrypoint: [],
     cmd: ['redis-server'],
   },
+  // A scratch image with only the exporter binary, run as 59000; Debian's exporter is 1.45, older
+  // than the pinned image (test/e2e/README.md).
+  {
+    key: 'redis-exporter',
+    test: /(^|\/)redis_exporter(:|@|$)/,
+    extra: { redis_exporter: '/usr/bin/prometheus-redis-exporter' },
+    env: {},
+    workingDir: '/',
+    entrypoint: ['redis_exporter'],
+    cmd: [],
+    shell: false,
+    user: 59000,
+  },
   { key: 'busybox', test: /(^|\/)(alpine|busybox)(:|@|$)/, extra: {}, env: {}, workingDir: '/', entrypoint: [], cmd: ['sh'] },
   { key: 'node-client', test: /^rse2e\/node-client(:|$)/, extra: { node: process.execPath, 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['node'] },
   { key: 'python-client', test: /^rse2e\/python-client(:|$)/, extra: { python3: '/usr/bin/python3', 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['python3'] },
@@ -70,16 +87,18 @@ export class Images {
 
   resolve(image: string): Image {
     const kind = KINDS.find((k) => k.test.test(image));
-    if (!kind) throw new Error(`image ${image} has no host mapping in the e2e harness (known: redis, alpine, busybox, rse2e/*-client)`);
+    if (!kind) throw new Error(`image ${image} has no host mapping in the e2e harness (known: redis, redis_exporter, alpine, busybox, rse2e/*-client)`);
     let built = this.built.get(kind.key);
     if (!built) {
       const binDir = join(this.root, kind.key, 'bin');
       mkdirSync(binDir, { recursive: true });
-      const busybox = which('busybox');
-      if (!busybox) throw new Error('busybox is not installed: run scripts/install-test-deps.sh');
-      this.applets ??= execFileSync(busybox, ['--list']).toString().split('\n').filter((a) => a && a !== 'busybox');
-      for (const a of this.applets) symlinkSync(busybox, join(binDir, a));
-      symlinkSync(busybox, join(binDir, 'busybox'));
+      if (kind.shell !== false) {
+        const busybox = which('busybox');
+        if (!busybox) throw new Error('busybox is not installed: run scripts/install-test-deps.sh');
+        this.applets ??= execFileSync(busybox, ['--list']).toString().split('\n').filter((a) => a && a !== 'busybox');
+        for (const a of this.applets) symlinkSync(busybox, join(binDir, a));
+        symlinkSync(busybox, join(binDir, 'busybox'));
+      }
       for (const [name, target] of Object.entries(kind.extra)) {
         // Replaces a busybox applet of the same name, if any.
         try {
@@ -89,7 +108,7 @@ export class Images {
       }
       built = {
         name: kind.key, binDir, env: { PATH: binDir, ...kind.env }, workingDir: kind.workingDir,
-        entrypoint: kind.entrypoint, cmd: kind.cmd, user: 0,
+        entrypoint: kind.entrypoint, cmd: kind.cmd, user: kind.user ?? 0,
       };
       this.built.set(kind.key, built);
     }

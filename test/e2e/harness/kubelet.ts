@@ -487,7 +487,9 @@ export class Pod {
       const tick = async () => {
         if (!c.running || c.stopping || this.terminating) return;
         if (gate()) {
-          const r = await this.execIn(c, probe.exec!.command, { timeoutMs: (probe.timeoutSeconds ?? 1) * 1000 });
+          const r = probe.httpGet
+            ? await this.httpProbe(c, probe.httpGet, (probe.timeoutSeconds ?? 1) * 1000)
+            : await this.execIn(c, probe.exec!.command, { timeoutMs: (probe.timeoutSeconds ?? 1) * 1000 });
           if (!c.running || c.stopping || this.terminating) return;
           onResult(r.code === 0, (r.stdout + r.stderr).trim() || (r.timedOut ? 'timed out' : `exit ${r.code}`));
         }
@@ -497,7 +499,7 @@ export class Pod {
       c.timers.push(setTimeout(() => void tick(), (probe.initialDelaySeconds ?? 0) * 1000 + 200));
     };
     const execOnly = (p: Probe | undefined, kind: string) => {
-      if (p && !p.exec) throw new Error(`${s.name}: only exec ${kind} probes are supported by the e2e harness`);
+      if (p && !p.exec && !p.httpGet) throw new Error(`${s.name}: only exec and httpGet ${kind} probes are supported by the e2e harness`);
       return p;
     };
     const startup = execOnly(s.startupProbe, 'startup');
@@ -564,6 +566,23 @@ export class Pod {
         }
       }, () => c.started);
     }
+  }
+
+  /**
+   * An httpGet probe, sent as the kubelet sends it: from outside the containers, to the pod IP and
+   * the container port (a name resolves through the container's ports). The request is made from
+   * the pod's network namespace, since the node's own namespace has no route to the pod bridge here.
+   */
+  private async httpProbe(c: ContainerRuntime, get: NonNullable<Probe['httpGet']>, timeoutMs: number): Promise<RunResult> {
+    const named = typeof get.port === 'string' ? c.spec.ports?.find((p) => p.name === get.port)?.containerPort : get.port;
+    if (named === undefined || !this.ip || !this.link) {
+      return { code: 1, signal: null, stdout: '', stderr: `httpGet port ${get.port} is not a port of ${c.spec.name}`, timedOut: false };
+    }
+    const url = `http://${this.ip}:${named}${get.path ?? '/'}`;
+    // Success is a status of 200-399, as for the kubelet. (Debian's busybox wget segfaults here.)
+    const probe = 'fetch(process.argv[1], { signal: AbortSignal.timeout(Number(process.argv[2])), redirect: "manual" })'
+      + '.then((r) => process.exit(r.status >= 200 && r.status < 400 ? 0 : 1), (e) => { console.log(e.message); process.exit(1); })';
+    return run('ip', ['netns', 'exec', this.link.netns, process.execPath, '-e', probe, url, String(timeoutMs)], { timeoutMs: timeoutMs + 2000 });
   }
 
   /** Runs a command in a running container (its namespaces, user and environment), like kubectl exec. */

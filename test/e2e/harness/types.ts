@@ -31,8 +31,10 @@ export interface EnvVar {
 }
 
 export interface ExecAction { command: string[] }
+export interface HttpGetAction { path?: string; port: number | string; scheme?: string }
 export interface Probe {
   exec?: ExecAction;
+  httpGet?: HttpGetAction;
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;

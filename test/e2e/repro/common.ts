@@ -2,6 +2,7 @@
  * Shared set-up of the reproduction scripts: a chart synthesized with the given props, run in the
  * e2e harness (namespace prefix `rse2e-r-`), with the password Secret. Needs root.
  */
+import { mkdirSync, rmSync } from 'fs';
 import { Duration } from 'cdk8s';
 import { RedisSentinelChartProps } from '../../../src';
 import { resolveSettings } from '../../../src/settings';
@@ -15,9 +16,12 @@ export const PASSWORD = 'repro';
 export async function withDeployment(props: RedisSentinelChartProps, body: (d: Deployment, master: string) => Promise<void>): Promise<void> {
   const all = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10), ...props };
   const s = resolveSettings(all, 'redis');
-  const cluster = new Cluster({ prefix: 'rse2e-r-', logDir: `${__dirname}/../results/repro-logs` });
+  const logDir = `${__dirname}/../results/repro-logs`;
+  rmSync(logDir, { recursive: true, force: true });
+  mkdirSync(logDir, { recursive: true });
+  const cluster = new Cluster({ prefix: 'rse2e-r-', logDir });
   const d = new Deployment(cluster, s, PASSWORD);
-  await cluster.start();
+  await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
   try {
     await cluster.apply([...synthChart(all), {
       apiVersion: 'v1', kind: 'Secret', metadata: { name: s.authSecretName, namespace: s.namespace }, stringData: { [s.authSecretKey]: PASSWORD },

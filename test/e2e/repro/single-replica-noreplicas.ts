@@ -1,7 +1,7 @@
 /**
- * Reproduces: with `replicas: 1`, `minReplicasToWrite` defaults to 1, so after the master is lost
- * the promoted replica has no replica of its own and refuses every write (NOREPLICAS) until the old
- * master pod is back: the failover restores no write availability.
+ * With `replicas: 1`, does the promoted replica take writes after the master is lost? Before
+ * dc4e92f `minReplicasToWrite` defaulted to 1, so it had no replica of its own and refused every
+ * write (NOREPLICAS) until the old master pod was back; since, it defaults to 0 below 2 replicas.
  *
  *   npx ts-node --transpile-only -P test/tsconfig.json test/e2e/repro/single-replica-noreplicas.ts
  */
