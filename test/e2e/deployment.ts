@@ -23,6 +23,7 @@ export interface WriterResult {
   writer: string;
   acked: number;
   lost: number;
+  /** Every acknowledged write missing from the final list, in write order. */
   lostSeqs: number[];
   /** Longest time without an acknowledged write, from the first ack until stop. */
   outageMs: number;
@@ -230,7 +231,7 @@ export class Deployment {
   async account(master: string, w: Writer, summary: WriterSummary): Promise<WriterResult> {
     const present = new Set((await this.cli(master, ['LRANGE', w.key, '0', '-1'], 10_000)).split('\n').filter(Boolean).map(Number));
     const lostSeqs = summary.acked.map(([seq]) => seq).filter((seq) => !present.has(seq));
-    return { writer: w.name, acked: summary.acked.length, lost: lostSeqs.length, lostSeqs: lostSeqs.slice(0, 20), outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors };
+    return { writer: w.name, acked: summary.acked.length, lost: lostSeqs.length, lostSeqs, outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors };
   }
 
   /** Waits until every replica has the master's replication offset (so reads anywhere see every write). */
