@@ -30,4 +30,8 @@ export const EXAMPLE_PROPS: RedisSentinelChartProps = {
     cpu: { request: Cpu.millis(100), limit: Cpu.millis(200) },
     memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
   },
+  // The article's schedule (02:00 daily); a week of snapshots.
+  backup: true,
+  backupSchedule: '0 2 * * *',
+  backupRetention: 7,
 };

@@ -4,6 +4,7 @@ import {
   PrometheusRule, PrometheusRuleSpecGroups, PrometheusRuleSpecGroupsRulesExpr, ServiceMonitor, ServiceMonitorSpecEndpointsScheme,
 } from '../imports/monitoring.coreos.com';
 import { RuleGroup, renderAlertRules } from './config/alerts';
+import { renderBackupAlertRules } from './config/backup-alerts';
 import { renderDashboard } from './config/dashboard';
 import { Component, LABEL, componentSelector, objectLabels } from './names';
 import { resourceRequirements } from './pod';
@@ -113,7 +114,14 @@ export class RedisMonitoring extends Construct {
           redisPort: s.redisPort,
           sentinelPort: s.sentinelPort,
           authFile: s.auth ? PATHS.authFile : false,
-        }).map(typedGroup),
+        }).concat(s.backup ? renderBackupAlertRules({
+          namespace: s.namespace,
+          cronJob: n.backup,
+          maxAgeSeconds: s.backupMaxAgeSeconds,
+          schedule: s.backupSchedule,
+          groupName: `${s.namespace}/${n.backup}/backup`,
+          alertLabels: s.alertLabels,
+        }) : []).map(typedGroup),
       },
     });
 

@@ -42,6 +42,10 @@ export interface ResourceNames {
   readonly serviceMonitor: string;
   readonly prometheusRule: string;
   readonly dashboard: string;
+  /** Backup CronJob, its PersistentVolumeClaim (unless an existing one is used) and its NetworkPolicy. */
+  readonly backup: string;
+  readonly backupClaim: string;
+  readonly backupNetworkPolicy: string;
 }
 
 /** Derives every resource name from the chart's name prefix. */
@@ -68,6 +72,9 @@ export function resourceNames(prefix: string): ResourceNames {
     serviceMonitor: prefix,
     prometheusRule: prefix,
     dashboard: `${prefix}-dashboard`,
+    backup: `${prefix}-backup`,
+    backupClaim: `${prefix}-backup`,
+    backupNetworkPolicy: `${prefix}-backup`,
   };
 }
 
@@ -92,7 +99,7 @@ export function podFqdns(statefulSet: string, count: number, headlessService: st
 }
 
 /** The role of a pod group within the deployment. */
-export type Component = 'redis' | 'sentinel';
+export type Component = 'redis' | 'sentinel' | 'backup';
 
 /** Label keys used by the chart. */
 export const LABEL = {
@@ -111,7 +118,7 @@ export const LABEL = {
 /** Labels that select every pod of one component of one deployment (e.g. all Redis pods). */
 export function componentSelector(instance: string, component: Component): Record<string, string> {
   return {
-    [LABEL.name]: component === 'redis' ? 'redis' : 'redis-sentinel',
+    [LABEL.name]: { redis: 'redis', sentinel: 'redis-sentinel', backup: 'redis-backup' }[component],
     [LABEL.instance]: instance,
     [LABEL.component]: component,
   };

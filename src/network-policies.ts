@@ -6,18 +6,22 @@ import { Settings } from './settings';
 /**
  * NetworkPolicies that allow exactly the traffic Redis + Sentinel needs, and nothing else:
  * Sentinel <-> Sentinel, Sentinel -> Redis, Redis <-> Redis (replication), Redis -> Sentinel
- * (the start and preStop scripts ask who the master is), clients -> Sentinel and Redis, DNS, and
- * with monitoring on, Prometheus -> the exporter sidecars' metrics port.
+ * (the start and preStop scripts ask who the master is), clients -> Sentinel and Redis, DNS, with
+ * monitoring on, Prometheus -> the exporter sidecars' metrics port, and with backups on, the
+ * backup pods -> Sentinel and Redis (and nothing else, in or out).
  */
 export class RedisNetworkPolicies extends Construct {
   public readonly redisPolicy: k8s.KubeNetworkPolicy;
   public readonly sentinelPolicy: k8s.KubeNetworkPolicy;
+  /** The backup pods' policy (Sentinel and Redis only, no ingress), when backups are on. */
+  public readonly backupPolicy?: k8s.KubeNetworkPolicy;
 
   constructor(scope: Construct, id: string, s: Settings) {
     super(scope, id);
     const redisPods: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: componentSelector(s.name, 'redis') } };
     const sentinelPods: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: componentSelector(s.name, 'sentinel') } };
     const clients: k8s.NetworkPolicyPeer[] = [{ podSelector: { matchLabels: s.clientPodLabels } }];
+    const backupPods: k8s.NetworkPolicyPeer[] = s.backup ? [{ podSelector: { matchLabels: componentSelector(s.name, 'backup') } }] : [];
     if (s.clientNamespaceLabels) {
       clients.push({ namespaceSelector: { matchLabels: s.clientNamespaceLabels }, podSelector: { matchLabels: s.clientPodLabels } });
     }
@@ -44,7 +48,7 @@ export class RedisNetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: componentSelector(s.name, 'redis') },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [redisPods, sentinelPods, ...clients], ports: [tcp(s.redisPort)] }, ...prometheus],
+        ingress: [{ from: [redisPods, sentinelPods, ...backupPods, ...clients], ports: [tcp(s.redisPort)] }, ...prometheus],
         egress: [
           { to: [redisPods], ports: [tcp(s.redisPort)] },
           { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
@@ -58,7 +62,7 @@ export class RedisNetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: componentSelector(s.name, 'sentinel') },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [sentinelPods, redisPods, ...clients], ports: [tcp(s.sentinelPort)] }, ...prometheus],
+        ingress: [{ from: [sentinelPods, redisPods, ...backupPods, ...clients], ports: [tcp(s.sentinelPort)] }, ...prometheus],
         egress: [
           { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
           { to: [redisPods], ports: [tcp(s.redisPort)] },
@@ -66,5 +70,22 @@ export class RedisNetworkPolicies extends Construct {
         ],
       },
     });
+
+    if (s.backup) {
+      this.backupPolicy = new k8s.KubeNetworkPolicy(this, 'Backup', {
+        metadata: { name: s.names.backupNetworkPolicy, namespace: s.namespace, labels: objectLabels(s.name, 'backup') },
+        spec: {
+          podSelector: { matchLabels: componentSelector(s.name, 'backup') },
+          // Nothing may connect to a backup pod.
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: [],
+          egress: [
+            { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
+            { to: [redisPods], ports: [tcp(s.redisPort)] },
+            dns,
+          ],
+        },
+      });
+    }
   }
 }

@@ -344,6 +344,87 @@ export interface RedisSentinelProps {
   readonly dashboardLabels?: Record<string, string>;
 
   /**
+   * Backups: a CronJob that streams an RDB snapshot from a healthy replica (found through the
+   * Sentinels; the master only when no replica is healthy) with `redis-cli --rdb`, checks it with
+   * `redis-check-rdb` and keeps the newest `backupRetention` files on a PersistentVolumeClaim.
+   * With monitoring on, the PrometheusRule alerts when the last successful backup is too old.
+   * @default false
+   */
+  readonly backup?: boolean;
+
+  /**
+   * When backups run, in CronJob syntax (5 fields or `@daily`-style), checked at synth time.
+   * @default '0 2 * * *' (02:00 every day)
+   * @see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax
+   */
+  readonly backupSchedule?: string;
+
+  /**
+   * Time zone of `backupSchedule` (an IANA name such as 'Europe/Berlin'; CronJob `timeZone`).
+   * @default - the kube-controller-manager's time zone (usually UTC)
+   */
+  readonly backupTimeZone?: string;
+
+  /**
+   * How many backups to keep; the oldest beyond that are deleted after each successful backup.
+   * @default 7
+   */
+  readonly backupRetention?: number;
+
+  /**
+   * Size of the backup PersistentVolumeClaim: room for `backupRetention` + 1 snapshots (an RDB file
+   * is usually smaller than the memory Redis uses).
+   * @default - storageSize
+   */
+  readonly backupStorageSize?: Size;
+
+  /**
+   * StorageClass of the backup PersistentVolumeClaim.
+   * @default - storageClassName
+   */
+  readonly backupStorageClassName?: string;
+
+  /**
+   * Use this existing PersistentVolumeClaim for backups instead of creating `<name>-backup`
+   * (e.g. one whose volume outlives the chart: `kubectl delete -f dist/` deletes the chart's own).
+   * @default - the chart creates `<name>-backup`
+   */
+  readonly backupExistingClaim?: string;
+
+  /**
+   * How long one backup may run before Kubernetes stops it (Job `activeDeadlineSeconds`).
+   * @default Duration.hours(1)
+   */
+  readonly backupDeadline?: Duration;
+
+  /**
+   * Alert (RedisBackupTooOld) when the last successful backup is older than this.
+   * @default - the longest interval between two scheduled runs plus backupDeadline
+   */
+  readonly backupMaxAge?: Duration;
+
+  /**
+   * Resources of the backup container.
+   * @default - requests 50m CPU / 64Mi memory, limit 256Mi memory
+   */
+  readonly backupResources?: ContainerResources;
+
+  /**
+   * Restore a backup when the deployment starts for the first time: the bootstrap master's init
+   * container loads this file (a name in the backup volume, or 'latest' for the newest backup)
+   * when its data volume is empty and no Sentinel names another master; replicas then copy it.
+   * Later starts never restore again (a marker file stays on the data volume).
+   * @default - no restore
+   */
+  readonly restoreFrom?: string;
+
+  /**
+   * PersistentVolumeClaim holding the `restoreFrom` file.
+   * @default - the backup claim (backupExistingClaim, or `<name>-backup`)
+   */
+  readonly restoreClaimName?: string;
+
+  /**
    * UID the Redis and Sentinel processes run as (the official image's `redis` user).
    * @default 999
    */

@@ -23,6 +23,7 @@ export class RedisMaster extends RedisStatefulSet {
       headlessServiceName: s.names.masterHeadless,
       podCount: 1,
       configChecksum: configChecksum(s).redis,
+      restore: true,
     });
     this.settings = s;
   }

@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { RedisBackup } from './backup';
 import { componentSelector, objectLabels } from './names';
 import { RedisMonitoring } from './monitoring';
 import { RedisNetworkPolicies } from './network-policies';
@@ -33,6 +34,8 @@ export class RedisSentinelChart extends Chart {
   public readonly networkPolicies?: RedisNetworkPolicies;
   /** Metrics Services, ServiceMonitor, PrometheusRule and dashboard, when `monitoring` is on. */
   public readonly monitoring?: RedisMonitoring;
+  /** The backup CronJob and its volume, when `backup` is on. */
+  public readonly backup?: RedisBackup;
 
   constructor(scope: Construct, id: string, props: RedisSentinelChartProps = {}) {
     // Validate before creating anything: bad props throw here and nothing is emitted.
@@ -85,6 +88,10 @@ export class RedisSentinelChart extends Chart {
       metadata: { name: n.redisPdb, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: componentSelector(s.name, 'redis') } },
     });
+
+    if (s.backup) {
+      this.backup = new RedisBackup(this, 'Backup', all);
+    }
 
     if (s.monitoring) {
       this.monitoring = new RedisMonitoring(this, 'Monitoring', s);

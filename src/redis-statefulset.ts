@@ -16,6 +16,11 @@ export interface RedisStatefulSetOptions {
   readonly podCount: number;
   /** Annotation values that change when the rendered config or scripts change, so pods roll. */
   readonly configChecksum: string;
+  /**
+   * Run the restore init container (settings.restoreFrom) before Redis: the bootstrap master only.
+   * @default false
+   */
+  readonly restore?: boolean;
 }
 
 /**
@@ -71,6 +76,20 @@ export class RedisStatefulSet extends Construct {
       volumeMounts: mounts,
     };
 
+    const restore = o.restore === true && s.restoreFrom !== undefined;
+    // On the first start only, turns the chosen backup into this pod's data (see renderRestoreScript).
+    const restoreInit: k8s.Container | undefined = restore ? {
+      name: 'restore',
+      image: s.image,
+      imagePullPolicy: s.imagePullPolicy,
+      command: ['sh', script(SCRIPT.restore)],
+      env: identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)),
+      // It loads the whole data set once, as Redis will.
+      resources: resourceRequirements(s.redisResources),
+      securityContext: containerSecurityContext(s),
+      volumeMounts: [...mounts, { name: 'restore', mountPath: PATHS.restoreDir, readOnly: true }],
+    } : undefined;
+
     this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: o.statefulSetName, namespace: s.namespace, labels },
       spec: {
@@ -88,6 +107,7 @@ export class RedisStatefulSet extends Construct {
             terminationGracePeriodSeconds: s.redisGracePeriodSeconds,
             affinity: affinity(s, selector, componentSelector(s.name, 'redis')),
             topologySpreadConstraints: zoneSpread(s, selector),
+            ...(restoreInit ? { initContainers: [restoreInit] } : {}),
             containers: [redis, ...(s.monitoring ? [exporterContainer(s, 'redis')] : [])],
             volumes: [
               { name: 'config', configMap: { name: s.names.redisConfig } },
@@ -96,6 +116,7 @@ export class RedisStatefulSet extends Construct {
               emptyDir('run', Size.mebibytes(1), true),
               emptyDir('tmp', Size.mebibytes(32)),
               ...authVolume(s),
+              ...(restore ? [{ name: 'restore', persistentVolumeClaim: { claimName: s.restoreClaimName, readOnly: true } }] : []),
             ],
           },
         },

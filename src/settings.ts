@@ -1,5 +1,6 @@
 import { Duration, Size, SizeRoundingBehavior } from 'cdk8s';
 import { ContainerResources, Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
+import { CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';
 import { isMajority, quorumFor } from './config/quorum';
 import {
   DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, podFqdn, podFqdns, resourceNames,
@@ -25,6 +26,8 @@ export const PATHS = {
   sentinelConf: '/data/sentinel.conf',
   authDir: '/etc/redis-auth',
   authFile: '/etc/redis-auth/password',
+  backupDir: '/backup',
+  restoreDir: '/restore',
   tmp: '/tmp',
 } as const;
 
@@ -39,6 +42,8 @@ export const SCRIPT = {
   redisStart: 'redis-start.sh',
   sentinelStart: 'sentinel-start.sh',
   preStop: 'redis-prestop.sh',
+  backup: 'redis-backup.sh',
+  restore: 'redis-restore.sh',
   redisProbe: 'redis-probe.sh',
   sentinelProbe: 'sentinel-probe.sh',
 } as const;
@@ -98,6 +103,22 @@ export interface Settings {
   readonly prometheusPodLabels: Record<string, string>;
   readonly prometheusNamespaceLabels: Record<string, string>;
   readonly dashboardLabels: Record<string, string>;
+  readonly backup: boolean;
+  readonly backupSchedule: string;
+  readonly backupTimeZone?: string;
+  readonly backupRetention: number;
+  readonly backupStorageSize: Size;
+  readonly backupStorageClassName?: string;
+  /** The PVC backups go to: backupExistingClaim, or `<name>-backup` (created by the chart). */
+  readonly backupClaimName: string;
+  /** False when backupExistingClaim names a claim the chart does not own. */
+  readonly createBackupClaim: boolean;
+  readonly backupDeadlineSeconds: number;
+  /** RedisBackupTooOld fires when the last successful backup is older than this. */
+  readonly backupMaxAgeSeconds: number;
+  readonly backupResources: ContainerResources;
+  readonly restoreFrom?: string;
+  readonly restoreClaimName: string;
   /** RDB snapshot points `[seconds, changes]` (the longest interval bounds the RDB-age alert). */
   readonly savePoints: ReadonlyArray<readonly [number, number]>;
   /** FQDN of the bootstrap master pod (`<name>-master-0`). */
@@ -130,6 +151,8 @@ const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const REDIS_DIRECTIVE = /^[a-z][a-z0-9-]*$/;
+const IANA_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+const RESTORE_FILE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 /** redis.conf directives the chart manages itself; setting them through `redisConfig` would break it. */
 const MANAGED_DIRECTIVES = new Set([
@@ -294,7 +317,8 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
     cpu: { request: Cpu.millis(10) },
     memory: { request: Size.mebibytes(32), limit: Size.mebibytes(64) },
   };
-  for (const [prop, res] of [['redisResources', redisResources], ['sentinelResources', sentinelResources], ['exporterResources', exporterResources]] as const) {
+  for (const [prop, res] of [['redisResources', redisResources], ['sentinelResources', sentinelResources], ['exporterResources', exporterResources],
+    ['backupResources', props.backupResources ?? {}]] as const) {
     const memReq = res.memory?.request; const memLim = res.memory?.limit;
     if (memReq && memLim) {
       need(bytesOf(memReq) <= bytesOf(memLim),
@@ -379,6 +403,64 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
     checkLabels(prop, labels, problems);
   }
 
+  // --- backup and restore ----------------------------------------------------------------------
+  const backup = props.backup ?? false;
+  if (!backup) {
+    for (const [prop, value] of [['backupSchedule', props.backupSchedule], ['backupTimeZone', props.backupTimeZone],
+      ['backupRetention', props.backupRetention], ['backupStorageSize', props.backupStorageSize],
+      ['backupStorageClassName', props.backupStorageClassName], ['backupExistingClaim', props.backupExistingClaim],
+      ['backupDeadline', props.backupDeadline], ['backupMaxAge', props.backupMaxAge], ['backupResources', props.backupResources]] as const) {
+      need(value === undefined, `${prop} is set but backup is false: set backup: true, or remove ${prop}`);
+    }
+  }
+  const backupSchedule = props.backupSchedule ?? '0 2 * * *';
+  let gapMinutes = 24 * 60;
+  try {
+    gapMinutes = longestGapMinutes(parseCronSchedule(backupSchedule))!;
+  } catch (e) {
+    if (!(e instanceof CronScheduleError)) throw e;
+    problems.push(`backupSchedule ('${backupSchedule}') is not a valid CronJob schedule: ${e.message}`);
+  }
+  const backupTimeZone = props.backupTimeZone;
+  need(backupTimeZone === undefined || (backupTimeZone.length <= 64 && IANA_ZONE.test(backupTimeZone)),
+    `backupTimeZone ('${backupTimeZone}') must be an IANA time zone name such as 'UTC' or 'Europe/Berlin'`);
+  const backupRetention = props.backupRetention ?? 7;
+  need(isInt(backupRetention) && backupRetention >= 1 && backupRetention <= 1000,
+    `backupRetention (${backupRetention}) must be a whole number of backups to keep, between 1 and 1000`);
+  const backupStorageSize = props.backupStorageSize ?? storageSize;
+  const backupBytes = bytesOf(backupStorageSize);
+  need(Number.isFinite(backupBytes) && backupBytes > 0 && isInt(backupBytes),
+    `backupStorageSize (${backupStorageSize.asString()}) must be a positive size: e.g. Size.gibibytes(20)`);
+  const backupStorageClassName = props.backupStorageClassName ?? storageClassName;
+  need(props.backupStorageClassName === undefined || isDnsSubdomain(props.backupStorageClassName),
+    `backupStorageClassName ('${props.backupStorageClassName}') must be a StorageClass name (DNS-1123 subdomain), or left unset`);
+  for (const [prop, claim] of [['backupExistingClaim', props.backupExistingClaim], ['restoreClaimName', props.restoreClaimName]] as const) {
+    need(claim === undefined || isDnsSubdomain(claim),
+      `${prop} ('${claim}') must be a PersistentVolumeClaim name (DNS-1123 subdomain: lowercase letters, digits, '-', '.')`);
+  }
+  if (props.backupExistingClaim !== undefined) {
+    for (const [prop, value] of [['backupStorageSize', props.backupStorageSize], ['backupStorageClassName', props.backupStorageClassName]] as const) {
+      need(value === undefined, `${prop} is set but backupExistingClaim ('${props.backupExistingClaim}') names a claim the chart does not create: remove ${prop}`);
+    }
+  }
+  const backupDeadlineMs = (props.backupDeadline ?? Duration.hours(1)).toMilliseconds();
+  need(isInt(backupDeadlineMs) && backupDeadlineMs >= 60_000 && backupDeadlineMs % 1000 === 0,
+    `backupDeadline (${backupDeadlineMs} ms) must be a whole number of seconds >= 60: e.g. Duration.hours(1)`);
+  const backupMaxAgeMs = props.backupMaxAge?.toMilliseconds() ?? gapMinutes * 60_000 + backupDeadlineMs;
+  need(isInt(backupMaxAgeMs) && backupMaxAgeMs > 0 && backupMaxAgeMs % 1000 === 0,
+    `backupMaxAge (${backupMaxAgeMs} ms) must be a positive whole number of seconds: e.g. Duration.hours(25)`);
+  if (props.backupMaxAge !== undefined && backupMaxAgeMs < gapMinutes * 60_000) {
+    problems.push(`backupMaxAge (${backupMaxAgeMs / 1000} s) is shorter than the ${gapMinutes * 60} s between two runs of backupSchedule ('${backupSchedule}'): the alert would fire between healthy runs; use at least ${gapMinutes * 60 + backupDeadlineMs / 1000} s`);
+  }
+  const backupResources: ContainerResources = props.backupResources ?? {
+    cpu: { request: Cpu.millis(50) },
+    memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
+  };
+  const restoreFrom = props.restoreFrom;
+  need(restoreFrom === undefined || (restoreFrom.length <= 255 && RESTORE_FILE.test(restoreFrom)),
+    `restoreFrom ('${restoreFrom}') must be a file name in the backup volume (letters, digits, '.', '_', '-'; no '/'), e.g. '${name}-20260101T020000Z.rdb', or 'latest'`);
+  const backupClaimName = props.backupExistingClaim ?? names.backupClaim;
+
   // --- network and scheduling ------------------------------------------------------------------
   const clientPodLabels = props.clientPodLabels ?? { [`${name}-client`]: 'true' };
   need(Object.keys(clientPodLabels).length > 0,
@@ -430,6 +512,10 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
     monitoring, exporterImage, exporterResources, metricsPort, scrapeIntervalSeconds: scrapeMs / 1000, monitoringNamespace,
     monitoringLabels: props.monitoringLabels ?? {}, alertLabels: props.alertLabels ?? {}, prometheusPodLabels,
     prometheusNamespaceLabels: props.prometheusNamespaceLabels ?? {}, dashboardLabels, savePoints: SAVE_POINTS,
+    backup, backupSchedule, backupTimeZone, backupRetention, backupStorageSize, backupStorageClassName, backupClaimName,
+    createBackupClaim: props.backupExistingClaim === undefined, backupDeadlineSeconds: backupDeadlineMs / 1000,
+    backupMaxAgeSeconds: backupMaxAgeMs / 1000, backupResources, restoreFrom,
+    restoreClaimName: props.restoreClaimName ?? backupClaimName,
     bootstrapMasterFqdn, sentinelFqdns, failoverWaitSeconds,
     redisGracePeriodSeconds: preStopWorstCase + 15,
   };

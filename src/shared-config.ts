@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { renderRedisConf } from './config/redis-conf';
 import {
-  ScriptCommonOptions, renderPreStopScript, renderRedisProbeScript, renderRedisStartScript, renderSentinelProbeScript,
+  ScriptCommonOptions, renderBackupScript, renderPreStopScript, renderRestoreScript, renderRedisProbeScript, renderRedisStartScript, renderSentinelProbeScript,
   renderSentinelStartScript,
 } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';
@@ -80,6 +80,27 @@ function render(s: Settings): RenderedFiles {
       [SCRIPT.preStop]: renderPreStopScript({ ...common, failoverWaitSeconds: s.failoverWaitSeconds }),
       [SCRIPT.redisProbe]: renderRedisProbeScript(common),
       [SCRIPT.sentinelProbe]: renderSentinelProbeScript(common),
+      ...(s.backup ? {
+        [SCRIPT.backup]: renderBackupScript({
+          ...common,
+          backupDir: PATHS.backupDir,
+          filePrefix: s.name,
+          retention: s.backupRetention,
+          staleMinutes: Math.ceil(s.backupDeadlineSeconds / 60) + 1,
+          workDir: PATHS.tmp,
+        }),
+      } : {}),
+      ...(s.restoreFrom !== undefined ? {
+        [SCRIPT.restore]: renderRestoreScript({
+          ...common,
+          sourceDir: PATHS.restoreDir,
+          file: s.restoreFrom,
+          filePrefix: s.name,
+          dataDir: PATHS.data,
+          templateFile: PATHS.redisTemplate,
+          workDir: PATHS.tmp,
+        }),
+      } : {}),
     },
   };
 }
@@ -90,9 +111,15 @@ function sha256(...parts: string[]): string {
   return h.digest('hex');
 }
 
+/**
+ * Scripts only the backup Job and the restore init container read: a change to them needs no
+ * rolling restart of the Redis and Sentinel pods (a Job reads its script at each run).
+ */
+const NOT_ROLLED: ReadonlySet<string> = new Set([SCRIPT.backup, SCRIPT.restore]);
+
 /** Checksums of what each kind of pod reads at start, for pod-template annotations. */
 export function configChecksum(s: Settings): { redis: string; sentinel: string } {
   const f = renderFiles(s);
-  const scripts = Object.keys(f.scripts).sort().map((k) => `${k}\n${f.scripts[k]}`);
+  const scripts = Object.keys(f.scripts).filter((k) => !NOT_ROLLED.has(k)).sort().map((k) => `${k}\n${f.scripts[k]}`);
   return { redis: sha256(f.redisConf, ...scripts), sentinel: sha256(f.sentinelConf, ...scripts) };
 }

@@ -31,6 +31,9 @@ describe('resourceNames', () => {
       serviceMonitor: 'redis',
       prometheusRule: 'redis',
       dashboard: 'redis-dashboard',
+      backup: 'redis-backup',
+      backupClaim: 'redis-backup',
+      backupNetworkPolicy: 'redis-backup',
     });
   });
 
@@ -39,7 +42,7 @@ describe('resourceNames', () => {
     const services = [n.masterHeadless, n.replicaHeadless, n.sentinelHeadless, n.sentinelService, n.readService, n.redisMetrics, n.sentinelMetrics];
     const statefulSets = [n.master, n.replica, n.sentinel];
     const configMaps = [n.redisConfig, n.sentinelConfig, n.scripts, n.dashboard];
-    for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb], [n.redisNetworkPolicy, n.sentinelNetworkPolicy]]) {
+    for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb], [n.redisNetworkPolicy, n.sentinelNetworkPolicy, n.backupNetworkPolicy]]) {
       expect(new Set(group).size).toBe(group.length);
     }
   });

@@ -73,7 +73,8 @@ function scriptPathsRun(objects: KubeObject[]): string[] {
       Object.values(v).forEach(rec);
     }
   };
-  for (const o of objects.filter((x) => x.kind === 'StatefulSet')) rec(o.spec.template.spec.containers);
+  for (const o of objects.filter((x) => x.kind === 'StatefulSet')) rec([...o.spec.template.spec.containers, ...(o.spec.template.spec.initContainers ?? [])]);
+  for (const o of objects.filter((x) => x.kind === 'CronJob')) rec(o.spec.jobTemplate.spec.template.spec.containers);
   return [...paths];
 }
 
@@ -94,6 +95,7 @@ test('the shellcheck harness reports findings (a script with unquoted expansions
 
 const CASES: Array<[string, RedisSentinelChartProps, string]> = [
   ['default chart', {}, 'redis'],
+  ['backup on and a restore configured', { backup: true, restoreFrom: 'latest' }, 'redis'],
   ['auth: false', { auth: false }, 'redis'],
   ['customised chart (custom ports, master name, cluster domain, 5 sentinels, no auth)', CUSTOM_PROPS, CUSTOM_PROPS.name!],
 ];

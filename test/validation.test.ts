@@ -321,6 +321,70 @@ describe('invalid configurations', () => {
   it('fails when runAsGroup is 0', () => {
     expect(() => make({ runAsGroup: 0 })).toThrow(/runAsGroup \(0\)/);
   });
+
+  // --- backup and restore ----------------------------------------------------------------------
+  it('fails when backupSchedule has 4 fields', () => {
+    expect(() => make({ backup: true, backupSchedule: '0 2 * *' })).toThrow(/backupSchedule \('0 2 \* \*'\)[^\n]*5 fields[^\n]*'0 2 \* \* \*'/);
+  });
+
+  it('fails when backupSchedule has an hour of 25', () => {
+    expect(() => make({ backup: true, backupSchedule: '0 25 * * *' })).toThrow(/backupSchedule \('0 25 \* \* \*'\)[^\n]*25 is outside 0-23 in the hour field/);
+  });
+
+  it('fails when backupSchedule never runs (February 30)', () => {
+    expect(() => make({ backup: true, backupSchedule: '0 0 30 2 *' })).toThrow(/backupSchedule \('0 0 30 2 \*'\)[^\n]*never runs/);
+  });
+
+  it('fails when backupSchedule carries a TZ= prefix', () => {
+    expect(() => make({ backup: true, backupSchedule: 'TZ=UTC 0 2 * * *' })).toThrow(/backupSchedule \('TZ=UTC 0 2 \* \* \*'\)[^\n]*time zone prop/);
+  });
+
+  it('fails when backupRetention is 0', () => {
+    expect(() => make({ backup: true, backupRetention: 0 })).toThrow(/backupRetention \(0\)[^\n]*between 1 and 1000/);
+  });
+
+  it('fails when backupRetention is 2.5', () => {
+    expect(() => make({ backup: true, backupRetention: 2.5 })).toThrow(/backupRetention \(2\.5\)[^\n]*whole number/);
+  });
+
+  it('fails when backupStorageSize is 0', () => {
+    expect(() => make({ backup: true, backupStorageSize: Size.gibibytes(0) })).toThrow(/backupStorageSize \(0Gi\)[^\n]*positive size/);
+  });
+
+  it('fails when backupTimeZone is not an IANA name', () => {
+    expect(() => make({ backup: true, backupTimeZone: 'Central European Time' })).toThrow(/backupTimeZone \('Central European Time'\)[^\n]*IANA/);
+  });
+
+  it('fails when backupDeadline is 30 seconds', () => {
+    expect(() => make({ backup: true, backupDeadline: Duration.seconds(30) })).toThrow(/backupDeadline \(30000 ms\)[^\n]*>= 60/);
+  });
+
+  it('fails when backupMaxAge is shorter than the time between two scheduled runs', () => {
+    expect(() => make({ backup: true, backupSchedule: '0 2 * * *', backupMaxAge: Duration.hours(12) }))
+      .toThrow(/backupMaxAge \(43200 s\)[^\n]*86400 s between two runs[^\n]*at least 90000 s/);
+  });
+
+  it('fails when a backup prop is set but backup is false', () => {
+    expect(() => make({ backupRetention: 3 })).toThrow(/backupRetention is set but backup is false[^\n]*backup: true/);
+  });
+
+  it('fails when backupExistingClaim is combined with backupStorageSize', () => {
+    expect(() => make({ backup: true, backupExistingClaim: 'kept', backupStorageSize: Size.gibibytes(5) }))
+      .toThrow(/backupStorageSize is set but backupExistingClaim \('kept'\)[^\n]*remove backupStorageSize/);
+  });
+
+  it('fails when backupExistingClaim is not a claim name', () => {
+    expect(() => make({ backup: true, backupExistingClaim: 'Bad_Claim' })).toThrow(/backupExistingClaim \('Bad_Claim'\)[^\n]*PersistentVolumeClaim name/);
+  });
+
+  it('fails when restoreFrom is a path', () => {
+    expect(() => make({ restoreFrom: '../etc/passwd' })).toThrow(/restoreFrom \('\.\.\/etc\/passwd'\)[^\n]*no '\/'[^\n]*'latest'/);
+  });
+
+  it('fails when backupResources requests more memory than its limit', () => {
+    expect(() => make({ backup: true, backupResources: { memory: { request: Size.gibibytes(2), limit: Size.gibibytes(1) } } }))
+      .toThrow(/backupResources\.memory\.request \(2Gi\) exceeds its limit \(1Gi\)/);
+  });
 });
 
 describe('the error', () => {

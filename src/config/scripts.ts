@@ -444,3 +444,297 @@ export function renderSentinelProbeScript(o: ScriptCommonOptions): string {
     'exit 1',
   ].join('\n') + '\n';
 }
+
+export interface BackupScriptOptions extends ScriptCommonOptions {
+  /** Mount path of the backup volume. */
+  readonly backupDir: string;
+  /** Backup files are `<prefix>-<UTC time>.rdb`; retention only touches files of that form. */
+  readonly filePrefix: string;
+  /** How many backups to keep (the newest). */
+  readonly retention: number;
+  /** Partial files older than this many minutes are leftovers of killed runs, removed at start. */
+  readonly staleMinutes: number;
+  /** A writable scratch directory (logs of redis-cli and redis-check-rdb). */
+  readonly workDir: string;
+}
+
+export interface RestoreScriptOptions extends ScriptCommonOptions {
+  /** Mount path of the volume holding the backups. */
+  readonly sourceDir: string;
+  /** File to restore, or `latest` for the newest `<prefix>-<UTC time>.rdb`. */
+  readonly file: string;
+  /** Prefix of backup file names (for `latest`). */
+  readonly filePrefix: string;
+  /** Redis' data directory (the pod's persistent volume). */
+  readonly dataDir: string;
+  /** The rendered redis.conf (read-only ConfigMap file). */
+  readonly templateFile: string;
+  /** A writable scratch directory (the temporary server's socket). */
+  readonly workDir: string;
+}
+
+/** Listing the backup files of a directory, by name. */
+const BACKUP_LIST_FUNCTIONS: string[] = [
+  '# Prints the names of the backup files in $1 (<prefix>-<UTC time>.rdb), oldest first.',
+  'backups_in() {',
+  '  for f in "$1"/*.rdb; do',
+  '    [ -f "$f" ] || continue',
+  '    b=${f##*/}',
+  '    if printf \'%s\\n\' "$b" | grep -Eq "$FILE_RE"; then',
+  '      printf \'%s\\n\' "$b"',
+  '    fi',
+  '  done | sort',
+  '}',
+  '',
+];
+
+/** Shell ERE matching the backup files of `prefix`: `<prefix>-YYYYMMDDTHHMMSSZ.rdb`. */
+function backupFileRegex(prefix: string): string {
+  return `^${prefix.replace(/[.[\]()*+?^$|\\{}]/g, '\\$&')}-[0-9]{8}T[0-9]{6}Z\\.rdb$`;
+}
+
+/**
+ * The backup CronJob's script: asks the Sentinels for the master and a healthy replica of it,
+ * streams a snapshot from the replica (the master only when no replica is healthy, and says so)
+ * with `redis-cli --rdb`, checks it with `redis-check-rdb`, moves it into place under a
+ * timestamped name, and keeps the newest `retention` backups. Exits non-zero on any failure and
+ * leaves no partial file behind.
+ */
+export function renderBackupScript(o: BackupScriptOptions): string {
+  return [
+    ...header([
+      'Backup: streams an RDB snapshot from a healthy replica (the master only when none is),',
+      'verifies it, stores it as <prefix>-<UTC time>.rdb and keeps the newest RETAIN files.',
+    ]),
+    ...constants(o, ['MASTER_NAME', 'SENTINEL_HOSTS', 'SENTINEL_PORT', 'AUTH_FILE', 'CLI_TIMEOUT']),
+    `BACKUP_DIR=${q(o.backupDir)}`,
+    `PREFIX=${q(o.filePrefix)}`,
+    `FILE_RE=${q(backupFileRegex(o.filePrefix))}`,
+    `RETAIN=${o.retention}`,
+    `STALE_MINUTES=${o.staleMinutes}`,
+    `WORK=${q(o.workDir)}`,
+    '',
+    ...BASE_FUNCTIONS,
+    ...SENTINEL_FUNCTIONS,
+    ...BACKUP_LIST_FUNCTIONS,
+    'fail() {',
+    '  log "backup FAILED: $*"',
+    '  exit 1',
+    '}',
+    '',
+    '# Prints "<offset> <host> <port>" of every replica Sentinel $1 sees healthy (flags exactly',
+    '# "slave", master link ok) and replicating from $2:$3.',
+    'healthy_replicas() {',
+    '  { cli -h "$1" -p "$SENTINEL_PORT" --raw SENTINEL REPLICAS "$MASTER_NAME" || true; } | tr -d "\\r" | awk -v mh="$2" -v mp="$3" \'',
+    '    function flush() {',
+    '      if (name != "" && flags == "slave" && link == "ok" && host == mh && port == mp && ip ~ /^[A-Za-z0-9.:-]+$/ && rport ~ /^[0-9]+$/)',
+    '        print (off ~ /^[0-9]+$/ ? off : 0), ip, rport',
+    '    }',
+    '    NR % 2 == 1 { k = $0; next }',
+    '    k == "name" { flush(); name = $0; ip = ""; rport = ""; flags = ""; link = ""; host = ""; port = ""; off = "" }',
+    '    k == "ip" { ip = $0 }',
+    '    k == "port" { rport = $0 }',
+    '    k == "flags" { flags = $0 }',
+    '    k == "master-link-status" { link = $0 }',
+    '    k == "master-host" { host = $0 }',
+    '    k == "master-port" { port = $0 }',
+    '    k == "slave-repl-offset" { off = $0 }',
+    '    END { flush() }\'',
+    '}',
+    '',
+    'load_auth',
+    'if [ ! -d "$BACKUP_DIR" ] || [ ! -w "$BACKUP_DIR" ]; then',
+    '  fail "cannot write to $BACKUP_DIR: is the backup volume mounted and writable by this user?"',
+    'fi',
+    '# Leftovers of runs killed before their cleanup (activeDeadlineSeconds, node loss).',
+    'find "$BACKUP_DIR" -maxdepth 1 -name ".$PREFIX-*.partial" -mmin "+$STALE_MINUTES" -exec rm -f {} \\;',
+    '',
+    'master=$(current_master "")',
+    'if [ -z "$master" ]; then',
+    '  fail "no Sentinel answered ($SENTINEL_HOSTS): cannot tell the master from the replicas"',
+    'fi',
+    '# shellcheck disable=SC2086',
+    'set -- $master',
+    'mhost=$2',
+    'mport=$3',
+    'log "the Sentinels name $mhost:$mport as master of $MASTER_NAME (config epoch $1)"',
+    '',
+    'candidate=\'\'',
+    'for s in $SENTINEL_HOSTS; do',
+    '  candidate=$(healthy_replicas "$s" "$mhost" "$mport" | sort -n -r | head -n 1)',
+    '  [ -n "$candidate" ] && break',
+    'done',
+    'role=\'\'',
+    'if [ -n "$candidate" ]; then',
+    '  # shellcheck disable=SC2086',
+    '  set -- $candidate',
+    '  # The Sentinels\' view can be a second old: the replica itself must confirm its link.',
+    '  if cli -h "$2" -p "$3" INFO replication | tr -d "\\r" | grep -q "^master_link_status:up$"; then',
+    '    host=$2',
+    '    port=$3',
+    '    role=replica',
+    '  else',
+    '    log "replica $2:$3 does not confirm its link to the master"',
+    '  fi',
+    'fi',
+    'if [ -z "$role" ]; then',
+    '  host=$mhost',
+    '  port=$mport',
+    '  role=master',
+    '  log "no healthy replica of $MASTER_NAME: taking the snapshot from the MASTER $host (it forks to write it)"',
+    'fi',
+    '',
+    'stamp=$(date -u +%Y%m%dT%H%M%SZ)',
+    'name="$PREFIX-$stamp.rdb"',
+    'final="$BACKUP_DIR/$name"',
+    'partial="$BACKUP_DIR/.$name.partial"',
+    'if [ -e "$final" ]; then',
+    '  fail "$final exists already (two backups in the same second?)"',
+    'fi',
+    'pid=\'\'',
+    '# Whatever happens, no partial file stays behind.',
+    'trap \'[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$partial"\' EXIT',
+    'trap \'log "backup FAILED: terminated (activeDeadlineSeconds?)"; exit 143\' TERM INT',
+    '# redis-cli has no connect timeout here: find out first, within CLI_TIMEOUT, whether it answers.',
+    'pong=$(cli -h "$host" -p "$port" PING | tr -d "\\r" || true)',
+    'if [ "$pong" != "PONG" ]; then',
+    '  fail "cannot reach the $role $host:$port (PING answered \'${pong:-nothing}\'): is Redis up, and does the NetworkPolicy admit this pod?"',
+    'fi',
+    'start=$(date +%s)',
+    'log "streaming a snapshot from the $role $host:$port"',
+    'redis-cli -h "$host" -p "$port" --rdb "$partial" >"$WORK/rdb.log" 2>&1 &',
+    'pid=$!',
+    'if ! wait "$pid"; then',
+    '  pid=\'\'',
+    '  fail "redis-cli --rdb from the $role $host:$port failed: $(tail -n 3 "$WORK/rdb.log" | tr "\\n" " ")"',
+    'fi',
+    'pid=\'\'',
+    'if [ ! -s "$partial" ]; then',
+    '  fail "the snapshot from $host:$port is empty"',
+    'fi',
+    'if ! redis-check-rdb "$partial" >"$WORK/check.log" 2>&1; then',
+    '  fail "redis-check-rdb rejects the snapshot from $host:$port: $(grep -v "^\\[offset" "$WORK/check.log" | head -n 3 | tr "\\n" " ")"',
+    'fi',
+    'keys=$(sed -n "s/^\\[info\\] \\([0-9]*\\) keys read$/\\1/p" "$WORK/check.log" | head -n 1)',
+    'sync',
+    'mv "$partial" "$final"',
+    'sync',
+    'bytes=$(wc -c < "$final" | tr -d " ")',
+    'log "backup ok: $name, $bytes bytes, ${keys:-?} keys, from the $role $host, in $(( $(date +%s) - start ))s"',
+    '',
+    '# Retention: the newest RETAIN backups stay (names sort by time).',
+    'backups_in "$BACKUP_DIR" | sort -r | tail -n "+$(( RETAIN + 1 ))" | while read -r old; do',
+    '  rm -f "$BACKUP_DIR/$old"',
+    '  log "retention: removed $old"',
+    'done',
+    'log "kept: $(backups_in "$BACKUP_DIR" | sort -r | tr "\\n" " ")"',
+  ].join('\n') + '\n';
+}
+
+/**
+ * Init container of the bootstrap master when restoring: on the FIRST start only (empty data
+ * volume, no restore marker) and only when no Sentinel names another master, it checks the
+ * chosen RDB with `redis-check-rdb`, loads it into a temporary Redis without AOF (Redis with
+ * `appendonly yes` ignores an RDB file), turns AOF on so Redis writes the AOF from the loaded data,
+ * and leaves a marker so that later starts never restore again.
+ */
+export function renderRestoreScript(o: RestoreScriptOptions): string {
+  return [
+    ...header([
+      'Restore (init container of the bootstrap master): on the first start only, turns the chosen',
+      'backup into this pod\'s data, which the Redis container then starts from.',
+    ]),
+    ...constants(o, ['MASTER_NAME', 'SENTINEL_HOSTS', 'SENTINEL_PORT', 'AUTH_FILE', 'CLI_TIMEOUT']),
+    `SOURCE_DIR=${q(o.sourceDir)}`,
+    `FILE=${q(o.file)}`,
+    `FILE_RE=${q(backupFileRegex(o.filePrefix))}`,
+    `DATA_DIR=${q(o.dataDir)}`,
+    `TEMPLATE=${q(o.templateFile)}`,
+    `WORK=${q(o.workDir)}`,
+    'MARKER="$DATA_DIR/restored-from"',
+    ...REQUIRE_SELF,
+    ...BASE_FUNCTIONS,
+    ...SENTINEL_FUNCTIONS,
+    ...BACKUP_LIST_FUNCTIONS,
+    'fail() {',
+    '  log "restore FAILED: $*"',
+    '  exit 1',
+    '}',
+    '',
+    'if [ -e "$MARKER" ]; then',
+    '  log "restore: done before ($(cat "$MARKER")); never again"',
+    '  exit 0',
+    'fi',
+    'existing=$(find "$DATA_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found | head -n 5)',
+    'if [ -n "$existing" ]; then',
+    '  log "restore: $DATA_DIR already holds data ($(echo "$existing" | tr "\\n" " ")); not restoring over it"',
+    '  exit 0',
+    'fi',
+    'load_auth',
+    'master=$(current_master "")',
+    'if [ -n "$master" ]; then',
+    '  # shellcheck disable=SC2086',
+    '  set -- $master',
+    '  if [ "$2" != "$SELF_FQDN" ]; then',
+    '    log "restore: the Sentinels name $2 as master; this pod starts as its replica and copies its data: not restoring"',
+    '    exit 0',
+    '  fi',
+    'fi',
+    '',
+    'if [ "$FILE" = latest ]; then',
+    '  file=$(backups_in "$SOURCE_DIR" | tail -n 1)',
+    '  if [ -z "$file" ]; then',
+    '    fail "no backup file in $SOURCE_DIR matches $FILE_RE"',
+    '  fi',
+    'else',
+    '  file=$FILE',
+    'fi',
+    'src="$SOURCE_DIR/$file"',
+    'if [ ! -f "$src" ]; then',
+    '  fail "$src does not exist; the newest backups there: $(backups_in "$SOURCE_DIR" | sort -r | head -n 5 | tr "\\n" " ")"',
+    'fi',
+    'if ! redis-check-rdb "$src" >"$WORK/check.log" 2>&1; then',
+    '  fail "redis-check-rdb rejects $src: $(grep -v "^\\[offset" "$WORK/check.log" | head -n 3 | tr "\\n" " ")"',
+    'fi',
+    'log "restore: $src is a valid RDB file; loading it"',
+    '',
+    'rdb=restore.rdb',
+    'cp "$src" "$DATA_DIR/$rdb.partial"',
+    'mv "$DATA_DIR/$rdb.partial" "$DATA_DIR/$rdb"',
+    '# A private server: no TCP port, a socket in the scratch directory, no auth needed.',
+    'sock="$WORK/restore.sock"',
+    'local_cli() {',
+    '  env -u REDISCLI_AUTH redis-cli -s "$sock" "$@" 2>/dev/null | tr -d "\\r"',
+    '}',
+    'redis-server "$TEMPLATE" --port 0 --unixsocket "$sock" --unixsocketperm 700 --appendonly no --save "" --dbfilename "$rdb" --dir "$DATA_DIR" &',
+    'pid=$!',
+    'trap \'kill "$pid" 2>/dev/null || true\' EXIT',
+    'until [ "$(local_cli PING || true)" = "PONG" ]; do',
+    '  kill -0 "$pid" 2>/dev/null || fail "redis-server exited while loading $src (see its log above)"',
+    '  sleep 1',
+    'done',
+    'keys=$(local_cli DBSIZE)',
+    '# Redis with AOF on ignores RDB files: turning AOF on writes the AOF from the loaded data.',
+    'if [ "$(local_cli CONFIG SET appendonly yes || true)" != "OK" ]; then',
+    '  fail "could not turn AOF on in the temporary server"',
+    'fi',
+    'while :; do',
+    '  info=$(local_cli INFO persistence || true)',
+    '  if echo "$info" | grep -q "^aof_last_bgrewrite_status:err"; then',
+    '    fail "writing the AOF failed (volume full?)"',
+    '  fi',
+    '  if echo "$info" | grep -q "^aof_enabled:1" && echo "$info" | grep -q "^aof_rewrite_in_progress:0" \\',
+    '    && echo "$info" | grep -q "^aof_rewrite_scheduled:0"; then',
+    '    break',
+    '  fi',
+    '  kill -0 "$pid" 2>/dev/null || fail "redis-server exited while writing the AOF"',
+    '  sleep 1',
+    'done',
+    'local_cli SHUTDOWN NOSAVE >/dev/null || true',
+    'wait "$pid" || true',
+    'trap - EXIT',
+    'rm -f "$DATA_DIR/$rdb"',
+    'echo "$file restored $(date -u +%Y-%m-%dT%H:%M:%SZ) keys=$keys" > "$MARKER"',
+    'log "restore: $keys keys from $file; Redis starts from them (this never happens again for this volume)"',
+  ].join('\n') + '\n';
+}

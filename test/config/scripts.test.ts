@@ -69,7 +69,9 @@ describe('the literal-password detector used below', () => {
 });
 
 describe('every script', () => {
-  const scripts = renderFiles(resolveSettings({}, 'redis')).scripts;
+  // Backup on and a restore configured: every script is rendered.
+  const everything = { backup: true, restoreFrom: 'latest' } as const;
+  const scripts = renderFiles(resolveSettings(everything, 'redis')).scripts;
 
   it('is rendered, one per file name', () => {
     expect(Object.keys(scripts).sort()).toEqual(Object.values(SCRIPT).sort());
@@ -112,7 +114,7 @@ describe('every script', () => {
   });
 
   it.each(Object.values(SCRIPT))('%s has an empty AUTH_FILE when auth is off', (file) => {
-    const off = renderFiles(resolveSettings({ auth: false }, 'redis')).scripts;
+    const off = renderFiles(resolveSettings({ ...everything, auth: false }, 'redis')).scripts;
     expect(assignment(off[file], 'AUTH_FILE')).toBe('');
     expect(off[file]).not.toContain(PATHS.authFile);
   });

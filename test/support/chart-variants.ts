@@ -53,6 +53,9 @@ export const CUSTOM_PROPS: RedisSentinelChartProps = {
   priorityClassName: 'high-priority',
   runAsUser: 1001,
   runAsGroup: 1002,
+  // Backups to a claim the chart does not own.
+  backup: true,
+  backupExistingClaim: 'cache-backups',
 };
 
 /**
@@ -75,4 +78,8 @@ export const CUSTOM_NETWORK_PROPS: RedisSentinelChartProps = {
   clientNamespaceLabels: { 'team': 'payments' },
   nodeSelector: { 'kubernetes.io/arch': 'amd64' },
   imagePullSecrets: ['regcred'],
+  // Backups (with their NetworkPolicy) and a restore of the newest one on first start.
+  backup: true,
+  backupSchedule: '15 3 * * 1-5',
+  restoreFrom: 'latest',
 };

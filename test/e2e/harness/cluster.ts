@@ -170,7 +170,7 @@ export class Cluster implements KubeletHost {
       const key = keyOf(obj.kind, ns, obj.metadata.name);
       this.objects.set(key, obj);
       touched.push(key);
-      if (!['Namespace', 'ConfigMap', 'Secret', 'Service', 'StatefulSet', 'NetworkPolicy', 'Pod'].includes(obj.kind)) {
+      if (!['Namespace', 'ConfigMap', 'Secret', 'Service', 'StatefulSet', 'NetworkPolicy', 'Pod', 'CronJob', 'PersistentVolumeClaim'].includes(obj.kind)) {
         this.event(undefined, `${obj.kind} ${obj.metadata.name} stored (no controller in the harness acts on it)`);
       }
     }
@@ -330,6 +330,24 @@ export class Cluster implements KubeletHost {
       }
     }
     return done;
+  }
+
+  /**
+   * kubectl create job <job> --from=cronjob/<cronJob>: one pod from the CronJob's job template,
+   * named `<job>-<suffix>` and labelled `job-name: <job>` as the Job controller does. The harness
+   * has no Job controller: no retries (backoffLimit) and no activeDeadlineSeconds; wait for
+   * `pod.finished` and read the pod's phase and logs.
+   */
+  async runJobFromCronJob(namespace: string, cronJob: string, job: string): Promise<Pod> {
+    const cj = this.get('CronJob', namespace, cronJob);
+    if (!cj) throw new Error(`no CronJob ${namespace}/${cronJob}`);
+    const tmpl = cj.spec.jobTemplate.spec.template;
+    const name = `${job}-${Math.random().toString(36).slice(2, 7)}`;
+    const labels = { ...(tmpl.metadata?.labels ?? {}), 'job-name': job, 'batch.kubernetes.io/job-name': job };
+    this.event(undefined, `Job ${namespace}/${job} created from CronJob ${cronJob}`);
+    const pod = await this.createPod(namespace, name, labels, tmpl.metadata?.annotations ?? {}, JSON.parse(JSON.stringify(tmpl.spec)));
+    if (!pod) throw new Error(`Job ${job}: the pod was not admitted (see the event log)`);
+    return pod;
   }
 
   /** kubectl scale statefulset. */

@@ -44,7 +44,7 @@ export interface KubeletHost {
   event(pod: Pod | undefined, message: string): void;
 }
 
-export type PodPhase = 'Pending' | 'Running' | 'Terminating' | 'Unknown' | 'Gone';
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Terminating' | 'Unknown' | 'Gone';
 
 interface Deferred { promise: Promise<void>; resolve: () => void }
 const deferred = (): Deferred => {
@@ -105,6 +105,7 @@ export class Pod {
   private readonly volumeDirs = new Map<string, string>();
   private readonly tmpfs: Array<{ dir: string; bytes?: number }> = [];
   private readonly goneSignal = deferred();
+  private readonly finishedSignal = deferred();
   private readonly ephemeral = new Set<ChildProcess>();
   private deleting?: Promise<void>;
 
@@ -135,6 +136,26 @@ export class Pod {
   /** `<hostname>.<subdomain>.<ns>.svc.<domain>` when the pod has a subdomain. */
   get fqdn(): string | undefined {
     return this.spec.subdomain ? `${this.hostname}.${this.spec.subdomain}.${this.namespace}.svc.${this.host.clusterDomain}` : undefined;
+  }
+
+  /**
+   * Resolves when a pod whose restartPolicy lets its containers end (Never, OnFailure) reaches
+   * Succeeded or Failed (a Job's pod).
+   */
+  get finished(): Promise<void> {
+    return this.finishedSignal.promise;
+  }
+
+  /** restartPolicy: Always (the default), OnFailure or Never. */
+  get restartPolicy(): string {
+    return this.spec.restartPolicy ?? 'Always';
+  }
+
+  private finish(phase: 'Succeeded' | 'Failed', why: string): void {
+    this.phase = phase;
+    this.log(`${phase}: ${why}`);
+    this.host.changed(this);
+    this.finishedSignal.resolve();
   }
 
   /** Resolves once the pod is completely gone (processes, network, emptyDirs). */
@@ -200,6 +221,10 @@ export class Pod {
         await c.exited!.promise;
         if (this.terminating) return;
         if (c.lastExit?.code === 0) break;
+        if (this.restartPolicy === 'Never') {
+          this.finish('Failed', `init container ${c.spec.name} failed (${c.lastExit?.signal ?? `code ${c.lastExit?.code}`})`);
+          return;
+        }
         await sleep(this.backoffMs(c));
         c.restartCount++;
       }
@@ -465,6 +490,18 @@ export class Pod {
       return;
     }
     exited?.resolve();
+    const ok = c.lastExit?.code === 0;
+    if (this.restartPolicy === 'Never' || (this.restartPolicy === 'OnFailure' && ok)) {
+      // A Job's pod: the container stays down; the pod ends when every container has.
+      c.stopping = true;
+      if (this.containers.every((x) => !x.running)) {
+        const failed = this.containers.filter((x) => x.lastExit?.code !== 0);
+        this.finish(failed.length ? 'Failed' : 'Succeeded', failed.length
+          ? failed.map((x) => `${x.spec.name} exited ${x.lastExit?.signal ?? `code ${x.lastExit?.code}`}`).join(', ')
+          : 'every container exited 0');
+      }
+      return;
+    }
     const delay = this.backoffMs(c);
     void (async () => {
       await new Promise<void>((r) => c.timers.push(setTimeout(r, delay)));

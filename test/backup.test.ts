@@ -1,0 +1,188 @@
+/**
+ * RedisBackup and restore as synthesized: the CronJob (schedule, concurrency, deadline, history,
+ * security, script, volumes), the backup claim, the NetworkPolicies (backup pods reach Sentinel
+ * and Redis and nothing else; nothing reaches them), the restore init container of the bootstrap
+ * master only, the backup-age alert, and that Redis pods do not roll when only backup settings change.
+ * The scripts run for real in test/e2e/backup.test.ts.
+ */
+import { Duration, Size } from 'cdk8s';
+import { Chart } from 'cdk8s';
+import { RedisBackup, RedisSentinelChartProps } from '../src';
+import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
+import { KubeObject, find, ofKind, synthChart, testApp } from './support/synth';
+
+const BACKUP: RedisSentinelChartProps = { backup: true };
+const objects = synthChart(BACKUP);
+const cronJob = find(objects, 'CronJob', 'redis-backup');
+const jobSpec = cronJob.spec.jobTemplate.spec;
+const podSpec = jobSpec.template.spec;
+
+const REDIS_PODS = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis', 'app.kubernetes.io/component': 'redis' };
+const SENTINEL_PODS = { 'app.kubernetes.io/name': 'redis-sentinel', 'app.kubernetes.io/instance': 'redis', 'app.kubernetes.io/component': 'sentinel' };
+const BACKUP_PODS = { 'app.kubernetes.io/name': 'redis-backup', 'app.kubernetes.io/instance': 'redis', 'app.kubernetes.io/component': 'backup' };
+const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe('the backup CronJob', () => {
+  it('runs the documented defaults: 02:00 daily, one at a time, 1 h deadline, 3 + 3 Jobs kept', () => {
+    expect(cronJob.metadata.namespace).toBe('redis');
+    expect(cronJob.spec).toMatchObject({
+      schedule: '0 2 * * *', concurrencyPolicy: 'Forbid', successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3,
+    });
+    expect(cronJob.spec.timeZone).toBeUndefined();
+    expect(jobSpec.activeDeadlineSeconds).toBe(3600);
+    expect(podSpec.restartPolicy).toBe('Never');
+  });
+
+  it('runs the backup script from the scripts ConfigMap with the Redis image, as the Redis user', () => {
+    const [c] = podSpec.containers;
+    expect(podSpec.containers).toHaveLength(1);
+    expect(c.image).toBe(find(objects, 'StatefulSet', 'redis-master').spec.template.spec.containers[0].image);
+    expect(c.command).toEqual(['sh', '/opt/redis-sentinel/redis-backup.sh']);
+    expect(find(objects, 'ConfigMap', 'redis-scripts').data['redis-backup.sh']).toContain("RETAIN=7\n");
+    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(podSpec.automountServiceAccountToken).toBe(false);
+  });
+
+  it('writes to the backup claim and reads the password from the Secret file, never from env', () => {
+    const vols = Object.fromEntries(podSpec.volumes.map((v: any) => [v.name, v]));
+    expect(vols.backup.persistentVolumeClaim).toEqual({ claimName: 'redis-backup' });
+    expect(vols.auth.secret.secretName).toBe('redis-auth');
+    const mounts = Object.fromEntries(podSpec.containers[0].volumeMounts.map((m: any) => [m.name, m]));
+    expect(mounts.backup).toEqual({ name: 'backup', mountPath: '/backup' });
+    expect(mounts.auth.readOnly).toBe(true);
+    expect(podSpec.containers[0].env).toBeUndefined();
+  });
+
+  it('creates the backup claim (ReadWriteOnce, storageSize by default)', () => {
+    const pvc = find(objects, 'PersistentVolumeClaim', 'redis-backup');
+    expect(pvc.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } });
+  });
+
+  it('uses the schedule, time zone, retention, size, class, deadline and resources given', () => {
+    const o = synthChart({
+      backup: true, backupSchedule: '@hourly', backupTimeZone: 'Europe/Berlin', backupRetention: 24, backupStorageSize: Size.gibibytes(30),
+      backupStorageClassName: 'slow', backupDeadline: Duration.minutes(20),
+    });
+    const cj = find(o, 'CronJob', 'redis-backup');
+    expect(cj.spec).toMatchObject({ schedule: '@hourly', timeZone: 'Europe/Berlin' });
+    expect(cj.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(1200);
+    expect(find(o, 'PersistentVolumeClaim', 'redis-backup').spec).toMatchObject({ storageClassName: 'slow', resources: { requests: { storage: '30Gi' } } });
+    const script = find(o, 'ConfigMap', 'redis-scripts').data['redis-backup.sh'];
+    expect(script).toContain('RETAIN=24\n');
+    // Leftover partial files older than the deadline (+1 min) belong to killed runs.
+    expect(script).toContain('STALE_MINUTES=21\n');
+  });
+
+  it('with backupExistingClaim, uses that claim and creates none', () => {
+    const o = synthChart({ backup: true, backupExistingClaim: 'kept-backups' });
+    expect(ofKind(o, 'PersistentVolumeClaim')).toEqual([]);
+    const vols = find(o, 'CronJob', 'redis-backup').spec.jobTemplate.spec.template.spec.volumes;
+    expect(vols.find((v: any) => v.name === 'backup').persistentVolumeClaim.claimName).toBe('kept-backups');
+  });
+
+  it('is absent by default, with its claim, policy, script and alert', () => {
+    const o = synthChart();
+    expect(ofKind(o, 'CronJob')).toEqual([]);
+    expect(ofKind(o, 'PersistentVolumeClaim')).toEqual([]);
+    expect(ofKind(o, 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual(['redis', 'redis-sentinel']);
+    expect(Object.keys(find(o, 'ConfigMap', 'redis-scripts').data)).not.toContain('redis-backup.sh');
+    const alerts = find(o, 'PrometheusRule', 'redis').spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
+    expect(alerts).not.toContain('RedisBackupTooOld');
+  });
+
+  it('is on in the example app (the article had a backup job)', () => {
+    expect(find(synthChart(EXAMPLE_PROPS, EXAMPLE_CHART_ID), 'CronJob', 'redis-backup').spec.schedule).toBe('0 2 * * *');
+  });
+
+  it('can be used on its own in a chart (the construct)', () => {
+    const chart = new Chart(testApp(), 'c');
+    const b = new RedisBackup(chart, 'Backup', { backup: true, name: 'solo' });
+    expect(b.cronJob.name).toBe('solo-backup');
+    expect(b.claim?.name).toBe('solo-backup');
+  });
+});
+
+describe('NetworkPolicies with backups', () => {
+  const policy = (name: string) => find(objects, 'NetworkPolicy', name);
+  const peersOn = (rules: any[], dir: 'from' | 'to', port: number) =>
+    rules.filter((r) => r.ports.some((p: any) => p.port === port)).flatMap((r) => r[dir].map((p: any) => p.podSelector.matchLabels));
+
+  it('admit the backup pods to Redis and to Sentinel', () => {
+    expect(peersOn(policy('redis').spec.ingress, 'from', 6379)).toContainEqual(BACKUP_PODS);
+    expect(peersOn(policy('redis-sentinel').spec.ingress, 'from', 26379)).toContainEqual(BACKUP_PODS);
+  });
+
+  it('let the backup pods reach Sentinel, Redis and DNS only, and nothing reach them', () => {
+    const p = policy('redis-backup');
+    expect(p.spec.podSelector.matchLabels).toEqual(BACKUP_PODS);
+    expect(matches(p.spec.podSelector.matchLabels, jobSpec.template.metadata.labels)).toBe(true);
+    expect(p.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(p.spec.ingress).toEqual([]);
+    expect(peersOn(p.spec.egress.filter((r: any) => r.to), 'to', 26379)).toEqual([SENTINEL_PODS]);
+    expect(peersOn(p.spec.egress.filter((r: any) => r.to), 'to', 6379)).toEqual([REDIS_PODS]);
+    const dns = p.spec.egress.filter((r: any) => !r.to);
+    expect(dns).toEqual([{ ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] }]);
+    expect(p.spec.egress).toHaveLength(3);
+  });
+
+  it('the backup pods are not selected by the Redis or Sentinel policies (they are not Redis pods)', () => {
+    for (const name of ['redis', 'redis-sentinel']) expect(matches(policy(name).spec.podSelector.matchLabels, jobSpec.template.metadata.labels)).toBe(false);
+  });
+});
+
+describe('the backup-age alert', () => {
+  const rulesOf = (o: KubeObject[]) => find(o, 'PrometheusRule', 'redis').spec.groups.flatMap((g: any) => g.rules);
+  const alert = (o: KubeObject[]) => rulesOf(o).find((r: any) => r.alert === 'RedisBackupTooOld');
+
+  it('fires after the longest gap between runs plus the deadline (daily: 24 h + 1 h)', () => {
+    expect(alert(objects).expr).toContain('> 90000');
+    expect(alert(objects).labels).toMatchObject({ namespace: 'redis', cronjob: 'redis-backup', severity: 'warning' });
+  });
+
+  it('follows the schedule (every 6 h: 6 h + 1 h) or backupMaxAge', () => {
+    expect(alert(synthChart({ backup: true, backupSchedule: '0 */6 * * *' })).expr).toContain('> 25200');
+    expect(alert(synthChart({ backup: true, backupMaxAge: Duration.hours(30) })).expr).toContain('> 108000');
+  });
+
+  it('is absent when monitoring is off (no PrometheusRule)', () => {
+    expect(ofKind(synthChart({ backup: true, monitoring: false }), 'PrometheusRule')).toEqual([]);
+  });
+});
+
+describe('restore', () => {
+  const RESTORE: RedisSentinelChartProps = { backup: true, restoreFrom: 'redis-20260101T020000Z.rdb' };
+  const o = synthChart(RESTORE);
+  const master = find(o, 'StatefulSet', 'redis-master').spec.template.spec;
+
+  it('adds a restore init container to the bootstrap master only, mounting the backup claim read-only', () => {
+    expect(master.initContainers.map((c: any) => c.name)).toEqual(['restore']);
+    const init = master.initContainers[0];
+    expect(init.command).toEqual(['sh', '/opt/redis-sentinel/redis-restore.sh']);
+    expect(init.volumeMounts).toContainEqual({ name: 'restore', mountPath: '/restore', readOnly: true });
+    expect(init.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+    expect(master.volumes).toContainEqual({ name: 'restore', persistentVolumeClaim: { claimName: 'redis-backup', readOnly: true } });
+    expect(find(o, 'StatefulSet', 'redis-replica').spec.template.spec.initContainers).toBeUndefined();
+    expect(find(o, 'ConfigMap', 'redis-scripts').data['redis-restore.sh']).toContain("FILE='redis-20260101T020000Z.rdb'\n");
+  });
+
+  it('reads from restoreClaimName when given (no backup needed)', () => {
+    const spec = find(synthChart({ restoreFrom: 'latest', restoreClaimName: 'old-backups' }), 'StatefulSet', 'redis-master').spec.template.spec;
+    expect(spec.volumes).toContainEqual({ name: 'restore', persistentVolumeClaim: { claimName: 'old-backups', readOnly: true } });
+  });
+
+  it('is absent without restoreFrom', () => {
+    expect(find(objects, 'StatefulSet', 'redis-master').spec.template.spec.initContainers).toBeUndefined();
+  });
+});
+
+describe('rolling restarts', () => {
+  const checksum = (o: KubeObject[], sts: string) => find(o, 'StatefulSet', sts).spec.template.metadata.annotations['redis-sentinel.cdk8s.io/config-checksum'];
+
+  it('turning backups on or changing their settings does not roll Redis or Sentinel pods', () => {
+    const off = synthChart();
+    for (const props of [BACKUP, { backup: true, backupRetention: 3, backupSchedule: '@hourly' }]) {
+      const on = synthChart(props);
+      for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) expect(checksum(on, sts)).toBe(checksum(off, sts));
+    }
+  });
+});
