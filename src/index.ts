@@ -18,3 +18,4 @@ export {
   renderRedisStartScript, renderSentinelStartScript, renderPreStopScript, renderRedisProbeScript, renderSentinelProbeScript,
 } from './config/scripts';
 export * as names from './names';
+export { Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease, synthReleases } from './fleet';
