@@ -94,9 +94,11 @@ project.addTask('import', {
   exec: 'bash scripts/import-crds.sh',
 });
 
+// Runs the compiled lib/ (compile first); `npx projen bench --quick` passes the flag on (see bench/README.md).
 project.addTask('bench', {
   description: 'Run the benchmarks and print a table',
   exec: 'node bench/run.js',
+  receiveArgs: true,
 });
 
 project.synth();

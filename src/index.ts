@@ -23,3 +23,4 @@ export {
   renderBackupScript, renderRestoreScript,
 } from './config/scripts';
 export * as names from './names';
+export { Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease, synthReleases } from './fleet';
