@@ -174,6 +174,16 @@ describe('the preStop script', () => {
     expect(script).toContain('SENTINEL FAILOVER "$MASTER_NAME"');
     expect(script).toContain('CLIENT PAUSE');
   });
+
+  it('once another master is named: becomes its replica, closes client connections, then lifts the pause', () => {
+    const lines = scriptsOf(common)[SCRIPT.preStop].split('\n');
+    const named = lines.findIndex((l) => l.includes('log "preStop: the Sentinels name $1:$2 as master"'));
+    const after = (cmd: string) => named + lines.slice(named).findIndex((l) => l.includes(`cli -p "$REDIS_PORT" ${cmd}`));
+    expect(named).toBeGreaterThan(0);
+    const order = [after('REPLICAOF "$1" "$2"'), after('CLIENT KILL TYPE normal'), after('CLIENT UNPAUSE')];
+    expect(order.every((i) => i > named)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
 });
 
 describe('constants', () => {
