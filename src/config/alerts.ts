@@ -510,8 +510,10 @@ export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
       alert: 'RedisSentinelFailover',
       // The epoch series carries master_address, which changes with the failover: the old and new
       // master are different series, so compare the set's highest epoch with 10 minutes ago
-      // instead of changes() per series. Needs redis_exporter >= v1.80 (config_epoch metric).
-      expr: `max(${epoch}) > max(${epoch} offset 10m)`,
+      // instead of changes() per series. The subquery (lowest per-minute maximum of the last
+      // 10 minutes) also sees a failover when there is no data from 10 minutes ago yet (a new
+      // install, a new Prometheus). Needs redis_exporter >= v1.80 (config_epoch metric).
+      expr: `max(${epoch}) > max(${epoch} offset 10m) or max(${epoch}) > min_over_time(max(${epoch})[10m:1m])`,
       severity: 'info',
       summary: `Failover of ${set}: Sentinel config epoch rose to {{ $value }}`,
       description: [

@@ -79,6 +79,7 @@ describe('metricNamesIn', () => {
     ['sum without (instance) (rate(c_total{job="j"}[5m]))', ['c_total']],
     ['sum(rate(c_total[$__rate_interval])) by (pod)', ['c_total']],
     ['max(e{m="x"}) > max(e{m="x"} offset 10m)', ['e']],
+    ['max(e{m="x"}) > min_over_time(max(e{m="x"})[10m:1m])', ['e']],
     ['time() - t > 3600 and u > 0', ['t', 'u']],
     ['a > bool 0.9 unless b', ['a', 'b']],
     ['absent(up{namespace="ns"})', ['up']],
@@ -673,6 +674,15 @@ const CASES: Case[] = [
       fire('RedisSentinelFailover', '11m', noLabels(1)),
       fire('RedisSentinelFailover', '19m', noLabels(1)),
       ...silent('RedisSentinelFailover', '21m', '60m'),
+    ],
+  },
+  {
+    title: 'a failover 3 minutes after the first scrape (no data from 10 minutes ago): RedisSentinelFailover',
+    series: failover(h()).map((x) => (x.name === 'redis_sentinel_master_config_epoch' ? { ...x, values: startsAt(7, x.values) } : x)),
+    checks: [
+      ...silent('RedisSentinelFailover', '8m', '9m'),
+      fire('RedisSentinelFailover', '11m', noLabels(1)),
+      ...silent('RedisSentinelFailover', '21m'),
     ],
   },
   {
