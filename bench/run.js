@@ -17,8 +17,8 @@ const { ROOT } = require('./util');
 const SECTIONS = [
   { key: 'cold', module: './cold' },
   { key: 'inprocess', module: './inprocess' },
-  // Failover figures from the end-to-end harness (test/e2e): not written yet. Add bench/failover.js
-  // exporting { title, run } and run with --failover; it needs root, like the harness.
+  // Failover figures from the end-to-end harness (test/e2e), bench/failover.js: only with --failover
+  // (it needs root, like the harness, and takes about 10 minutes).
   { key: 'failover', module: './failover', optional: '--failover', title: '3. failover' },
 ];
 
