@@ -27,7 +27,8 @@ import { Cluster } from '../test/e2e/harness/cluster';
 import { alive, sleep, waitFor } from '../test/e2e/harness/sys';
 import { KubeObject } from '../test/e2e/harness/types';
 
-const PREFIX = 'rse2e-b-';
+// Its own prefix (rse2e-b- is backup.test.ts's): see ClusterOptions.prefix.
+const PREFIX = 'rse2e-p-';
 const PASSWORD = 'bench "failover" \\ pass';
 const RESULTS = join(__dirname, 'results');
 const OUT = process.env.BENCH_FAILOVER_OUT ?? join(RESULTS, `failover-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
