@@ -21,7 +21,7 @@
  * Needs root, like failover.test.ts; figures and samples go to test/e2e/results/monitoring-<time>/.
  */
 import { ChildProcess, execFileSync, spawnSync } from 'child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import * as readline from 'readline';
 import { stringify } from 'yaml';
@@ -32,7 +32,7 @@ import { synthChart } from '../support/synth';
 import { Deployment, fields } from './deployment';
 import { Cluster, clientPod } from './harness/cluster';
 import { matches, matchesServiceSelector } from './harness/selectors';
-import { alive, killGroup, sleep, waitFor, withTimeout } from './harness/sys';
+import { killGroup, sleep, waitFor, withTimeout } from './harness/sys';
 import { KubeObject, Labels } from './harness/types';
 
 jest.setTimeout(240_000);
@@ -107,31 +107,6 @@ function requireRoot(): void {
   if (missing.length) throw new Error(`test/e2e needs ${missing.join(', ')}: run scripts/install-test-deps.sh as root`);
 }
 
-/**
- * The harness locks per prefix only; other e2e suites (other prefixes) would run beside this one and
- * slow everything down. Waits (up to `timeoutMs`, then goes ahead) while another live run holds a lock.
- */
-async function waitForOtherE2eRuns(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let told = '';
-  for (;;) {
-    const others = readdirSync('/var/tmp').filter((f) => /^rse2e-.*state\.lock$/.test(f) && f !== `${PREFIX}state.lock`).flatMap((f) => {
-      try {
-        const pid = Number(readFileSync(join('/var/tmp', f), 'utf8').trim());
-        return pid > 0 && pid !== process.pid && alive(pid) ? [`${f} (pid ${pid})`] : [];
-      } catch {
-        return [];
-      }
-    });
-    if (!others.length || Date.now() > deadline) return;
-    if (others.join() !== told) {
-      told = others.join();
-      // eslint-disable-next-line no-console
-      console.log(`[e2e] monitoring: waiting for other e2e runs to end: ${told}`);
-    }
-    await sleep(2000);
-  }
-}
 
 // --- targets, as prometheus-operator and Prometheus' Kubernetes service discovery make them ---------
 
@@ -432,7 +407,6 @@ const summary: Record<string, unknown> = {};
 beforeAll(async () => {
   requireRoot();
   mkdirSync(OUT, { recursive: true });
-  await waitForOtherE2eRuns(15 * 60_000);
   rmSync(LOGS, { recursive: true, force: true });
   const start = Date.now();
   // A second run with this prefix waits for this one rather than destroying it.

@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import * as readline from 'readline';
-import { MOUNTPOINTS_FILE, WATCHDOG_PID_FILE, acquireLock, cleanupSync, startWatchdog } from './cleanup';
+import { MOUNTPOINTS_FILE, WATCHDOG_PID_FILE, acquireLock, cleanupSync, releaseLock, startWatchdog } from './cleanup';
 import { Images } from './images';
 import { KubeletHost, Pod } from './kubelet';
 import { Network } from './network';
@@ -34,6 +34,14 @@ export interface ClusterOptions {
 }
 
 const NAMESPACED_DEFAULTS = ['default', 'kube-system'];
+
+/**
+ * One harness run per machine, whatever its prefix: runs share the host's mountpoint directories
+ * (e.g. /opt/redis-sentinel), and one run's clean-up removing such a directory detaches the
+ * mounts of every other run's pods (Linux >= 3.18 lets rmdir remove a mountpoint of another mount
+ * namespace). Seen: a repro script beside the failover bench lost its pods' scripts and volumes.
+ */
+const MACHINE_LOCK = '/var/tmp/rse2e-machine';
 const keyOf = (kind: string, ns: string | undefined, name: string) => `${kind}/${ns ?? ''}/${name}`;
 
 /** The DNS server as a pod of kube-system, for NetworkPolicy peers. */
@@ -89,6 +97,10 @@ export class Cluster implements KubeletHost {
    * creates the network and the DNS server.
    */
   async start(o: { waitForOtherRunMs?: number } = {}): Promise<void> {
+    await acquireLock(MACHINE_LOCK, o.waitForOtherRunMs ?? 0, (pid) => {
+      // eslint-disable-next-line no-console
+      console.log(`[e2e] another harness run (pid ${pid}) is using this machine: waiting for it to end`);
+    });
     await acquireLock(this.root, o.waitForOtherRunMs ?? 0, (pid) => {
       // eslint-disable-next-line no-console
       console.log(`[e2e] another run (pid ${pid}) uses the prefix ${this.prefix}: waiting for it to end`);
@@ -144,6 +156,7 @@ export class Cluster implements KubeletHost {
 
   private cleanupNow(): void {
     cleanupSync(this.prefix, this.root, { killWatchdog: true, releaseLock: true });
+    releaseLock(MACHINE_LOCK);
   }
 
   event(pod: Pod | undefined, message: string): void {
