@@ -23,6 +23,7 @@ import { synthChart } from '../support/synth';
 import { Deployment } from './deployment';
 import { Cluster } from './harness/cluster';
 import { Pod } from './harness/kubelet';
+import { requireHarness } from './harness/preflight';
 import { withTimeout } from './harness/sys';
 import { KubeObject } from './harness/types';
 
@@ -52,18 +53,6 @@ const cluster = new Cluster({ prefix: 'rse2e-b-', logDir: join(RESULTS, 'backup-
 const d = new Deployment(cluster, s, PASSWORD);
 const figures: Record<string, unknown> = {};
 
-function requireRoot(): void {
-  if (process.getuid?.() !== 0) {
-    throw new Error('test/e2e needs root (network namespaces, mounts, iptables): run `npm test` as root. It is never skipped (CI runs it as root).');
-  }
-  for (const b of ['ip', 'iptables-restore', 'nsenter', 'busybox', 'redis-server', 'redis-cli', 'redis-check-rdb']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
-    } catch {
-      throw new Error(`test/e2e needs ${b}: run scripts/install-test-deps.sh as root`);
-    }
-  }
-}
 
 /** RESP for one command. */
 const resp = (args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
@@ -133,7 +122,7 @@ async function syncFull(dep: Deployment, pod: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  requireRoot();
+  requireHarness('test/e2e/backup.test.ts', { extra: ['redis-check-rdb'] });
   await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
   await cluster.apply([...chartObjects, secretFor(NS)]);
 }, 20 * 60_000);

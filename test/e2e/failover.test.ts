@@ -4,7 +4,6 @@
  * redis-server/redis-sentinel, and real Sentinel clients write through every failure.
  * Needs root; see test/e2e/README.md. Figures go to test/e2e/results/.
  */
-import { execFileSync } from 'child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
@@ -12,6 +11,7 @@ import { resolveSettings } from '../../src/settings';
 import { synthChart } from '../support/synth';
 import { Deployment, Topology, Writer, WriterResult } from './deployment';
 import { Cluster } from './harness/cluster';
+import { requireHarness } from './harness/preflight';
 import { sleep, waitFor } from './harness/sys';
 import { KubeObject } from './harness/types';
 
@@ -42,27 +42,6 @@ interface ScenarioResult {
 }
 const results: ScenarioResult[] = [];
 
-function requireRoot(): void {
-  if (process.getuid?.() !== 0) {
-    throw new Error('test/e2e needs root (network namespaces, mounts, iptables, setpriv): run `npm test` as root. '
-      + 'It is never skipped (CI runs it as root).');
-  }
-  const missing = ['ip', 'iptables-restore', 'nsenter', 'unshare', 'setpriv', 'busybox', 'redis-server', 'redis-sentinel', 'redis-cli']
-    .filter((b) => {
-      try {
-        execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
-        return false;
-      } catch {
-        return true;
-      }
-    });
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import redis.sentinel'], { stdio: 'ignore' });
-  } catch {
-    missing.push('python3-redis');
-  }
-  if (missing.length) throw new Error(`test/e2e needs ${missing.join(', ')}: run scripts/install-test-deps.sh as root`);
-}
 
 /** Waits until every given Sentinel names a master other than `old`; returns it and the time taken. */
 async function waitFailover(old: string, since: number, sentinels = d.sentinelPods(), timeoutMs = 40_000): Promise<{ master: string; ms: number }> {
@@ -178,7 +157,7 @@ function record(r: ScenarioResult): void {
 }
 
 beforeAll(async () => {
-  requireRoot();
+  requireHarness('test/e2e/failover.test.ts', { python: true });
   rmSync(join(RESULTS, 'logs'), { recursive: true, force: true });
   mkdirSync(join(RESULTS, 'logs'), { recursive: true });
   // A second run on the machine (another `npm test`) waits for this one rather than destroying it.

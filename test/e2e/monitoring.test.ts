@@ -20,7 +20,7 @@
  *   (`*_timestamp_seconds`) are moved onto promtool's timeline, which starts at 0.
  * Needs root, like failover.test.ts; figures and samples go to test/e2e/results/monitoring-<time>/.
  */
-import { ChildProcess, execFileSync, spawnSync } from 'child_process';
+import { ChildProcess, spawnSync } from 'child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import * as readline from 'readline';
@@ -31,6 +31,7 @@ import { resolveSettings } from '../../src/settings';
 import { synthChart } from '../support/synth';
 import { Deployment, fields } from './deployment';
 import { Cluster, clientPod } from './harness/cluster';
+import { requireHarness } from './harness/preflight';
 import { matches, matchesServiceSelector } from './harness/selectors';
 import { killGroup, sleep, waitFor, withTimeout } from './harness/sys';
 import { KubeObject, Labels } from './harness/types';
@@ -89,23 +90,6 @@ const seconds = (duration: string | undefined) => {
   return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
 };
 
-function requireRoot(): void {
-  if (process.getuid?.() !== 0) {
-    throw new Error('test/e2e needs root (network namespaces, mounts, iptables, setpriv): run `npm test` as root. '
-      + 'It is never skipped (CI runs it as root).');
-  }
-  const missing = ['ip', 'iptables-restore', 'nsenter', 'unshare', 'setpriv', 'busybox', 'redis-server', 'redis-sentinel', 'redis-cli',
-    'prometheus-redis-exporter', 'promtool']
-    .filter((b) => {
-      try {
-        execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
-        return false;
-      } catch {
-        return true;
-      }
-    });
-  if (missing.length) throw new Error(`test/e2e needs ${missing.join(', ')}: run scripts/install-test-deps.sh as root`);
-}
 
 
 // --- targets, as prometheus-operator and Prometheus' Kubernetes service discovery make them ---------
@@ -405,7 +389,7 @@ let f: Partial<Findings> = {};
 const summary: Record<string, unknown> = {};
 
 beforeAll(async () => {
-  requireRoot();
+  requireHarness('test/e2e/monitoring.test.ts', { extra: ['prometheus-redis-exporter', 'promtool'] });
   mkdirSync(OUT, { recursive: true });
   rmSync(LOGS, { recursive: true, force: true });
   const start = Date.now();
