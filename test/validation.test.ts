@@ -322,6 +322,14 @@ describe('invalid configurations', () => {
     expect(() => make({ runAsGroup: 0 })).toThrow(/runAsGroup \(0\)/);
   });
 
+  it('fails when exporterImage is a redis_exporter older than v1.80.2 (no config-epoch metric)', () => {
+    expect(() => make({ exporterImage: 'oliver006/redis_exporter:v1.45.0' }))
+      .toThrow(/exporterImage \('oliver006\/redis_exporter:v1\.45\.0'\) is older than redis_exporter v1\.80\.2[^\n]*RedisSentinelFailover/);
+    expect(() => make({ exporterImage: 'oliver006/redis_exporter:v1.80.1' })).toThrow(/older than redis_exporter v1\.80\.2/);
+    expect(() => make({ exporterImage: 'oliver006/redis_exporter:v1.80.2' })).not.toThrow();
+    expect(() => make({ exporterImage: 'oliver006/redis_exporter:v1.45.0', monitoring: false })).not.toThrow();
+  });
+
   // --- backup and restore ----------------------------------------------------------------------
   it('fails when backupSchedule has 4 fields', () => {
     expect(() => make({ backup: true, backupSchedule: '0 2 * *' })).toThrow(/backupSchedule \('0 2 \* \*'\)[^\n]*5 fields[^\n]*'0 2 \* \* \*'/);
