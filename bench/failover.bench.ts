@@ -24,6 +24,7 @@ import { resolveSettings } from '../src/settings';
 import { synthChart } from '../test/support/synth';
 import { Deployment, Writer, WriterSummary } from '../test/e2e/deployment';
 import { Cluster } from '../test/e2e/harness/cluster';
+import { requireHarness } from '../test/e2e/harness/preflight';
 import { alive, sleep, waitFor } from '../test/e2e/harness/sys';
 import { KubeObject } from '../test/e2e/harness/types';
 
@@ -43,21 +44,7 @@ type Kind = 'unplanned' | 'planned';
 
 jest.setTimeout(4 * 3600_000);
 
-// --- copied from test/e2e (small helpers that are not exported there) ---------------------------
-
-function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new Error('bench/failover.bench.ts needs root, like test/e2e (network namespaces, mounts, iptables)');
-  const missing = ['ip', 'iptables-restore', 'nsenter', 'unshare', 'setpriv', 'busybox', 'redis-server', 'redis-sentinel', 'redis-cli', 'prometheus-redis-exporter']
-    .filter((b) => {
-      try {
-        execFileSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' });
-        return false;
-      } catch {
-        return true;
-      }
-    });
-  if (missing.length) throw new Error(`bench/failover.bench.ts needs ${missing.join(', ')}: run scripts/install-test-deps.sh as root`);
-}
+// --- copied from test/e2e/monitoring.test.ts (not exported there) -------------------------------
 
 /** Live e2e runs of other prefixes (their lock files), which would share the 2 cores with this one. */
 function otherE2eRuns(): string[] {
@@ -371,7 +358,7 @@ async function runSetting(downAfterMs: number, failoverTimeoutMs: number): Promi
 }
 
 test('failover figures (benchmark, not a test)', async () => {
-  requireRoot();
+  requireHarness('bench/failover.bench.ts', { extra: ['prometheus-redis-exporter'], python: true });
   // Other e2e suites would share the CPUs: wait for them (up to 30 minutes, then go ahead; each run records them).
   const deadline = Date.now() + 30 * 60_000;
   let told = '';

@@ -18,7 +18,7 @@ const SECTIONS = [
   { key: 'cold', module: './cold' },
   { key: 'inprocess', module: './inprocess' },
   // Failover figures from the end-to-end harness (test/e2e), bench/failover.js: only with --failover
-  // (it needs root, like the harness, and takes about 10 minutes).
+  // (it needs root, like the harness, and takes about 9 minutes).
   { key: 'failover', module: './failover', optional: '--failover', title: '3. failover' },
 ];
 
