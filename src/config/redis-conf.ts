@@ -53,6 +53,10 @@ export function renderRedisConf(o: RedisConfOptions): string {
     d('replica-read-only', 'yes'),
     d('replica-serve-stale-data', 'yes'),
     d('repl-diskless-sync', 'yes'),
+    // Redis waits this long for more replicas before a diskless full sync; after a failover the
+    // replicas reconnect within a second, and a promoted master must not refuse writes
+    // (min-replicas-to-write) for the default 5 s while it waits.
+    d('repl-diskless-sync-delay', '1'),
     `min-replicas-to-write ${o.minReplicasToWrite}`,
     `min-replicas-max-lag ${o.minReplicasMaxLagSeconds}`,
     '',
