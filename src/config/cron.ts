@@ -136,11 +136,17 @@ export function parseCronSchedule(schedule: string): CronSchedule {
   return s;
 }
 
-const DAY_MS = 86_400_000;
-// 2 x 28 years from 2001-01-01: every combination of weekday, month length and leap year
+// 2 x 28 years from 2001-01-01 (a Monday): every combination of weekday, month length and leap year
 // (the Gregorian calendar repeats every 28 years between 1901 and 2099) appears, with its neighbours.
-const WINDOW_START = Date.UTC(2001, 0, 1);
-const WINDOW_DAYS = Math.round((Date.UTC(2057, 0, 1) - WINDOW_START) / DAY_MS);
+const FIRST_YEAR = 2001;
+const YEARS = 56;
+const FIRST_WEEKDAY = 1;
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysIn(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : MONTH_DAYS[month - 1];
+}
 
 /**
  * The longest time in minutes between two consecutive runs of the schedule, in the schedule's own
@@ -158,15 +164,26 @@ export function longestGapMinutes(s: CronSchedule): number | undefined {
   const dows = new Set(s.daysOfWeek);
   let previousDay: number | undefined;
   let runs = 0;
-  for (let day = 0; day < WINDOW_DAYS; day++) {
-    const d = new Date(WINDOW_START + day * DAY_MS);
-    if (!months.has(d.getUTCMonth() + 1)) continue;
-    const domOk = doms.has(d.getUTCDate());
-    const dowOk = dows.has(d.getUTCDay());
-    if (!(s.dayOr ? domOk || dowOk : domOk && dowOk)) continue;
-    runs++;
-    if (previousDay !== undefined) gap = Math.max(gap, (day - previousDay) * 1440 + first - last);
-    previousDay = day;
+  // Days are counted, not built as Dates: the walk runs for every synthesized chart with backups.
+  let day = 0;
+  let weekday = FIRST_WEEKDAY;
+  for (let year = FIRST_YEAR; year < FIRST_YEAR + YEARS; year++) {
+    for (let month = 1; month <= 12; month++) {
+      const length = daysIn(year, month);
+      if (months.has(month)) {
+        for (let date = 1; date <= length; date++) {
+          const domOk = doms.has(date);
+          const dowOk = dows.has((weekday + date - 1) % 7);
+          if (s.dayOr ? domOk || dowOk : domOk && dowOk) {
+            runs++;
+            if (previousDay !== undefined) gap = Math.max(gap, (day + date - 1 - previousDay) * 1440 + first - last);
+            previousDay = day + date - 1;
+          }
+        }
+      }
+      day += length;
+      weekday = (weekday + length) % 7;
+    }
   }
   if (runs === 0) return undefined;
   // A single run time on a single day per 56 years cannot happen (the day recurs), so runs >= 2.
