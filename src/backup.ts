@@ -2,7 +2,7 @@ import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { objectLabels } from './names';
-import { authVolume, commonPodSpec, containerSecurityContext, emptyDir, quantity, resourceRequirements } from './pod';
+import { authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, resourceRequirements } from './pod';
 import { RedisSentinelProps } from './props';
 import { PATHS, SCRIPT, Settings, resolveSettings } from './settings';
 
@@ -31,14 +31,8 @@ export class RedisBackup extends Construct {
     const labels = objectLabels(s.name, 'backup');
 
     if (s.createBackupClaim) {
-      this.claim = new k8s.KubePersistentVolumeClaim(this, 'Claim', {
-        metadata: { name: s.names.backupClaim, namespace: s.namespace, labels },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: quantity(s.backupStorageSize) } },
-          ...(s.backupStorageClassName ? { storageClassName: s.backupStorageClassName } : {}),
-        },
-      });
+      const claim = claimTemplate(s.names.backupClaim, s.backupStorageSize, s.backupStorageClassName, labels);
+      this.claim = new k8s.KubePersistentVolumeClaim(this, 'Claim', { ...claim, metadata: { ...claim.metadata, namespace: s.namespace } });
     }
 
     const container: k8s.Container = {
@@ -52,7 +46,7 @@ export class RedisBackup extends Construct {
         { name: 'backup', mountPath: PATHS.backupDir },
         { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
         { name: 'tmp', mountPath: PATHS.tmp },
-        ...(s.auth ? [{ name: 'auth', mountPath: PATHS.authDir, readOnly: true }] : []),
+        ...authMount(s),
       ],
     };
 

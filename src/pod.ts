@@ -5,7 +5,7 @@
 import { Size, SizeRoundingBehavior } from 'cdk8s';
 import { ContainerResources, k8s } from 'cdk8s-plus-27';
 import { AntiAffinity } from './props';
-import { Settings } from './settings';
+import { PATHS, Settings } from './settings';
 
 /** Pod-level security context: non-root with the image's uid/gid, RuntimeDefault seccomp. */
 export function podSecurityContext(s: Settings): k8s.PodSecurityContext {
@@ -125,6 +125,11 @@ export function authVolume(s: Settings): k8s.Volume[] {
     name: 'auth',
     secret: { secretName: s.authSecretName, items: [{ key: s.authSecretKey, path: 'password' }], defaultMode: 0o440 },
   }];
+}
+
+/** The mount of authVolume's Secret (the password file at PATHS.authFile), when auth is on. */
+export function authMount(s: Settings): k8s.VolumeMount[] {
+  return s.auth ? [{ name: 'auth', mountPath: PATHS.authDir, readOnly: true }] : [];
 }
 
 /** A small writable emptyDir. */

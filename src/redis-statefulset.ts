@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { exporterContainer } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
-  affinity, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
+  affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   resourceRequirements, zoneSpread,
 } from './pod';
 import { PATHS, SCRIPT, Settings } from './settings';
@@ -56,7 +56,7 @@ export class RedisStatefulSet extends Construct {
       { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
       { name: 'run', mountPath: PATHS.runDir },
       { name: 'tmp', mountPath: PATHS.tmp },
-      ...(s.auth ? [{ name: 'auth', mountPath: PATHS.authDir, readOnly: true }] : []),
+      ...authMount(s),
     ];
 
     const redis: k8s.Container = {

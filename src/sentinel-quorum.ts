@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { exporterContainer } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
-  affinity, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
+  affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   resourceRequirements, zoneSpread,
 } from './pod';
 import { RedisSentinelProps } from './props';
@@ -73,7 +73,7 @@ export class SentinelQuorum extends Construct {
         { name: 'config', mountPath: PATHS.sentinelTemplateDir, readOnly: true },
         { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
         { name: 'tmp', mountPath: PATHS.tmp },
-        ...(s.auth ? [{ name: 'auth', mountPath: PATHS.authDir, readOnly: true }] : []),
+        ...authMount(s),
       ],
     };
 

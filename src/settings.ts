@@ -187,8 +187,6 @@ function checkLabels(prop: string, labels: Record<string, string> | undefined, p
   }
 }
 
-const monitoringOn = (props: RedisSentinelProps) => props.monitoring ?? true;
-
 // The chart hands one props object to each of its constructs: resolve it once.
 const resolved = new WeakMap<RedisSentinelProps, Map<string, Settings>>();
 
@@ -302,14 +300,6 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
     need(pinned && !/\s/.test(img),
       `${prop} ('${img}') must be pinned to a tag or digest other than latest: e.g. '${DEFAULT_IMAGE}'`);
   }
-  // RedisSentinelFailover reads redis_sentinel_master_config_epoch, which redis_exporter has since
-  // v1.80.2: an older pinned exporter would leave that alert silent for good.
-  const exporterTag = /:v?(\d+)\.(\d+)\.(\d+)(?:@sha256:[0-9a-f]+)?$/.exec(exporterImage);
-  if (monitoringOn(props) && exporterTag) {
-    const [major, minor, patch] = exporterTag.slice(1).map(Number);
-    need(major > 1 || (major === 1 && (minor > 80 || (minor === 80 && patch >= 2))),
-      `exporterImage ('${exporterImage}') is older than redis_exporter v1.80.2, which added redis_sentinel_master_config_epoch: the RedisSentinelFailover alert could never fire; use '${DEFAULT_EXPORTER_IMAGE}' or newer`);
-  }
   const imagePullSecrets = props.imagePullSecrets ?? [];
   for (const secret of imagePullSecrets) {
     need(isDnsSubdomain(secret), `imagePullSecrets entry '${secret}' must be a Secret name (DNS-1123 subdomain)`);
@@ -394,6 +384,14 @@ function resolve(props: RedisSentinelProps, defaultName: string): Settings {
   need(redisPort !== sentinelPort,
     `redisPort and sentinelPort are both ${redisPort}: Redis and Sentinel need distinct ports, e.g. 6379 and 26379`);
   const monitoring = props.monitoring ?? true;
+  // RedisSentinelFailover reads redis_sentinel_master_config_epoch, which redis_exporter has since
+  // v1.80.2: an older pinned exporter would leave that alert silent for good.
+  const exporterTag = /:v?(\d+)\.(\d+)\.(\d+)(?:@sha256:[0-9a-f]+)?$/.exec(exporterImage);
+  if (monitoring && exporterTag) {
+    const [major, minor, patch] = exporterTag.slice(1).map(Number);
+    need(major > 1 || (major === 1 && (minor > 80 || (minor === 80 && patch >= 2))),
+      `exporterImage ('${exporterImage}') is older than redis_exporter v1.80.2, which added redis_sentinel_master_config_epoch: the RedisSentinelFailover alert could never fire; use '${DEFAULT_EXPORTER_IMAGE}' or newer`);
+  }
   if (monitoring) {
     for (const [prop, port] of [['redisPort', redisPort], ['sentinelPort', sentinelPort]] as const) {
       need(metricsPort !== port, `metricsPort and ${prop} are both ${port}: the exporter sidecar shares the pod's network, use another port, e.g. 9121`);
