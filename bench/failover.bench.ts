@@ -26,7 +26,6 @@ import { Deployment, Writer, WriterSummary } from '../test/e2e/deployment';
 import { Cluster } from '../test/e2e/harness/cluster';
 import { requireHarness } from '../test/e2e/harness/preflight';
 import { alive, sleep, waitFor } from '../test/e2e/harness/sys';
-import { KubeObject } from '../test/e2e/harness/types';
 
 // Its own prefix (rse2e-b- is backup.test.ts's): see ClusterOptions.prefix.
 const PREFIX = 'rse2e-p-';
@@ -221,11 +220,6 @@ async function runSetting(downAfterMs: number, failoverTimeoutMs: number): Promi
   const props = { ...EXAMPLE_PROPS, downAfter: Duration.millis(downAfterMs), failoverTimeout: Duration.millis(failoverTimeoutMs) };
   const s = resolveSettings(props, 'redis');
   const NS = s.namespace;
-  const secret: KubeObject = {
-    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-    metadata: { name: s.authSecretName, namespace: NS },
-    data: { [s.authSecretKey]: Buffer.from(PASSWORD).toString('base64') },
-  };
   const logDir = join(RESULTS, 'failover-logs', `down-after-${downAfterMs}`);
   rmSync(logDir, { recursive: true, force: true });
   const cluster = new Cluster({ prefix: PREFIX, logDir });
@@ -321,7 +315,7 @@ async function runSetting(downAfterMs: number, failoverTimeoutMs: number): Promi
   try {
     const t = Date.now();
     await cluster.start({ waitForOtherRunMs: 30 * 60_000 });
-    await cluster.apply([...synthChart(props), secret]);
+    await cluster.apply([...synthChart(props), d.authSecret()]);
     await Promise.all([d.clientPod('client-node', 'node'), d.clientPod('client-py', 'python')]);
     await d.waitHealthy({ timeoutMs: 120_000 });
     result.clusterUpMs = Date.now() - t;

@@ -25,7 +25,6 @@ import { Cluster } from './harness/cluster';
 import { Pod } from './harness/kubelet';
 import { requireHarness } from './harness/preflight';
 import { withTimeout } from './harness/sys';
-import { KubeObject } from './harness/types';
 
 jest.setTimeout(240_000);
 
@@ -41,12 +40,6 @@ const s = resolveSettings(BASE, 'redis');
 const NS = s.namespace;
 const KEYS = 10_000;
 const FILE_RE = new RegExp(`^${s.name}-[0-9]{8}T[0-9]{6}Z\\.rdb$`);
-
-const secretFor = (ns: string): KubeObject => ({
-  apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-  metadata: { name: s.authSecretName, namespace: ns },
-  data: { [s.authSecretKey]: Buffer.from(PASSWORD).toString('base64') },
-});
 
 const chartObjects = synthChart(BASE);
 const cluster = new Cluster({ prefix: 'rse2e-b-', logDir: join(RESULTS, 'backup-logs') });
@@ -124,7 +117,7 @@ async function syncFull(dep: Deployment, pod: string): Promise<number> {
 beforeAll(async () => {
   requireHarness('test/e2e/backup.test.ts', { extra: ['redis-check-rdb'] });
   await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
-  await cluster.apply([...chartObjects, secretFor(NS)]);
+  await cluster.apply([...chartObjects, d.authSecret()]);
 }, 20 * 60_000);
 
 afterAll(async () => {
@@ -222,7 +215,7 @@ describe('backup and restore, end to end', () => {
     copyFileSync(join(backupDir(NS), file), join(backupDir(restoreNs), file));
 
     const t0 = Date.now();
-    await cluster.apply([...synthChart(props), secretFor(restoreNs)]);
+    await cluster.apply([...synthChart(props), d2.authSecret()]);
     const h = await d2.waitHealthy({ timeoutMs: 120_000 });
     const restoreMs = Date.now() - t0;
     expect(h.master).toBe(`${s2.names.master}-0`);

@@ -10,6 +10,7 @@ import * as readline from 'readline';
 import { Settings } from '../../src/settings';
 import { Cluster, clientPod } from './harness/cluster';
 import { killGroup, waitFor, withTimeout } from './harness/sys';
+import { KubeObject } from './harness/types';
 
 export interface RedisState { pod: string; role: string; masterHost?: string; linkUp: boolean; offset: number }
 export interface SentinelState { pod: string; master: string; epoch: number; flags: string; okReplicas: number; otherSentinels: number }
@@ -46,6 +47,15 @@ export class Deployment {
 
   constructor(readonly cluster: Cluster, readonly s: Settings, readonly password: string) {
     this.ns = s.namespace;
+  }
+
+  /** The password Secret the chart expects (`authSecretName`/`authSecretKey`), for kubectl apply. */
+  authSecret(): KubeObject {
+    return {
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+      metadata: { name: this.s.authSecretName, namespace: this.ns },
+      data: { [this.s.authSecretKey]: Buffer.from(this.password).toString('base64') },
+    };
   }
 
   private replicasOf(sts: string): number {

@@ -23,12 +23,6 @@ const s = resolveSettings(PROPS, 'redis');
 const NS = s.namespace;
 const RESULTS = join(__dirname, 'results');
 
-const secret: KubeObject = {
-  apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-  metadata: { name: s.authSecretName, namespace: NS },
-  data: { [s.authSecretKey]: Buffer.from(PASSWORD).toString('base64') },
-};
-
 const chartObjects = synthChart(PROPS);
 const cluster = new Cluster({ prefix: 'rse2e-f-', logDir: join(RESULTS, 'logs') });
 const d = new Deployment(cluster, s, PASSWORD);
@@ -162,7 +156,7 @@ beforeAll(async () => {
   mkdirSync(join(RESULTS, 'logs'), { recursive: true });
   // A second run on the machine (another `npm test`) waits for this one rather than destroying it.
   await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
-  await cluster.apply([...chartObjects, secret]);
+  await cluster.apply([...chartObjects, d.authSecret()]);
   await Promise.all([d.clientPod('client-node', 'node'), d.clientPod('client-py', 'python')]);
 }, 20 * 60_000);
 

@@ -34,7 +34,7 @@ import { Cluster, clientPod } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { matches, matchesServiceSelector } from './harness/selectors';
 import { killGroup, sleep, waitFor, withTimeout } from './harness/sys';
-import { KubeObject, Labels } from './harness/types';
+import { Labels } from './harness/types';
 
 jest.setTimeout(240_000);
 
@@ -59,11 +59,6 @@ const SCRAPE_TIMEOUT_MS = 5000;
 const KEPT = new Set([...REDIS_EXPORTER_METRICS, 'up']);
 const EPOCH = 'redis_sentinel_master_config_epoch';
 
-const secret: KubeObject = {
-  apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-  metadata: { name: s.authSecretName, namespace: NS },
-  data: { [s.authSecretKey]: Buffer.from(PASSWORD).toString('base64') },
-};
 const chartObjects = synthChart(EXAMPLE_PROPS, EXAMPLE_CHART_ID);
 const LOGS = join(RESULTS, 'monitoring-logs');
 const cluster = new Cluster({ prefix: PREFIX, logDir: LOGS });
@@ -395,7 +390,7 @@ beforeAll(async () => {
   const start = Date.now();
   // A second run with this prefix waits for this one rather than destroying it.
   await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
-  await cluster.apply([...chartObjects, secret, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PROM_NS } }]);
+  await cluster.apply([...chartObjects, d.authSecret(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PROM_NS } }]);
   await cluster.apply([clientPod({ name: PROM_POD, namespace: PROM_NS, labels: { ...s.prometheusPodLabels }, image: 'rse2e/node-client' })]);
   await waitFor(`pod ${PROM_NS}/${PROM_POD} running`, () => cluster.pod(PROM_NS, PROM_POD)?.ready, 15_000);
   scraper = new Scraper(cluster.spawnExec(PROM_NS, PROM_POD, 'main', ['node', join(__dirname, 'clients', 'scraper.js')]));

@@ -23,9 +23,7 @@ export async function withDeployment(props: RedisSentinelChartProps, body: (d: D
   const d = new Deployment(cluster, s, PASSWORD);
   await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
   try {
-    await cluster.apply([...synthChart(all), {
-      apiVersion: 'v1', kind: 'Secret', metadata: { name: s.authSecretName, namespace: s.namespace }, stringData: { [s.authSecretKey]: PASSWORD },
-    }]);
+    await cluster.apply([...synthChart(all), d.authSecret()]);
     const h = await d.waitHealthy({ timeoutMs: 90_000 });
     await body(d, h.master);
   } finally {
