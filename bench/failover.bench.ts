@@ -20,7 +20,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs'
 import { dirname, join } from 'path';
 import { Duration } from 'cdk8s';
 import { EXAMPLE_PROPS } from '../src/example';
-import { resolveSettings } from '../src/settings';
+import { settingsOf } from '../test/support/synth';
 import { synthChart } from '../test/support/synth';
 import { Deployment, Writer, WriterSummary } from '../test/e2e/deployment';
 import { Cluster } from '../test/e2e/harness/cluster';
@@ -218,7 +218,7 @@ function progress(msg: string): void {
 
 async function runSetting(downAfterMs: number, failoverTimeoutMs: number): Promise<SettingResult> {
   const props = { ...EXAMPLE_PROPS, downAfter: Duration.millis(downAfterMs), failoverTimeout: Duration.millis(failoverTimeoutMs) };
-  const s = resolveSettings(props, 'redis');
+  const s = settingsOf(props, 'redis');
   const NS = s.namespace;
   const logDir = join(RESULTS, 'failover-logs', `down-after-${downAfterMs}`);
   rmSync(logDir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * The example deployment: the article in shared/seed, done right. src/main.ts synthesizes it into
  * dist/; the tests check the same props.
  */
-import { Duration, Size } from 'cdk8s';
+import { Cron, Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import { RedisSentinelChartProps } from './redis-sentinel-chart';
 
@@ -31,7 +31,10 @@ export const EXAMPLE_PROPS: RedisSentinelChartProps = {
     memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
   },
   // The article's schedule (02:00 daily); a week of snapshots.
-  backup: true,
-  backupSchedule: '0 2 * * *',
-  backupRetention: 7,
+  backup: {
+    schedule: Cron.schedule({ minute: '0', hour: '2' }),
+    retention: 7,
+  },
+  // redis_exporter sidecars, ServiceMonitor, PrometheusRule, dashboard (needs prometheus-operator).
+  monitoring: {},
 };

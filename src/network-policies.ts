@@ -1,46 +1,61 @@
+import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels } from './names';
-import { Settings } from './settings';
+import { tcpPort } from './pod';
+import type { RedisSentinel } from './redis-sentinel';
+
+/** Props of {@link RedisNetworkPolicies}. */
+export interface RedisNetworkPoliciesProps {
+  /** The deployment whose Redis and Sentinel pods the policies select. */
+  readonly deployment: RedisSentinel;
+}
 
 /**
  * NetworkPolicies that allow exactly the traffic Redis + Sentinel needs, and nothing else:
  * Sentinel <-> Sentinel, Sentinel -> Redis, Redis <-> Redis (replication), Redis -> Sentinel
- * (the start and preStop scripts ask who the master is), clients -> Sentinel and Redis, DNS, with
- * monitoring on, Prometheus -> the exporter sidecars' metrics port, and with backups on, the
- * backup pods -> Sentinel and Redis (and nothing else, in or out).
+ * (the start and preStop scripts ask who the master is), clients -> Sentinel and Redis, DNS; when
+ * a {@link RedisMonitoring} is attached, Prometheus -> the exporter sidecars' metrics port; when a
+ * {@link RedisBackup} is attached, the backup pods -> Sentinel and Redis (its own policy is the
+ * backup's). {@link RedisSentinel} creates this when `networkPolicy` is on (the default).
  */
 export class RedisNetworkPolicies extends Construct {
   public readonly redisPolicy: k8s.KubeNetworkPolicy;
   public readonly sentinelPolicy: k8s.KubeNetworkPolicy;
-  /** The backup pods' policy (Sentinel and Redis only, no ingress), when backups are on. */
-  public readonly backupPolicy?: k8s.KubeNetworkPolicy;
 
-  constructor(scope: Construct, id: string, s: Settings) {
+  constructor(scope: Construct, id: string, props: RedisNetworkPoliciesProps) {
     super(scope, id);
+    if (!props?.deployment) {
+      throw new Error(`RedisNetworkPolicies at ${this.node.path} needs props.deployment: the RedisSentinel whose pods it protects`);
+    }
+    const deployment = props.deployment;
+    deployment._attachPart('RedisNetworkPolicies', this);
+    const s = deployment._settings;
     const redisPods: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: componentSelector(s.name, 'redis') } };
     const sentinelPods: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: componentSelector(s.name, 'sentinel') } };
     const clients: k8s.NetworkPolicyPeer[] = [{ podSelector: { matchLabels: s.clientPodLabels } }];
-    const backupPods: k8s.NetworkPolicyPeer[] = s.backup ? [{ podSelector: { matchLabels: componentSelector(s.name, 'backup') } }] : [];
     if (s.clientNamespaceLabels) {
       clients.push({ namespaceSelector: { matchLabels: s.clientNamespaceLabels }, podSelector: { matchLabels: s.clientPodLabels } });
     }
-    const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
-    const prometheus: k8s.NetworkPolicyIngressRule[] = s.monitoring
-      ? [{
+    // Backups and monitoring may be attached after this construct: their rules are added at synth time.
+    const backupPods = (): k8s.NetworkPolicyPeer[] => deployment.backup
+      ? [{ podSelector: { matchLabels: componentSelector(s.name, 'backup') } }] : [];
+    const prometheus = (): k8s.NetworkPolicyIngressRule[] => {
+      const m = deployment.monitoring?._resolved;
+      return m ? [{
         // An empty namespaceSelector matches every namespace.
         from: [{
-          namespaceSelector: Object.keys(s.prometheusNamespaceLabels).length ? { matchLabels: s.prometheusNamespaceLabels } : {},
-          podSelector: { matchLabels: s.prometheusPodLabels },
+          namespaceSelector: Object.keys(m.prometheusNamespaceLabels).length ? { matchLabels: m.prometheusNamespaceLabels } : {},
+          podSelector: { matchLabels: m.prometheusPodLabels },
         }],
-        ports: [tcp(s.metricsPort)],
-      }]
-      : [];
+        ports: [tcpPort(m.metricsPort)],
+      }] : [];
+    };
+    const ingress = (own: k8s.NetworkPolicyPeer, other: k8s.NetworkPolicyPeer, port: number): k8s.NetworkPolicyIngressRule[] => Lazy.any({
+      produce: () => [{ from: [own, other, ...backupPods(), ...clients], ports: [tcpPort(port)] }, ...prometheus()],
+    });
     const dns: k8s.NetworkPolicyEgressRule = {
-      ports: [
-        { protocol: 'UDP', port: k8s.IntOrString.fromNumber(s.dnsPort) },
-        { protocol: 'TCP', port: k8s.IntOrString.fromNumber(s.dnsPort) },
-      ],
+      ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(s.dnsPort) }, tcpPort(s.dnsPort)],
     };
 
     this.redisPolicy = new k8s.KubeNetworkPolicy(this, 'Redis', {
@@ -48,10 +63,10 @@ export class RedisNetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: componentSelector(s.name, 'redis') },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [redisPods, sentinelPods, ...backupPods, ...clients], ports: [tcp(s.redisPort)] }, ...prometheus],
+        ingress: ingress(redisPods, sentinelPods, s.redisPort),
         egress: [
-          { to: [redisPods], ports: [tcp(s.redisPort)] },
-          { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
+          { to: [redisPods], ports: [tcpPort(s.redisPort)] },
+          { to: [sentinelPods], ports: [tcpPort(s.sentinelPort)] },
           dns,
         ],
       },
@@ -62,30 +77,13 @@ export class RedisNetworkPolicies extends Construct {
       spec: {
         podSelector: { matchLabels: componentSelector(s.name, 'sentinel') },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [sentinelPods, redisPods, ...backupPods, ...clients], ports: [tcp(s.sentinelPort)] }, ...prometheus],
+        ingress: ingress(sentinelPods, redisPods, s.sentinelPort),
         egress: [
-          { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
-          { to: [redisPods], ports: [tcp(s.redisPort)] },
+          { to: [sentinelPods], ports: [tcpPort(s.sentinelPort)] },
+          { to: [redisPods], ports: [tcpPort(s.redisPort)] },
           dns,
         ],
       },
     });
-
-    if (s.backup) {
-      this.backupPolicy = new k8s.KubeNetworkPolicy(this, 'Backup', {
-        metadata: { name: s.names.backupNetworkPolicy, namespace: s.namespace, labels: objectLabels(s.name, 'backup') },
-        spec: {
-          podSelector: { matchLabels: componentSelector(s.name, 'backup') },
-          // Nothing may connect to a backup pod.
-          policyTypes: ['Ingress', 'Egress'],
-          ingress: [],
-          egress: [
-            { to: [sentinelPods], ports: [tcp(s.sentinelPort)] },
-            { to: [redisPods], ports: [tcp(s.redisPort)] },
-            dns,
-          ],
-        },
-      });
-    }
   }
 }

@@ -5,7 +5,7 @@
 import { Size, SizeRoundingBehavior } from 'cdk8s';
 import { ContainerResources, k8s } from 'cdk8s-plus-27';
 import { AntiAffinity } from './props';
-import { PATHS, Settings } from './settings';
+import { DeploymentSettings as Settings, PATHS } from './settings';
 
 /** Pod-level security context: non-root with the image's uid/gid, RuntimeDefault seccomp. */
 export function podSecurityContext(s: Settings): k8s.PodSecurityContext {
@@ -147,4 +147,9 @@ export function claimTemplate(name: string, size: Size, storageClassName: string
       ...(storageClassName ? { storageClassName } : {}),
     },
   };
+}
+
+/** A TCP port of a NetworkPolicy rule. */
+export function tcpPort(port: number): k8s.NetworkPolicyPort {
+  return { protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) };
 }

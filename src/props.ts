@@ -1,5 +1,8 @@
 import { Duration, Size } from 'cdk8s';
 import { ContainerResources, ImagePullPolicy } from 'cdk8s-plus-27';
+import { RedisAuth } from './auth';
+import { BackupOptions, RestoreOptions } from './backup';
+import { MonitoringOptions } from './monitoring';
 
 /** How strictly pods of one StatefulSet are kept off the same node. */
 export enum AntiAffinity {
@@ -22,26 +25,27 @@ export enum MaxmemoryPolicy {
 }
 
 /**
- * Every setting of a Redis + Sentinel deployment. Flat; every prop has a default, so `{}` works.
- * The chart and each of its constructs take these same props.
+ * Props of {@link RedisSentinel}: the core settings are flat, optional features are option objects
+ * whose presence turns them on. Every prop has a default, so `{}` works.
  */
 export interface RedisSentinelProps {
   /**
    * Prefix of every resource name (`<name>-master`, `<name>-sentinel`, ...).
-   * @default - the chart's id
+   * @default - the construct's id
    */
   readonly name?: string;
 
   /**
    * Namespace of every object.
-   * @default 'redis'
+   * @default - the Chart's namespace (an error when the Chart has none)
    */
   readonly namespace?: string;
 
   /**
    * Emit the Namespace object (labelled for Pod Security "restricted"), so `kubectl apply -f dist/`
-   * works on an empty cluster.
-   * @default true
+   * works on an empty cluster. Leave it off when the namespace is someone else's (an app's own):
+   * `kubectl apply` would relabel it.
+   * @default false
    */
   readonly createNamespace?: boolean;
 
@@ -200,23 +204,11 @@ export interface RedisSentinelProps {
   readonly redisConfig?: Record<string, string>;
 
   /**
-   * Require a password (Redis `requirepass`/`masterauth`, Sentinel `requirepass`/`auth-pass`).
-   * Turning it off must be explicit.
-   * @default true
+   * How everything authenticates: `RedisAuth.fromSecret()` (a password from an existing Secret) or,
+   * explicitly, `RedisAuth.none()`.
+   * @default RedisAuth.fromSecret() - key `password` of the Secret `<name>-auth`
    */
-  readonly auth?: boolean;
-
-  /**
-   * Existing Secret holding the password; the chart never creates it.
-   * @default '<name>-auth'
-   */
-  readonly authSecretName?: string;
-
-  /**
-   * Key of the password in the Secret.
-   * @default 'password'
-   */
-  readonly authSecretKey?: string;
+  readonly auth?: RedisAuth;
 
   /** @default 6379 */
   readonly redisPort?: number;
@@ -276,153 +268,26 @@ export interface RedisSentinelProps {
   /**
    * Monitoring: a redis_exporter sidecar in every Redis and Sentinel pod, metrics Services, a
    * ServiceMonitor, a PrometheusRule with Redis and Sentinel alerts, and a Grafana dashboard
-   * ConfigMap. Turn off for clusters without prometheus-operator.
-   * @default true
+   * ConfigMap (needs prometheus-operator's CRDs). Present turns it on; `{}` uses every default.
+   * The same as adding a {@link RedisMonitoring} for this deployment.
+   * @default - no monitoring
    */
-  readonly monitoring?: boolean;
-
-  /**
-   * redis_exporter image, pinned (>= v1.80.2 reports `redis_sentinel_master_config_epoch`).
-   * @default 'oliver006/redis_exporter:v1.91.1'
-   * @see https://github.com/oliver006/redis_exporter
-   */
-  readonly exporterImage?: string;
-
-  /**
-   * Resources of each exporter sidecar.
-   * @default - requests 10m CPU / 32Mi memory, limit 64Mi memory
-   */
-  readonly exporterResources?: ContainerResources;
-
-  /**
-   * Port of the exporter sidecars (named `metrics`).
-   * @default 9121
-   */
-  readonly metricsPort?: number;
-
-  /**
-   * Prometheus scrape interval of the ServiceMonitor.
-   * @default Duration.seconds(15)
-   */
-  readonly scrapeInterval?: Duration;
-
-  /**
-   * Namespace of the ServiceMonitor, PrometheusRule and dashboard ConfigMap.
-   * @default - namespace
-   */
-  readonly monitoringNamespace?: string;
-
-  /**
-   * Extra labels on the ServiceMonitor and PrometheusRule, for the Prometheus
-   * `serviceMonitorSelector` / `ruleSelector` (kube-prometheus-stack: `{ release: '<its release>' }`).
-   * @default - none
-   */
-  readonly monitoringLabels?: Record<string, string>;
-
-  /**
-   * Extra labels on every alert (e.g. a team for routing).
-   * @default - none
-   */
-  readonly alertLabels?: Record<string, string>;
-
-  /**
-   * Labels of the Prometheus pods allowed to reach the metrics ports.
-   * @default { 'app.kubernetes.io/name': 'prometheus' }
-   */
-  readonly prometheusPodLabels?: Record<string, string>;
-
-  /**
-   * Labels of the namespaces the Prometheus pods run in.
-   * @default - any namespace
-   */
-  readonly prometheusNamespaceLabels?: Record<string, string>;
-
-  /**
-   * Labels of the dashboard ConfigMap, for the Grafana sidecar's discovery.
-   * @default { grafana_dashboard: '1' }
-   */
-  readonly dashboardLabels?: Record<string, string>;
+  readonly monitoring?: MonitoringOptions;
 
   /**
    * Backups: a CronJob that streams an RDB snapshot from a healthy replica (found through the
-   * Sentinels; the master only when no replica is healthy) with `redis-cli --rdb`, checks it with
-   * `redis-check-rdb` and keeps the newest `backupRetention` files on a PersistentVolumeClaim.
-   * With monitoring on, the PrometheusRule alerts when the last successful backup is too old.
-   * @default false
+   * Sentinels; the master only when no replica is healthy), checks it with `redis-check-rdb` and
+   * keeps the newest on a PersistentVolumeClaim. Present turns it on; `{}` uses every default.
+   * The same as adding a {@link RedisBackup} for this deployment.
+   * @default - no backups
    */
-  readonly backup?: boolean;
+  readonly backup?: BackupOptions;
 
   /**
-   * When backups run, in CronJob syntax (5 fields or `@daily`-style), checked at synth time.
-   * @default '0 2 * * *' (02:00 every day)
-   * @see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax
-   */
-  readonly backupSchedule?: string;
-
-  /**
-   * Time zone of `backupSchedule` (an IANA name such as 'Europe/Berlin'; CronJob `timeZone`).
-   * @default - the kube-controller-manager's time zone (usually UTC)
-   */
-  readonly backupTimeZone?: string;
-
-  /**
-   * How many backups to keep; the oldest beyond that are deleted after each successful backup.
-   * @default 7
-   */
-  readonly backupRetention?: number;
-
-  /**
-   * Size of the backup PersistentVolumeClaim: room for `backupRetention` + 1 snapshots (an RDB file
-   * is usually smaller than the memory Redis uses).
-   * @default - storageSize
-   */
-  readonly backupStorageSize?: Size;
-
-  /**
-   * StorageClass of the backup PersistentVolumeClaim.
-   * @default - storageClassName
-   */
-  readonly backupStorageClassName?: string;
-
-  /**
-   * Use this existing PersistentVolumeClaim for backups instead of creating `<name>-backup`
-   * (e.g. one whose volume outlives the chart: `kubectl delete -f dist/` deletes the chart's own).
-   * @default - the chart creates `<name>-backup`
-   */
-  readonly backupExistingClaim?: string;
-
-  /**
-   * How long one backup may run before Kubernetes stops it (Job `activeDeadlineSeconds`).
-   * @default Duration.hours(1)
-   */
-  readonly backupDeadline?: Duration;
-
-  /**
-   * Alert (RedisBackupTooOld) when the last successful backup is older than this.
-   * @default - the longest interval between two scheduled runs plus backupDeadline
-   */
-  readonly backupMaxAge?: Duration;
-
-  /**
-   * Resources of the backup container.
-   * @default - requests 50m CPU / 64Mi memory, limit 256Mi memory
-   */
-  readonly backupResources?: ContainerResources;
-
-  /**
-   * Restore a backup when the deployment starts for the first time: the bootstrap master's init
-   * container loads this file (a name in the backup volume, or 'latest' for the newest backup)
-   * when its data volume is empty and no Sentinel names another master; replicas then copy it.
-   * Later starts never restore again (a marker file stays on the data volume).
+   * Restore a backup when the deployment starts for the first time (see {@link RestoreOptions}).
    * @default - no restore
    */
-  readonly restoreFrom?: string;
-
-  /**
-   * PersistentVolumeClaim holding the `restoreFrom` file.
-   * @default - the backup claim (backupExistingClaim, or `<name>-backup`)
-   */
-  readonly restoreClaimName?: string;
+  readonly restore?: RestoreOptions;
 
   /**
    * UID the Redis and Sentinel processes run as (the official image's `redis` user).

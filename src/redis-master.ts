@@ -1,30 +1,43 @@
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { RedisSentinelProps } from './props';
-import { RedisStatefulSet } from './redis-statefulset';
-import { Settings, resolveSettings } from './settings';
-import { configChecksum } from './shared-config';
+import type { RedisSentinel } from './redis-sentinel';
+import { redisStatefulSet } from './redis-statefulset';
 
-/** Props of {@link RedisMaster}: the deployment's settings. */
-export interface RedisMasterProps extends RedisSentinelProps {}
+/** Props of {@link RedisMaster}. */
+export interface RedisMasterProps {
+  /** The deployment this StatefulSet is part of (its ConfigMaps, Secret and settings). */
+  readonly deployment: RedisSentinel;
+}
 
 /**
  * The bootstrap master: a StatefulSet of one Redis pod (`<name>-master-0`) that starts as master
  * only when no Sentinel knows a master (first install). After a failover it is an ordinary replica.
- * Expects the chart's shared ConfigMaps (see RedisSentinelChart).
+ * Runs the restore init container when the deployment has `restore`. {@link RedisSentinel} creates
+ * it; a deployment has exactly one.
  */
-export class RedisMaster extends RedisStatefulSet {
-  /** The resolved settings. */
-  public readonly settings: Settings;
+export class RedisMaster extends Construct {
+  /** The StatefulSet (the construct's `Resource` child). */
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  /** The headless Service that gives the pod a stable DNS name. */
+  public readonly headlessService: k8s.KubeService;
 
-  constructor(scope: Construct, id: string, props: RedisMasterProps = {}) {
-    const s = resolveSettings(props, props.name ?? 'redis');
-    super(scope, id, s, {
+  constructor(scope: Construct, id: string, props: RedisMasterProps) {
+    super(scope, id);
+    if (!props?.deployment) {
+      throw new Error(`RedisMaster at ${this.node.path} needs props.deployment: create a RedisSentinel, which creates its RedisMaster`);
+    }
+    const d = props.deployment;
+    d._attachPart('RedisMaster', this);
+    const s = d._settings;
+    const restore = d._restore;
+    const made = redisStatefulSet(this, d, {
       statefulSetName: s.names.master,
       headlessServiceName: s.names.masterHeadless,
       podCount: 1,
-      configChecksum: configChecksum(s).redis,
-      restore: true,
+      configChecksum: d._configChecksum.redis,
+      restore: restore ? { claimName: restore.claimName } : undefined,
     });
-    this.settings = s;
+    this.statefulSet = made.statefulSet;
+    this.headlessService = made.headlessService;
   }
 }

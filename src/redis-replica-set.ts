@@ -1,29 +1,40 @@
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { RedisSentinelProps } from './props';
-import { RedisStatefulSet } from './redis-statefulset';
-import { Settings, resolveSettings } from './settings';
-import { configChecksum } from './shared-config';
+import type { RedisSentinel } from './redis-sentinel';
+import { redisStatefulSet } from './redis-statefulset';
 
-/** Props of {@link RedisReplicaSet}: the deployment's settings (`replicas` is its size). */
-export interface RedisReplicaSetProps extends RedisSentinelProps {}
+/** Props of {@link RedisReplicaSet}. */
+export interface RedisReplicaSetProps {
+  /** The deployment this StatefulSet is part of (`replicas` is its size). */
+  readonly deployment: RedisSentinel;
+}
 
 /**
  * The replica StatefulSet (`<name>-replica-<i>`, `replicas` pods). Its pods replicate whichever
- * pod the Sentinels name as master, and any of them may be promoted.
- * Expects the chart's shared ConfigMaps (see RedisSentinelChart).
+ * pod the Sentinels name as master, and any of them may be promoted. {@link RedisSentinel} creates
+ * it; a deployment has exactly one.
  */
-export class RedisReplicaSet extends RedisStatefulSet {
-  /** The resolved settings. */
-  public readonly settings: Settings;
+export class RedisReplicaSet extends Construct {
+  /** The StatefulSet (the construct's `Resource` child). */
+  public readonly statefulSet: k8s.KubeStatefulSet;
+  /** The headless Service that gives every pod a stable DNS name. */
+  public readonly headlessService: k8s.KubeService;
 
-  constructor(scope: Construct, id: string, props: RedisReplicaSetProps = {}) {
-    const s = resolveSettings(props, props.name ?? 'redis');
-    super(scope, id, s, {
+  constructor(scope: Construct, id: string, props: RedisReplicaSetProps) {
+    super(scope, id);
+    if (!props?.deployment) {
+      throw new Error(`RedisReplicaSet at ${this.node.path} needs props.deployment: create a RedisSentinel, which creates its RedisReplicaSet`);
+    }
+    const d = props.deployment;
+    d._attachPart('RedisReplicaSet', this);
+    const s = d._settings;
+    const made = redisStatefulSet(this, d, {
       statefulSetName: s.names.replica,
       headlessServiceName: s.names.replicaHeadless,
       podCount: s.replicas,
-      configChecksum: configChecksum(s).redis,
+      configChecksum: d._configChecksum.redis,
     });
-    this.settings = s;
+    this.statefulSet = made.statefulSet;
+    this.headlessService = made.headlessService;
   }
 }

@@ -1,4 +1,4 @@
-import { Size } from 'cdk8s';
+import { Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { exporterContainer } from './monitoring';
@@ -7,7 +7,8 @@ import {
   affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   resourceRequirements, zoneSpread,
 } from './pod';
-import { PATHS, SCRIPT, Settings } from './settings';
+import type { RedisSentinel } from './redis-sentinel';
+import { PATHS, SCRIPT } from './settings';
 
 /** What differs between the bootstrap master StatefulSet and the replica StatefulSet. */
 export interface RedisStatefulSetOptions {
@@ -16,112 +17,111 @@ export interface RedisStatefulSetOptions {
   readonly podCount: number;
   /** Annotation values that change when the rendered config or scripts change, so pods roll. */
   readonly configChecksum: string;
-  /**
-   * Run the restore init container (settings.restoreFrom) before Redis: the bootstrap master only.
-   * @default false
-   */
-  readonly restore?: boolean;
+  /** Run the restore init container before Redis, reading from this claim: the bootstrap master only. */
+  readonly restore?: { readonly claimName: string };
+}
+
+/** The exporter sidecar of a component's pods, when the deployment has monitoring. */
+export function exporters(deployment: RedisSentinel, component: 'redis' | 'sentinel'): k8s.Container[] {
+  const m = deployment.monitoring?._resolved;
+  return m ? [exporterContainer(deployment._settings, m, component)] : [];
 }
 
 /**
- * A StatefulSet of Redis pods and its headless Service. The bootstrap master and the replicas
- * run the same pod: every pod decides its role at every start by asking the Sentinels.
+ * A StatefulSet of Redis pods (id `Resource` in `scope`) and its headless Service (id `Headless`).
+ * The bootstrap master and the replicas run the same pod: every pod decides its role at every
+ * start by asking the Sentinels.
  */
-export class RedisStatefulSet extends Construct {
-  /** The StatefulSet (the construct's `Resource` child). */
-  public readonly statefulSet: k8s.KubeStatefulSet;
-  /** The headless Service that gives every pod a stable DNS name. */
-  public readonly headlessService: k8s.KubeService;
+export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o: RedisStatefulSetOptions) {
+  const s = deployment._settings;
+  const selector = statefulSetSelector(s.name, 'redis', o.statefulSetName);
+  const labels = objectLabels(s.name, 'redis', { ...selector });
+  const script = (f: string) => `${PATHS.scriptsDir}/${f}`;
 
-  constructor(scope: Construct, id: string, s: Settings, o: RedisStatefulSetOptions) {
-    super(scope, id);
-    const selector = statefulSetSelector(s.name, 'redis', o.statefulSetName);
-    const labels = objectLabels(s.name, 'redis', { ...selector });
-    const script = (f: string) => `${PATHS.scriptsDir}/${f}`;
+  const headlessService = new k8s.KubeService(scope, 'Headless', {
+    metadata: { name: o.headlessServiceName, namespace: s.namespace, labels },
+    spec: {
+      clusterIp: 'None',
+      // Sentinel must be able to resolve (and fail over) a pod that is not ready.
+      publishNotReadyAddresses: true,
+      selector,
+      ports: [{ name: 'redis', port: s.redisPort, targetPort: k8s.IntOrString.fromString('redis') }],
+    },
+  });
 
-    this.headlessService = new k8s.KubeService(this, 'Headless', {
-      metadata: { name: o.headlessServiceName, namespace: s.namespace, labels },
-      spec: {
-        clusterIp: 'None',
-        // Sentinel must be able to resolve (and fail over) a pod that is not ready.
-        publishNotReadyAddresses: true,
-        selector,
-        ports: [{ name: 'redis', port: s.redisPort, targetPort: k8s.IntOrString.fromString('redis') }],
-      },
-    });
+  const mounts: k8s.VolumeMount[] = [
+    { name: 'data', mountPath: PATHS.data },
+    { name: 'config', mountPath: PATHS.redisTemplateDir, readOnly: true },
+    { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
+    { name: 'run', mountPath: PATHS.runDir },
+    { name: 'tmp', mountPath: PATHS.tmp },
+    ...authMount(s),
+  ];
 
-    const mounts: k8s.VolumeMount[] = [
-      { name: 'data', mountPath: PATHS.data },
-      { name: 'config', mountPath: PATHS.redisTemplateDir, readOnly: true },
-      { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
-      { name: 'run', mountPath: PATHS.runDir },
-      { name: 'tmp', mountPath: PATHS.tmp },
-      ...authMount(s),
-    ];
+  const redis: k8s.Container = {
+    name: 'redis',
+    image: s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    command: ['sh', script(SCRIPT.redisStart)],
+    env: identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)),
+    ports: [{ name: 'redis', containerPort: s.redisPort, protocol: 'TCP' }],
+    resources: resourceRequirements(s.redisResources),
+    securityContext: containerSecurityContext(s),
+    // The start script may wait for the Sentinels, then Redis may load a large AOF (LOADING passes).
+    startupProbe: execProbe(script(SCRIPT.redisProbe), ['liveness'], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 24 }),
+    livenessProbe: execProbe(script(SCRIPT.redisProbe), ['liveness'], { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
+    readinessProbe: execProbe(script(SCRIPT.redisProbe), ['readiness'], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2, successThreshold: 1 }),
+    lifecycle: { preStop: { exec: { command: ['sh', script(SCRIPT.preStop)] } } },
+    volumeMounts: mounts,
+  };
 
-    const redis: k8s.Container = {
-      name: 'redis',
-      image: s.image,
-      imagePullPolicy: s.imagePullPolicy,
-      command: ['sh', script(SCRIPT.redisStart)],
-      env: identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)),
-      ports: [{ name: 'redis', containerPort: s.redisPort, protocol: 'TCP' }],
-      resources: resourceRequirements(s.redisResources),
-      securityContext: containerSecurityContext(s),
-      // The start script may wait for the Sentinels, then Redis may load a large AOF (LOADING passes).
-      startupProbe: execProbe(script(SCRIPT.redisProbe), ['liveness'], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 24 }),
-      livenessProbe: execProbe(script(SCRIPT.redisProbe), ['liveness'], { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
-      readinessProbe: execProbe(script(SCRIPT.redisProbe), ['readiness'], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2, successThreshold: 1 }),
-      lifecycle: { preStop: { exec: { command: ['sh', script(SCRIPT.preStop)] } } },
-      volumeMounts: mounts,
-    };
+  const restore = o.restore;
+  // On the first start only, turns the chosen backup into this pod's data (see redis-restore.sh).
+  const restoreInit: k8s.Container | undefined = restore ? {
+    name: 'restore',
+    image: s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    command: ['sh', script(SCRIPT.restore)],
+    env: identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)),
+    // It loads the whole data set once, as Redis will.
+    resources: resourceRequirements(s.redisResources),
+    securityContext: containerSecurityContext(s),
+    volumeMounts: [...mounts, { name: 'restore', mountPath: PATHS.restoreDir, readOnly: true }],
+  } : undefined;
 
-    const restore = o.restore === true && s.restoreFrom !== undefined;
-    // On the first start only, turns the chosen backup into this pod's data (see renderRestoreScript).
-    const restoreInit: k8s.Container | undefined = restore ? {
-      name: 'restore',
-      image: s.image,
-      imagePullPolicy: s.imagePullPolicy,
-      command: ['sh', script(SCRIPT.restore)],
-      env: identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)),
-      // It loads the whole data set once, as Redis will.
-      resources: resourceRequirements(s.redisResources),
-      securityContext: containerSecurityContext(s),
-      volumeMounts: [...mounts, { name: 'restore', mountPath: PATHS.restoreDir, readOnly: true }],
-    } : undefined;
-
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: o.statefulSetName, namespace: s.namespace, labels },
-      spec: {
-        serviceName: o.headlessServiceName,
-        replicas: o.podCount,
-        // Pods are peers whose roles change at runtime: no reason to start them one by one.
-        podManagementPolicy: 'Parallel',
-        updateStrategy: { type: 'RollingUpdate' },
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels, annotations: { 'redis-sentinel.cdk8s.io/config-checksum': o.configChecksum } },
-          spec: {
-            ...commonPodSpec(s),
-            // Covers the preStop hand-over (failover wait) plus Redis' own shutdown save.
-            terminationGracePeriodSeconds: s.redisGracePeriodSeconds,
-            affinity: affinity(s, selector, componentSelector(s.name, 'redis')),
-            topologySpreadConstraints: zoneSpread(s, selector),
-            ...(restoreInit ? { initContainers: [restoreInit] } : {}),
-            containers: [redis, ...(s.monitoring ? [exporterContainer(s, 'redis')] : [])],
-            volumes: [
-              { name: 'config', configMap: { name: s.names.redisConfig } },
-              { name: 'scripts', configMap: { name: s.names.scripts } },
-              // Holds the runtime config with the password: memory-backed, private to the pod.
-              emptyDir('run', Size.mebibytes(1), true),
-              emptyDir('tmp', Size.mebibytes(32)),
-              ...authVolume(s),
-              ...(restore ? [{ name: 'restore', persistentVolumeClaim: { claimName: s.restoreClaimName, readOnly: true } }] : []),
-            ],
-          },
+  const statefulSet = new k8s.KubeStatefulSet(scope, 'Resource', {
+    metadata: { name: o.statefulSetName, namespace: s.namespace, labels },
+    spec: {
+      serviceName: o.headlessServiceName,
+      replicas: o.podCount,
+      // Pods are peers whose roles change at runtime: no reason to start them one by one.
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'RollingUpdate' },
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels, annotations: { 'redis-sentinel.cdk8s.io/config-checksum': o.configChecksum } },
+        spec: {
+          ...commonPodSpec(s),
+          // Covers the preStop hand-over (failover wait) plus Redis' own shutdown save.
+          terminationGracePeriodSeconds: s.redisGracePeriodSeconds,
+          affinity: affinity(s, selector, componentSelector(s.name, 'redis')),
+          topologySpreadConstraints: zoneSpread(s, selector),
+          ...(restoreInit ? { initContainers: [restoreInit] } : {}),
+          // Monitoring may be attached after this construct: its sidecar is added at synth time.
+          containers: Lazy.any({ produce: () => [redis, ...exporters(deployment, 'redis')] }),
+          volumes: [
+            { name: 'config', configMap: { name: s.names.redisConfig } },
+            { name: 'scripts', configMap: { name: s.names.scripts } },
+            // Holds the runtime config with the password: memory-backed, private to the pod.
+            emptyDir('run', Size.mebibytes(1), true),
+            emptyDir('tmp', Size.mebibytes(32)),
+            ...authVolume(s),
+            ...(restore ? [{ name: 'restore', persistentVolumeClaim: { claimName: restore.claimName, readOnly: true } }] : []),
+          ],
         },
-        volumeClaimTemplates: [claimTemplate('data', s.storageSize, s.storageClassName, objectLabels(s.name, 'redis'))],
       },
-    });
-  }
+      volumeClaimTemplates: [claimTemplate('data', s.storageSize, s.storageClassName, objectLabels(s.name, 'redis'))],
+    },
+  });
+  return { statefulSet, headlessService };
 }

@@ -1,27 +1,28 @@
-import { Size } from 'cdk8s';
+import { Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { exporterContainer } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
   affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   resourceRequirements, zoneSpread,
 } from './pod';
-import { RedisSentinelProps } from './props';
-import { PATHS, SCRIPT, Settings, resolveSettings } from './settings';
-import { configChecksum, renderFiles } from './shared-config';
+import type { RedisSentinel } from './redis-sentinel';
+import { exporters } from './redis-statefulset';
+import { PATHS, SCRIPT } from './settings';
 
-/** Props of {@link SentinelQuorum}: the deployment's settings (`sentinels` is its size). */
-export interface SentinelQuorumProps extends RedisSentinelProps {}
+/** Props of {@link SentinelQuorum}. */
+export interface SentinelQuorumProps {
+  /** The deployment whose master these Sentinels monitor (`sentinels` is their number). */
+  readonly deployment: RedisSentinel;
+}
 
 /**
  * The Sentinels: a StatefulSet of `sentinels` pods with a headless Service (stable names for
  * gossip and announce-hostnames), the client-facing Sentinel Service, the sentinel.conf ConfigMap
  * and a PodDisruptionBudget. Each Sentinel keeps its state on a small volume.
- * Expects the chart's scripts ConfigMap (see RedisSentinelChart).
+ * {@link RedisSentinel} creates it; a deployment has exactly one.
  */
 export class SentinelQuorum extends Construct {
-  public readonly settings: Settings;
   /** The StatefulSet (the construct's `Resource` child). */
   public readonly statefulSet: k8s.KubeStatefulSet;
   public readonly headlessService: k8s.KubeService;
@@ -30,10 +31,14 @@ export class SentinelQuorum extends Construct {
   public readonly configMap: k8s.KubeConfigMap;
   public readonly podDisruptionBudget: k8s.KubePodDisruptionBudget;
 
-  constructor(scope: Construct, id: string, props: SentinelQuorumProps = {}) {
+  constructor(scope: Construct, id: string, props: SentinelQuorumProps) {
     super(scope, id);
-    const s = resolveSettings(props, props.name ?? 'redis');
-    this.settings = s;
+    if (!props?.deployment) {
+      throw new Error(`SentinelQuorum at ${this.node.path} needs props.deployment: create a RedisSentinel, which creates its SentinelQuorum`);
+    }
+    const d = props.deployment;
+    d._attachPart('SentinelQuorum', this);
+    const s = d._settings;
     const n = s.names;
     const selector = statefulSetSelector(s.name, 'sentinel', n.sentinel);
     const labels = objectLabels(s.name, 'sentinel', { ...selector });
@@ -42,7 +47,7 @@ export class SentinelQuorum extends Construct {
 
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: n.sentinelConfig, namespace: s.namespace, labels: objectLabels(s.name, 'sentinel') },
-      data: { 'sentinel.conf': renderFiles(s).sentinelConf },
+      data: { 'sentinel.conf': d._files.sentinelConf },
     });
 
     this.headlessService = new k8s.KubeService(this, 'Headless', {
@@ -86,13 +91,14 @@ export class SentinelQuorum extends Construct {
         updateStrategy: { type: 'RollingUpdate' },
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels, annotations: { 'redis-sentinel.cdk8s.io/config-checksum': configChecksum(s).sentinel } },
+          metadata: { labels, annotations: { 'redis-sentinel.cdk8s.io/config-checksum': d._configChecksum.sentinel } },
           spec: {
             ...commonPodSpec(s),
             terminationGracePeriodSeconds: 30,
             affinity: affinity(s, selector, componentSelector(s.name, 'sentinel')),
             topologySpreadConstraints: zoneSpread(s, selector),
-            containers: [sentinel, ...(s.monitoring ? [exporterContainer(s, 'sentinel')] : [])],
+            // Monitoring may be attached after this construct: its sidecar is added at synth time.
+            containers: Lazy.any({ produce: () => [sentinel, ...exporters(d, 'sentinel')] }),
             volumes: [
               { name: 'config', configMap: { name: n.sentinelConfig } },
               { name: 'scripts', configMap: { name: n.scripts } },

@@ -5,7 +5,8 @@ import {
   renderSentinelStartScript,
 } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';
-import { CLI_TIMEOUT_SECONDS, PATHS, SCRIPT, Settings } from './settings';
+import type { ResolvedBackup } from './backup';
+import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, SCRIPT } from './settings';
 
 /** The rendered files of a deployment: what its ConfigMaps hold. */
 export interface RenderedFiles {
@@ -18,21 +19,16 @@ export interface RenderedFiles {
 /** Seconds a Redis pod keeps asking when no Sentinel answers, before using the bootstrap master. */
 export const SENTINEL_WAIT_SECONDS = 20;
 
-// The chart and each of its constructs render from the same Settings object: render once.
-const rendered = new WeakMap<Settings, RenderedFiles>();
-
-/** Renders every config file and script of a deployment from its settings. Pure (memoized per settings object). */
-export function renderFiles(s: Settings): RenderedFiles {
-  let files = rendered.get(s);
-  if (!files) {
-    files = render(s);
-    rendered.set(s, files);
-  }
-  return files;
+/**
+ * Renders every config file and script the Redis and Sentinel pods read (and the restore script
+ * when `restoreFrom` is set) from the deployment's settings. Pure.
+ */
+export function renderFiles(s: DeploymentSettings, restoreFrom?: string): RenderedFiles {
+  return render(s, restoreFrom);
 }
 
-function render(s: Settings): RenderedFiles {
-  const common: ScriptCommonOptions = {
+function commonOptions(s: DeploymentSettings): ScriptCommonOptions {
+  return {
     masterName: s.masterName,
     sentinelHosts: s.sentinelFqdns,
     sentinelPort: s.sentinelPort,
@@ -40,6 +36,22 @@ function render(s: Settings): RenderedFiles {
     authFile: s.auth ? PATHS.authFile : undefined,
     cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
   };
+}
+
+/** The backup Job's script for a deployment's backup options. Pure. */
+export function renderBackupScriptFor(s: DeploymentSettings, b: ResolvedBackup): string {
+  return renderBackupScript({
+    ...commonOptions(s),
+    backupDir: PATHS.backupDir,
+    filePrefix: s.name,
+    retention: b.retention,
+    staleMinutes: Math.ceil(b.deadlineSeconds / 60) + 1,
+    workDir: PATHS.tmp,
+  });
+}
+
+function render(s: DeploymentSettings, restoreFrom: string | undefined): RenderedFiles {
+  const common = commonOptions(s);
   return {
     redisConf: renderRedisConf({
       port: s.redisPort,
@@ -80,21 +92,11 @@ function render(s: Settings): RenderedFiles {
       [SCRIPT.preStop]: renderPreStopScript({ ...common, failoverWaitSeconds: s.failoverWaitSeconds }),
       [SCRIPT.redisProbe]: renderRedisProbeScript(common),
       [SCRIPT.sentinelProbe]: renderSentinelProbeScript(common),
-      ...(s.backup ? {
-        [SCRIPT.backup]: renderBackupScript({
-          ...common,
-          backupDir: PATHS.backupDir,
-          filePrefix: s.name,
-          retention: s.backupRetention,
-          staleMinutes: Math.ceil(s.backupDeadlineSeconds / 60) + 1,
-          workDir: PATHS.tmp,
-        }),
-      } : {}),
-      ...(s.restoreFrom !== undefined ? {
+      ...(restoreFrom !== undefined ? {
         [SCRIPT.restore]: renderRestoreScript({
           ...common,
           sourceDir: PATHS.restoreDir,
-          file: s.restoreFrom,
+          file: restoreFrom,
           filePrefix: s.name,
           dataDir: PATHS.data,
           templateFile: PATHS.redisTemplate,
@@ -118,8 +120,7 @@ function sha256(...parts: string[]): string {
 const NOT_ROLLED: ReadonlySet<string> = new Set([SCRIPT.backup, SCRIPT.restore]);
 
 /** Checksums of what each kind of pod reads at start, for pod-template annotations. */
-export function configChecksum(s: Settings): { redis: string; sentinel: string } {
-  const f = renderFiles(s);
+export function configChecksum(f: RenderedFiles): { redis: string; sentinel: string } {
   const scripts = Object.keys(f.scripts).filter((k) => !NOT_ROLLED.has(k)).sort().map((k) => `${k}\n${f.scripts[k]}`);
   return { redis: sha256(f.redisConf, ...scripts), sentinel: sha256(f.sentinelConf, ...scripts) };
 }

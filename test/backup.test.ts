@@ -6,12 +6,11 @@
  * The scripts run for real in test/e2e/backup.test.ts.
  */
 import { Duration, Size } from 'cdk8s';
-import { Chart } from 'cdk8s';
-import { RedisBackup, RedisSentinelChartProps } from '../src';
+import { RedisSentinelChartProps } from '../src';
 import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
-import { KubeObject, find, ofKind, synthChart, testApp } from './support/synth';
+import { KubeObject, cron, find, ofKind, synthChart } from './support/synth';
 
-const BACKUP: RedisSentinelChartProps = { backup: true };
+const BACKUP: RedisSentinelChartProps = { backup: {}, monitoring: {} };
 const objects = synthChart(BACKUP);
 const cronJob = find(objects, 'CronJob', 'redis-backup');
 const jobSpec = cronJob.spec.jobTemplate.spec;
@@ -60,8 +59,10 @@ describe('the backup CronJob', () => {
 
   it('uses the schedule, time zone, retention, size, class, deadline and resources given', () => {
     const o = synthChart({
-      backup: true, backupSchedule: '@hourly', backupTimeZone: 'Europe/Berlin', backupRetention: 24, backupStorageSize: Size.gibibytes(30),
-      backupStorageClassName: 'slow', backupDeadline: Duration.minutes(20),
+      backup: {
+        schedule: cron('@hourly'), timeZone: 'Europe/Berlin', retention: 24, storageSize: Size.gibibytes(30),
+        storageClassName: 'slow', deadline: Duration.minutes(20),
+      },
     });
     const cj = find(o, 'CronJob', 'redis-backup');
     expect(cj.spec).toMatchObject({ schedule: '@hourly', timeZone: 'Europe/Berlin' });
@@ -73,15 +74,15 @@ describe('the backup CronJob', () => {
     expect(script).toContain('STALE_MINUTES=21\n');
   });
 
-  it('with backupExistingClaim, uses that claim and creates none', () => {
-    const o = synthChart({ backup: true, backupExistingClaim: 'kept-backups' });
+  it('with existingClaim, uses that claim and creates none', () => {
+    const o = synthChart({ backup: { existingClaim: 'kept-backups' } });
     expect(ofKind(o, 'PersistentVolumeClaim')).toEqual([]);
     const vols = find(o, 'CronJob', 'redis-backup').spec.jobTemplate.spec.template.spec.volumes;
     expect(vols.find((v: any) => v.name === 'backup').persistentVolumeClaim.claimName).toBe('kept-backups');
   });
 
   it('is absent by default, with its claim, policy, script and alert', () => {
-    const o = synthChart();
+    const o = synthChart({ monitoring: {} });
     expect(ofKind(o, 'CronJob')).toEqual([]);
     expect(ofKind(o, 'PersistentVolumeClaim')).toEqual([]);
     expect(ofKind(o, 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual(['redis', 'redis-sentinel']);
@@ -94,12 +95,6 @@ describe('the backup CronJob', () => {
     expect(find(synthChart(EXAMPLE_PROPS, EXAMPLE_CHART_ID), 'CronJob', 'redis-backup').spec.schedule).toBe('0 2 * * *');
   });
 
-  it('can be used on its own in a chart (the construct)', () => {
-    const chart = new Chart(testApp(), 'c');
-    const b = new RedisBackup(chart, 'Backup', { backup: true, name: 'solo' });
-    expect(b.cronJob.name).toBe('solo-backup');
-    expect(b.claim?.name).toBe('solo-backup');
-  });
 });
 
 describe('NetworkPolicies with backups', () => {
@@ -139,18 +134,18 @@ describe('the backup-age alert', () => {
     expect(alert(objects).labels).toMatchObject({ namespace: 'redis', cronjob: 'redis-backup', severity: 'warning' });
   });
 
-  it('follows the schedule (every 6 h: 6 h + 1 h) or backupMaxAge', () => {
-    expect(alert(synthChart({ backup: true, backupSchedule: '0 */6 * * *' })).expr).toContain('> 25200');
-    expect(alert(synthChart({ backup: true, backupMaxAge: Duration.hours(30) })).expr).toContain('> 108000');
+  it('follows the schedule (every 6 h: 6 h + 1 h) or maxAge', () => {
+    expect(alert(synthChart({ ...BACKUP, backup: { schedule: cron('0 */6 * * *') } })).expr).toContain('> 25200');
+    expect(alert(synthChart({ ...BACKUP, backup: { maxAge: Duration.hours(30) } })).expr).toContain('> 108000');
   });
 
   it('is absent when monitoring is off (no PrometheusRule)', () => {
-    expect(ofKind(synthChart({ backup: true, monitoring: false }), 'PrometheusRule')).toEqual([]);
+    expect(ofKind(synthChart({ backup: {} }), 'PrometheusRule')).toEqual([]);
   });
 });
 
 describe('restore', () => {
-  const RESTORE: RedisSentinelChartProps = { backup: true, restoreFrom: 'redis-20260101T020000Z.rdb' };
+  const RESTORE: RedisSentinelChartProps = { backup: {}, restore: { from: 'redis-20260101T020000Z.rdb' } };
   const o = synthChart(RESTORE);
   const master = find(o, 'StatefulSet', 'redis-master').spec.template.spec;
 
@@ -165,12 +160,12 @@ describe('restore', () => {
     expect(find(o, 'ConfigMap', 'redis-scripts').data['redis-restore.sh']).toContain("FILE='redis-20260101T020000Z.rdb'\n");
   });
 
-  it('reads from restoreClaimName when given (no backup needed)', () => {
-    const spec = find(synthChart({ restoreFrom: 'latest', restoreClaimName: 'old-backups' }), 'StatefulSet', 'redis-master').spec.template.spec;
+  it('reads from restore.claimName when given (no backup needed)', () => {
+    const spec = find(synthChart({ restore: { from: 'latest', claimName: 'old-backups' } }), 'StatefulSet', 'redis-master').spec.template.spec;
     expect(spec.volumes).toContainEqual({ name: 'restore', persistentVolumeClaim: { claimName: 'old-backups', readOnly: true } });
   });
 
-  it('is absent without restoreFrom', () => {
+  it('is absent without restore', () => {
     expect(find(objects, 'StatefulSet', 'redis-master').spec.template.spec.initContainers).toBeUndefined();
   });
 });
@@ -180,7 +175,7 @@ describe('rolling restarts', () => {
 
   it('turning backups on or changing their settings does not roll Redis or Sentinel pods', () => {
     const off = synthChart();
-    for (const props of [BACKUP, { backup: true, backupRetention: 3, backupSchedule: '@hourly' }]) {
+    for (const props of [BACKUP, { backup: { retention: 3, schedule: cron('@hourly') } }]) {
       const on = synthChart(props);
       for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) expect(checksum(on, sts)).toBe(checksum(off, sts));
     }

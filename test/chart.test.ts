@@ -1,107 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
-import {
-  AntiAffinity, MaxmemoryPolicy, RedisMaster, RedisReplicaSet, RedisSentinelChartProps, SentinelQuorum,
-} from '../src';
+import { ApiObject, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import { RedisAuth, RedisSentinelChart, RedisSentinelChartProps } from '../src';
 import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
+import { AUTH_OFF, BACKUP_EXISTING_CLAIM, FULL } from './support/chart-variants';
 import { KubeObject, find, ofKind, synthChart, testApp } from './support/synth';
 
 // --- fixtures ----------------------------------------------------------------------------------
-
-/**
- * Every prop of src/props.ts set to a non-default value. Exceptions, because the chart refuses
- * the combination: `auth` stays true (auth: false forbids authSecretName/authSecretKey) and
- * `networkPolicy` stays true (so clientPodLabels/clientNamespaceLabels/dnsPort show up); AUTH_OFF
- * covers both non-defaults. `backupExistingClaim` forbids backupStorageSize/backupStorageClassName:
- * BACKUP_EXISTING_CLAIM covers it.
- */
-const FULL: RedisSentinelChartProps = {
-  name: 'cache',
-  namespace: 'data',
-  createNamespace: false,
-  masterName: 'primary',
-  clusterDomain: 'k8s.example.com',
-  replicas: 4,
-  sentinels: 5,
-  quorum: 4,
-  allowUnsafeSentinelCount: true,
-  allowMinorityQuorum: true,
-  downAfter: Duration.seconds(8),
-  failoverTimeout: Duration.seconds(30),
-  parallelSyncs: 2,
-  minReplicasToWrite: 2,
-  minReplicasMaxLag: Duration.seconds(20),
-  storageSize: Size.gibibytes(50),
-  storageClassName: 'fast-ssd',
-  sentinelStorageSize: Size.gibibytes(2),
-  sentinelStorageClassName: 'standard',
-  image: 'redis:7.2.10-alpine',
-  sentinelImage: 'registry.example.com/redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
-  imagePullPolicy: ImagePullPolicy.ALWAYS,
-  imagePullSecrets: ['regcred'],
-  redisResources: {
-    cpu: { request: Cpu.millis(500), limit: Cpu.units(2) },
-    memory: { request: Size.gibibytes(2), limit: Size.gibibytes(4) },
-  },
-  sentinelResources: {
-    cpu: { request: Cpu.millis(100), limit: Cpu.millis(200) },
-    memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
-  },
-  maxmemory: Size.gibibytes(3),
-  maxmemoryPolicy: MaxmemoryPolicy.ALLKEYS_LRU,
-  redisConfig: { maxclients: '20000', hz: '20' },
-  auth: true,
-  authSecretName: 'cache-password',
-  authSecretKey: 'redis-password',
-  redisPort: 6380,
-  sentinelPort: 26380,
-  networkPolicy: true,
-  clientPodLabels: { 'app.example.com/redis-client': 'yes' },
-  clientNamespaceLabels: { 'kubernetes.io/metadata.name': 'apps' },
-  dnsPort: 5353,
-  antiAffinity: AntiAffinity.PREFERRED,
-  zoneSpread: false,
-  nodeSelector: { 'node-pool': 'redis' },
-  priorityClassName: 'high-priority',
-  runAsUser: 1001,
-  runAsGroup: 1001,
-  monitoring: true,
-  exporterImage: 'registry.example.com/oliver006/redis_exporter:v1.90.0',
-  exporterResources: {
-    cpu: { request: Cpu.millis(20), limit: Cpu.millis(100) },
-    memory: { request: Size.mebibytes(48), limit: Size.mebibytes(96) },
-  },
-  metricsPort: 9200,
-  scrapeInterval: Duration.seconds(30),
-  monitoringNamespace: 'monitoring',
-  monitoringLabels: { release: 'kube-prometheus-stack' },
-  alertLabels: { team: 'data' },
-  prometheusPodLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/instance': 'main' },
-  prometheusNamespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
-  dashboardLabels: { grafana_dashboard: 'redis' },
-  backup: true,
-  backupSchedule: '30 */6 * * *',
-  backupTimeZone: 'Europe/Berlin',
-  backupRetention: 10,
-  backupStorageSize: Size.gibibytes(100),
-  backupStorageClassName: 'standard',
-  backupDeadline: Duration.hours(2),
-  backupMaxAge: Duration.hours(9),
-  backupResources: {
-    cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
-    memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
-  },
-  restoreFrom: 'cache-20260101T000000Z.rdb',
-  restoreClaimName: 'cache-old-backups',
-};
-
-/** Backups to a claim the chart does not create. */
-const BACKUP_EXISTING_CLAIM: RedisSentinelChartProps = { backup: true, backupExistingClaim: 'redis-backups-retained' };
-
-/** The remaining non-defaults: auth, NetworkPolicies and monitoring off. */
-const AUTH_OFF: RedisSentinelChartProps = { auth: false, networkPolicy: false, monitoring: false };
 
 /** The props of the example app (src/main.ts synthesizes the same). */
 const EXAMPLE = EXAMPLE_PROPS;
@@ -185,27 +91,26 @@ const SENTINEL_PODS = { 'app.kubernetes.io/component': 'sentinel', 'app.kubernet
 
 // --- snapshots ---------------------------------------------------------------------------------
 
-describe('snapshots', () => {
-  // Snapshots updated when monitoring (exporter sidecars, metrics Services, ServiceMonitor,
-  // PrometheusRule, dashboard) was added.
-  it('default chart', () => {
-    expect(synthChart()).toMatchSnapshot();
-  });
-
-  it('fully customised chart (every prop non-default)', () => {
-    expect(synthChart(FULL)).toMatchSnapshot();
-  });
-
-  it('chart with auth and NetworkPolicies off', () => {
-    expect(synthChart(AUTH_OFF)).toMatchSnapshot();
-  });
-
+describe('the fixtures', () => {
   it('the customised fixture sets every prop of src/props.ts', () => {
     const source = fs.readFileSync(path.join(__dirname, '..', 'src', 'props.ts'), 'utf8');
     const body = source.slice(source.indexOf('export interface RedisSentinelProps'));
     const props = [...body.matchAll(/^\s+readonly (\w+)\?:/gm)].map((m) => m[1]);
     expect(props.length).toBeGreaterThan(40);
     expect(props.filter((p) => !(p in FULL) && !(p in BACKUP_EXISTING_CLAIM))).toEqual([]);
+  });
+
+  it.each<[string, string, object | undefined, string[]]>([
+    ['src/backup.ts', 'BackupOptions', FULL.backup, ['existingClaim']],
+    ['src/backup.ts', 'RestoreOptions', FULL.restore, []],
+    ['src/monitoring.ts', 'MonitoringOptions', FULL.monitoring, []],
+  ])('the customised fixture sets every option of %s %s (but %j, covered apart)', (file, iface, options, apart) => {
+    const source = fs.readFileSync(path.join(__dirname, '..', file), 'utf8');
+    const start = source.indexOf(`export interface ${iface} {`);
+    const body = source.slice(start, source.indexOf('\n}', start));
+    const names = [...body.matchAll(/^\s+readonly (\w+)\??:/gm)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !(n in (options as object)) && !apart.includes(n))).toEqual([]);
   });
 });
 
@@ -553,8 +458,8 @@ describe('no password in any object', () => {
   });
 });
 
-describe('auth false', () => {
-  const objects = synthChart({ auth: false });
+describe('RedisAuth.none()', () => {
+  const objects = synthChart({ auth: RedisAuth.none() });
 
   it('removes the auth volume and mount from every pod', () => {
     for (const name of ALL_STATEFULSETS) {
@@ -637,13 +542,13 @@ describe('fully customised chart', () => {
   });
 });
 
-// --- each construct on its own -----------------------------------------------------------------
+// --- each part of the deployment -----------------------------------------------------------------
 
-describe('constructs used standalone in a Chart, with every prop', () => {
-  function synthOf(build: (chart: Chart) => void): KubeObject[] {
-    const chart = new Chart(testApp(), 'standalone');
-    build(chart);
-    return Testing.synth(chart) as KubeObject[];
+describe('the parts of a deployment with every prop, each emitting its own objects', () => {
+  /** The objects a part of the deployment (and only it) emits. */
+  function synthOf(part: (chart: RedisSentinelChart) => Construct): KubeObject[] {
+    const chart = new RedisSentinelChart(testApp(), 'standalone', FULL);
+    return part(chart).node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map((o) => o.toJson() as KubeObject);
   }
 
   function expectRedisPod(sts: KubeObject, headless: string) {
@@ -669,7 +574,7 @@ describe('constructs used standalone in a Chart, with every prop', () => {
   }
 
   it('RedisMaster', () => {
-    const objects = synthOf((chart) => new RedisMaster(chart, 'Master', FULL));
+    const objects = synthOf((chart) => chart.redis.master);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Service/cache-master-headless', 'StatefulSet/cache-master']);
     const sts = find(objects, 'StatefulSet', 'cache-master');
     expect(sts.metadata.namespace).toBe('data');
@@ -681,7 +586,7 @@ describe('constructs used standalone in a Chart, with every prop', () => {
   });
 
   it('RedisReplicaSet', () => {
-    const objects = synthOf((chart) => new RedisReplicaSet(chart, 'Replicas', FULL));
+    const objects = synthOf((chart) => chart.redis.replicaSet);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Service/cache-replica-headless', 'StatefulSet/cache-replica']);
     const sts = find(objects, 'StatefulSet', 'cache-replica');
     expect(sts.metadata.namespace).toBe('data');
@@ -691,7 +596,7 @@ describe('constructs used standalone in a Chart, with every prop', () => {
   });
 
   it('SentinelQuorum', () => {
-    const objects = synthOf((chart) => new SentinelQuorum(chart, 'Sentinels', FULL));
+    const objects = synthOf((chart) => chart.redis.sentinels);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ConfigMap/cache-sentinel-config', 'PodDisruptionBudget/cache-sentinel', 'Service/cache-sentinel', 'Service/cache-sentinel-headless',
       'StatefulSet/cache-sentinel',
@@ -723,3 +628,4 @@ describe('constructs used standalone in a Chart, with every prop', () => {
     expect(conf).toContain('sentinel down-after-milliseconds primary 8000');
   });
 });
+

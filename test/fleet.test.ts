@@ -7,7 +7,7 @@ import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
 
 const RELEASES: Release[] = [
   { id: 'tenant-a', props: { ...EXAMPLE_PROPS, name: 'cache-a', namespace: 'tenant-a' } },
-  { id: 'tenant-b', props: { namespace: 'tenant-b', monitoring: false, networkPolicy: false, replicas: 1 } },
+  { id: 'tenant-b', props: { namespace: 'tenant-b', networkPolicy: false, replicas: 1 } },
   { id: 'tenant-c', props: { namespace: 'tenant-c', sentinels: 5, downAfter: Duration.seconds(3), failoverTimeout: Duration.seconds(9) } },
   { id: 'tenant-d' },
 ];
@@ -103,7 +103,7 @@ describe('synthReleases', () => {
     }
     expect(error).toBeInstanceOf(ReleaseSynthError);
     expect((error as ReleaseSynthError).cause).toBeInstanceOf(RedisSentinelConfigError);
-    expect((error as Error).message).toMatch(/^release "bad": Invalid Redis Sentinel configuration:\n[^\n]*sentinels \(2\)/);
+    expect((error as Error).message).toMatch(/^release "bad": Invalid Redis Sentinel configuration at bad\/Resource:\n[^\n]*sentinels \(2\)/);
   });
 
   it('fails when two releases have the same id', () => {

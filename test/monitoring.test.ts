@@ -5,7 +5,7 @@
  * Prometheus) may reach them.
  */
 import { Duration } from 'cdk8s';
-import { RedisSentinelChartProps } from '../src';
+import { MonitoringOptions, RedisSentinelChartProps } from '../src';
 import { KubeObject, find, ofKind, synthChart, testApp } from './support/synth';
 import { RedisSentinelChart } from '../src';
 
@@ -26,14 +26,13 @@ function selectedPods(objects: KubeObject[], svc: KubeObject): Array<{ sts: stri
     .map((sts) => ({ sts: sts.metadata.name, spec: sts.spec.template.spec }));
 }
 
-describe.each<[string, RedisSentinelChartProps]>([
-  ['default chart', {}],
-  ['custom ports, namespaces and labels', {
-    name: 'cache', namespace: 'data', redisPort: 6380, sentinelPort: 26380, metricsPort: 9200,
-    monitoringNamespace: 'monitoring', monitoringLabels: { release: 'kps' }, scrapeInterval: Duration.seconds(30),
+describe.each<[string, RedisSentinelChartProps, MonitoringOptions]>([
+  ['default chart with monitoring: {}', {}, {}],
+  ['custom ports, namespaces and labels', { name: 'cache', namespace: 'data', redisPort: 6380, sentinelPort: 26380 }, {
+    metricsPort: 9200, namespace: 'monitoring', labels: { release: 'kps' }, scrapeInterval: Duration.seconds(30),
   }],
-])('%s', (_label, props) => {
-  const objects = synthChart(props);
+])('%s', (_label, props, m) => {
+  const objects = synthChart({ ...props, monitoring: m });
   const name = props.name ?? 'redis';
   const ns = props.namespace ?? 'redis';
   const sm = find(objects, 'ServiceMonitor', name);
@@ -45,9 +44,9 @@ describe.each<[string, RedisSentinelChartProps]>([
       const portNames = svc.spec.ports.map((p: any) => p.name);
       for (const ep of sm.spec.endpoints) expect(portNames).toContain(ep.port);
     }
-    expect(sm.metadata.namespace).toBe(props.monitoringNamespace ?? ns);
-    expect(sm.metadata.labels).toMatchObject(props.monitoringLabels ?? {});
-    expect(sm.spec.endpoints[0].interval).toBe(`${props.scrapeInterval?.toSeconds() ?? 15}s`);
+    expect(sm.metadata.namespace).toBe(m.namespace ?? ns);
+    expect(sm.metadata.labels).toMatchObject(m.labels ?? {});
+    expect(sm.spec.endpoints[0].interval).toBe(`${m.scrapeInterval?.toSeconds() ?? 15}s`);
   });
 
   test('each metrics Service reaches an exporter sidecar in every pod of its component', () => {
@@ -63,7 +62,7 @@ describe.each<[string, RedisSentinelChartProps]>([
         const exporter = pod.spec.containers.find((c: any) => c.name === 'metrics');
         const named = exporter.ports.find((p: any) => p.name === port.targetPort);
         expect(named?.containerPort).toBe(port.port);
-        expect(exporter.args).toContain(`--web.listen-address=:${props.metricsPort ?? 9121}`);
+        expect(exporter.args).toContain(`--web.listen-address=:${m.metricsPort ?? 9121}`);
       }
     }
   });
@@ -83,7 +82,7 @@ describe.each<[string, RedisSentinelChartProps]>([
 
   test('NetworkPolicies let Prometheus pods reach the metrics port, and add nothing else', () => {
     for (const np of ofKind(objects, 'NetworkPolicy')) {
-      const metricsRules = np.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === (props.metricsPort ?? 9121)));
+      const metricsRules = np.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === (m.metricsPort ?? 9121)));
       expect(metricsRules).toHaveLength(1);
       expect(metricsRules[0].from).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }]);
       expect(metricsRules[0].ports).toHaveLength(1);
@@ -101,7 +100,7 @@ describe.each<[string, RedisSentinelChartProps]>([
 });
 
 test('alert thresholds follow the chart: 5 Sentinels with quorum 3', () => {
-  const objects = synthChart({ sentinels: 5, quorum: 3 });
+  const objects = synthChart({ sentinels: 5, quorum: 3, monitoring: {} });
   const rules = find(objects, 'PrometheusRule', 'redis').spec.groups.flatMap((g: any) => g.rules);
   const exprs = rules.map((r: any) => r.expr).join('\n');
   expect(exprs).toMatch(/<\s*3\b/);
@@ -113,8 +112,8 @@ test('alert thresholds follow the chart: 5 Sentinels with quorum 3', () => {
   }
 });
 
-test('monitoring: false removes the sidecars, metrics Services, ServiceMonitor, PrometheusRule, dashboard and the metrics NetworkPolicy rule', () => {
-  const objects = synthChart({ monitoring: false });
+test('without monitoring there are no sidecars, metrics Services, ServiceMonitor, PrometheusRule, dashboard or metrics NetworkPolicy rule', () => {
+  const objects = synthChart({});
   for (const kind of ['ServiceMonitor', 'PrometheusRule']) expect(ofKind(objects, kind)).toEqual([]);
   expect(objects.filter((o) => /-metrics$|-dashboard$/.test(o.metadata.name))).toEqual([]);
   for (const sts of ofKind(objects, 'StatefulSet')) {
@@ -126,21 +125,18 @@ test('monitoring: false removes the sidecars, metrics Services, ServiceMonitor, 
 describe('monitoring props are validated', () => {
   const make = (props: RedisSentinelChartProps) => () => new RedisSentinelChart(testApp(), 'redis', props);
   test('fails when metricsPort collides with redisPort', () => {
-    expect(make({ metricsPort: 6379 })).toThrow(/metricsPort and redisPort are both 6379/);
+    expect(make({ monitoring: { metricsPort: 6379 } })).toThrow(/monitoring\.metricsPort and redisPort are both 6379/);
   });
   test('fails when exporterImage is :latest', () => {
-    expect(make({ exporterImage: 'oliver006/redis_exporter:latest' })).toThrow(/exporterImage \('oliver006\/redis_exporter:latest'\)/);
+    expect(make({ monitoring: { exporterImage: 'oliver006/redis_exporter:latest' } })).toThrow(/monitoring\.exporterImage \('oliver006\/redis_exporter:latest'\)/);
   });
-  test('fails when monitoringNamespace is not a DNS label', () => {
-    expect(make({ monitoringNamespace: 'Monitoring' })).toThrow(/monitoringNamespace \('Monitoring'\)/);
+  test('fails when monitoring.namespace is not a DNS label', () => {
+    expect(make({ monitoring: { namespace: 'Monitoring' } })).toThrow(/monitoring\.namespace \('Monitoring'\)/);
   });
   test('fails when prometheusPodLabels is empty', () => {
-    expect(make({ prometheusPodLabels: {} })).toThrow(/prometheusPodLabels is empty/);
+    expect(make({ monitoring: { prometheusPodLabels: {} } })).toThrow(/monitoring\.prometheusPodLabels is empty/);
   });
   test('fails when scrapeInterval is not whole seconds', () => {
-    expect(make({ scrapeInterval: Duration.millis(1500) })).toThrow(/scrapeInterval \(1500 ms\)/);
-  });
-  test('a metricsPort equal to redisPort is fine with monitoring off', () => {
-    expect(make({ metricsPort: 6379, monitoring: false })).not.toThrow();
+    expect(make({ monitoring: { scrapeInterval: Duration.millis(1500) } })).toThrow(/monitoring\.scrapeInterval \(1500 ms\)/);
   });
 });

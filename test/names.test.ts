@@ -5,7 +5,8 @@ import {
   resourceNames, sentinelIdFor, serviceDomain, statefulSetSelector,
 } from '../src/names';
 import { RedisSentinelProps } from '../src/props';
-import { Settings, resolveSettings } from '../src/settings';
+import { DeploymentSettings as Settings } from '../src/settings';
+import { settingsOf } from './support/synth';
 
 describe('resourceNames', () => {
   it('derives every name from the prefix', () => {
@@ -121,7 +122,7 @@ describe('sentinelIdFor', () => {
   });
 });
 
-// --- property tests over resolveSettings -------------------------------------------------------
+// --- property tests over the resolved settings -------------------------------------------------------
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz'.split('');
@@ -165,7 +166,7 @@ function namesOf(s: Settings) {
 
 function tryResolve(props: RedisSentinelProps): Settings | undefined {
   try {
-    return resolveSettings(props, 'redis');
+    return settingsOf(props, 'redis');
   } catch {
     return undefined;
   }
@@ -231,7 +232,7 @@ describe('names of accepted settings', () => {
     const prefix = `${name}-sentinel-2.${name}-sentinel-headless.${namespace}.svc.`;
     const clusterDomain = domainOfLength(254 - prefix.length);
     expect(`${prefix}${clusterDomain}`.length).toBe(254);
-    expect(() => resolveSettings({ name, namespace, clusterDomain, sentinels: 3, replicas: 2 }, 'redis')).toThrow(/clusterDomain|253/);
+    expect(() => settingsOf({ name, namespace, clusterDomain, sentinels: 3, replicas: 2 }, 'redis')).toThrow(/clusterDomain|253/);
   });
 
   it('property: every label of every pod FQDN is at most 63 characters (DNS label limit)', () => {

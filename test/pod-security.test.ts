@@ -17,6 +17,7 @@ const WORKLOAD_KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'Replic
 
 const CASES: Array<[string, () => KubeObject[], ProjectRuleOptions]> = [
   ['default chart', () => synthChart(), { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
+  ['default chart with monitoring and backups', () => synthChart({ monitoring: {}, backup: {} }), { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
   ['customised chart (no auth, no NetworkPolicies, uid 1001 / gid 1002, ...)', () => synthChart(CUSTOM_PROPS),
     { runAsUser: CUSTOM_PROPS.runAsUser, runAsGroup: CUSTOM_PROPS.runAsGroup, exporterUid: EXPORTER_UID }],
   ['customised chart with custom auth Secret and NetworkPolicies', () => synthChart(CUSTOM_NETWORK_PROPS),
@@ -67,7 +68,7 @@ describe.each(CASES)('%s', (_label, synth, expected) => {
 describe('the checker flags bad pods', () => {
   /** A fresh copy of a compliant pod spec: the default chart's bootstrap master. */
   const goodTemplate = (): { spec: any; metadata: any } => {
-    const sts = find(synthChart(), 'StatefulSet', 'redis-master');
+    const sts = find(synthChart({ monitoring: {} }), 'StatefulSet', 'redis-master');
     return JSON.parse(JSON.stringify(sts.spec.template));
   };
   const container = (spec: any) => spec.containers.find((c: any) => c.name === 'redis');

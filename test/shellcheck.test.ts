@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { RedisSentinelChartProps } from '../src';
+import { RedisAuth, RedisSentinelChartProps } from '../src';
 import { CUSTOM_PROPS } from './support/chart-variants';
 import { KubeObject, find, synthChart } from './support/synth';
 
@@ -95,8 +95,8 @@ test('the shellcheck harness reports findings (a script with unquoted expansions
 
 const CASES: Array<[string, RedisSentinelChartProps, string]> = [
   ['default chart', {}, 'redis'],
-  ['backup on and a restore configured', { backup: true, restoreFrom: 'latest' }, 'redis'],
-  ['auth: false', { auth: false }, 'redis'],
+  ['backup on and a restore configured', { backup: {}, restore: { from: 'latest' } }, 'redis'],
+  ['RedisAuth.none()', { auth: RedisAuth.none() }, 'redis'],
   ['customised chart (custom ports, master name, cluster domain, 5 sentinels, no auth)', CUSTOM_PROPS, CUSTOM_PROPS.name!],
 ];
 

@@ -4,8 +4,9 @@ import * as path from 'path';
 import { App, Chart, Duration, Size, Testing } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
-  MaxmemoryPolicy, RedisMaster, RedisReplicaSet, RedisSentinelChart, RedisSentinelChartProps, RedisSentinelConfigError, SentinelQuorum,
+  MaxmemoryPolicy, RedisAuth, RedisSentinel, RedisSentinelChart, RedisSentinelChartProps, RedisSentinelConfigError,
 } from '../src';
+import { cron } from './support/synth';
 import { testApp } from './support/synth';
 
 /** Builds the chart the way users do; throws for invalid props. */
@@ -256,19 +257,12 @@ describe('invalid configurations', () => {
   });
 
   // --- auth ------------------------------------------------------------------------------------
-  it('fails when authSecretName is invalid', () => {
-    expect(() => make({ authSecretName: 'Redis_Auth' })).toThrow(/authSecretName \('Redis_Auth'\)/);
+  it('fails when the auth Secret name is invalid', () => {
+    expect(() => make({ auth: RedisAuth.fromSecret({ secretName: 'Redis_Auth' }) })).toThrow(/auth secretName \('Redis_Auth'\)/);
   });
 
-  it('fails when authSecretKey is invalid', () => {
-    expect(() => make({ authSecretKey: 'pass word' })).toThrow(/authSecretKey \('pass word'\)/);
-  });
-
-  it('fails when auth is false and authSecretName is set', () => {
-    // The problem must say which prop is set, to what, and that auth is false.
-    const err = errorOf({ auth: false, authSecretName: 'custom-auth' });
-    expect(err.message).toMatch(/auth[^\n]*false/);
-    expect(() => make({ auth: false, authSecretName: 'custom-auth' })).toThrow(/authSecretName[^\n]*'custom-auth'/);
+  it('fails when the auth Secret key is invalid', () => {
+    expect(() => make({ auth: RedisAuth.fromSecret({ secretKey: 'pass word' }) })).toThrow(/auth secretKey \('pass word'\)/);
   });
 
   // --- redisConfig -----------------------------------------------------------------------------
@@ -323,75 +317,70 @@ describe('invalid configurations', () => {
   });
 
   it('fails when exporterImage is a redis_exporter older than v1.80.2 (no config-epoch metric)', () => {
-    expect(() => make({ exporterImage: 'oliver006/redis_exporter:v1.45.0' }))
-      .toThrow(/exporterImage \('oliver006\/redis_exporter:v1\.45\.0'\) is older than redis_exporter v1\.80\.2[^\n]*RedisSentinelFailover/);
-    expect(() => make({ exporterImage: 'oliver006/redis_exporter:v1.80.1' })).toThrow(/older than redis_exporter v1\.80\.2/);
-    expect(() => make({ exporterImage: 'oliver006/redis_exporter:v1.80.2' })).not.toThrow();
-    expect(() => make({ exporterImage: 'oliver006/redis_exporter:v1.45.0', monitoring: false })).not.toThrow();
+    expect(() => make({ monitoring: { exporterImage: 'oliver006/redis_exporter:v1.45.0' } }))
+      .toThrow(/monitoring\.exporterImage \('oliver006\/redis_exporter:v1\.45\.0'\) is older than redis_exporter v1\.80\.2[^\n]*RedisSentinelFailover/);
+    expect(() => make({ monitoring: { exporterImage: 'oliver006/redis_exporter:v1.80.1' } })).toThrow(/older than redis_exporter v1\.80\.2/);
+    expect(() => make({ monitoring: { exporterImage: 'oliver006/redis_exporter:v1.80.2' } })).not.toThrow();
   });
 
   // --- backup and restore ----------------------------------------------------------------------
-  it('fails when backupSchedule has 4 fields', () => {
-    expect(() => make({ backup: true, backupSchedule: '0 2 * *' })).toThrow(/backupSchedule \('0 2 \* \*'\)[^\n]*5 fields[^\n]*'0 2 \* \* \*'/);
+  it('fails when backup.schedule has 4 fields', () => {
+    expect(() => make({ backup: { schedule: cron('0 2 * *') } })).toThrow(/backup\.schedule \('0 2 \* \*'\)[^\n]*5 fields[^\n]*'0 2 \* \* \*'/);
   });
 
-  it('fails when backupSchedule has an hour of 25', () => {
-    expect(() => make({ backup: true, backupSchedule: '0 25 * * *' })).toThrow(/backupSchedule \('0 25 \* \* \*'\)[^\n]*25 is outside 0-23 in the hour field/);
+  it('fails when backup.schedule has an hour of 25', () => {
+    expect(() => make({ backup: { schedule: cron('0 25 * * *') } })).toThrow(/backup\.schedule \('0 25 \* \* \*'\)[^\n]*25 is outside 0-23 in the hour field/);
   });
 
-  it('fails when backupSchedule never runs (February 30)', () => {
-    expect(() => make({ backup: true, backupSchedule: '0 0 30 2 *' })).toThrow(/backupSchedule \('0 0 30 2 \*'\)[^\n]*never runs/);
+  it('fails when backup.schedule never runs (February 30)', () => {
+    expect(() => make({ backup: { schedule: cron('0 0 30 2 *') } })).toThrow(/backup\.schedule \('0 0 30 2 \*'\)[^\n]*never runs/);
   });
 
-  it('fails when backupSchedule carries a TZ= prefix', () => {
-    expect(() => make({ backup: true, backupSchedule: 'TZ=UTC 0 2 * * *' })).toThrow(/backupSchedule \('TZ=UTC 0 2 \* \* \*'\)[^\n]*time zone prop/);
+  it('fails when backup.schedule carries a TZ= prefix', () => {
+    expect(() => make({ backup: { schedule: cron('TZ=UTC 0 2 * * *') } })).toThrow(/backup\.schedule \('TZ=UTC 0 2 \* \* \*'\)[^\n]*time zone prop/);
   });
 
-  it('fails when backupRetention is 0', () => {
-    expect(() => make({ backup: true, backupRetention: 0 })).toThrow(/backupRetention \(0\)[^\n]*between 1 and 1000/);
+  it('fails when backup.retention is 0', () => {
+    expect(() => make({ backup: { retention: 0 } })).toThrow(/backup\.retention \(0\)[^\n]*between 1 and 1000/);
   });
 
-  it('fails when backupRetention is 2.5', () => {
-    expect(() => make({ backup: true, backupRetention: 2.5 })).toThrow(/backupRetention \(2\.5\)[^\n]*whole number/);
+  it('fails when backup.retention is 2.5', () => {
+    expect(() => make({ backup: { retention: 2.5 } })).toThrow(/backup\.retention \(2\.5\)[^\n]*whole number/);
   });
 
-  it('fails when backupStorageSize is 0', () => {
-    expect(() => make({ backup: true, backupStorageSize: Size.gibibytes(0) })).toThrow(/backupStorageSize \(0Gi\)[^\n]*positive size/);
+  it('fails when backup.storageSize is 0', () => {
+    expect(() => make({ backup: { storageSize: Size.gibibytes(0) } })).toThrow(/backup\.storageSize \(0Gi\)[^\n]*positive size/);
   });
 
-  it('fails when backupTimeZone is not an IANA name', () => {
-    expect(() => make({ backup: true, backupTimeZone: 'Central European Time' })).toThrow(/backupTimeZone \('Central European Time'\)[^\n]*IANA/);
+  it('fails when backup.timeZone is not an IANA name', () => {
+    expect(() => make({ backup: { timeZone: 'Central European Time' } })).toThrow(/backup\.timeZone \('Central European Time'\)[^\n]*IANA/);
   });
 
-  it('fails when backupDeadline is 30 seconds', () => {
-    expect(() => make({ backup: true, backupDeadline: Duration.seconds(30) })).toThrow(/backupDeadline \(30000 ms\)[^\n]*>= 60/);
+  it('fails when backup.deadline is 30 seconds', () => {
+    expect(() => make({ backup: { deadline: Duration.seconds(30) } })).toThrow(/backup\.deadline \(30000 ms\)[^\n]*>= 60/);
   });
 
-  it('fails when backupMaxAge is shorter than the time between two scheduled runs', () => {
-    expect(() => make({ backup: true, backupSchedule: '0 2 * * *', backupMaxAge: Duration.hours(12) }))
-      .toThrow(/backupMaxAge \(43200 s\)[^\n]*86400 s between two runs[^\n]*at least 90000 s/);
+  it('fails when backup.maxAge is shorter than the time between two scheduled runs', () => {
+    expect(() => make({ backup: { schedule: cron('0 2 * * *'), maxAge: Duration.hours(12) } }))
+      .toThrow(/backup\.maxAge \(43200 s\)[^\n]*86400 s between two runs[^\n]*at least 90000 s/);
   });
 
-  it('fails when a backup prop is set but backup is false', () => {
-    expect(() => make({ backupRetention: 3 })).toThrow(/backupRetention is set but backup is false[^\n]*backup: true/);
+  it('fails when backup.existingClaim is combined with backup.storageSize', () => {
+    expect(() => make({ backup: { existingClaim: 'kept', storageSize: Size.gibibytes(5) } }))
+      .toThrow(/backup\.storageSize is set but backup\.existingClaim \('kept'\)[^\n]*remove backup\.storageSize/);
   });
 
-  it('fails when backupExistingClaim is combined with backupStorageSize', () => {
-    expect(() => make({ backup: true, backupExistingClaim: 'kept', backupStorageSize: Size.gibibytes(5) }))
-      .toThrow(/backupStorageSize is set but backupExistingClaim \('kept'\)[^\n]*remove backupStorageSize/);
+  it('fails when backup.existingClaim is not a claim name', () => {
+    expect(() => make({ backup: { existingClaim: 'Bad_Claim' } })).toThrow(/backup\.existingClaim \('Bad_Claim'\)[^\n]*PersistentVolumeClaim name/);
   });
 
-  it('fails when backupExistingClaim is not a claim name', () => {
-    expect(() => make({ backup: true, backupExistingClaim: 'Bad_Claim' })).toThrow(/backupExistingClaim \('Bad_Claim'\)[^\n]*PersistentVolumeClaim name/);
+  it('fails when restore.from is a path', () => {
+    expect(() => make({ restore: { from: '../etc/passwd' } })).toThrow(/restore\.from \('\.\.\/etc\/passwd'\)[^\n]*no '\/'[^\n]*'latest'/);
   });
 
-  it('fails when restoreFrom is a path', () => {
-    expect(() => make({ restoreFrom: '../etc/passwd' })).toThrow(/restoreFrom \('\.\.\/etc\/passwd'\)[^\n]*no '\/'[^\n]*'latest'/);
-  });
-
-  it('fails when backupResources requests more memory than its limit', () => {
-    expect(() => make({ backup: true, backupResources: { memory: { request: Size.gibibytes(2), limit: Size.gibibytes(1) } } }))
-      .toThrow(/backupResources\.memory\.request \(2Gi\) exceeds its limit \(1Gi\)/);
+  it('fails when backup.resources requests more memory than its limit', () => {
+    expect(() => make({ backup: { resources: { memory: { request: Size.gibibytes(2), limit: Size.gibibytes(1) } } } }))
+      .toThrow(/backup\.resources\.memory\.request \(2Gi\) exceeds its limit \(1Gi\)/);
   });
 });
 
@@ -421,39 +410,47 @@ describe('the error', () => {
     }
   });
 
-  it('is thrown by each construct used on its own too', () => {
-    for (const C of [RedisMaster, RedisReplicaSet, SentinelQuorum]) {
-      const chart = new Chart(testApp(), 'c');
-      expect(() => new C(chart, 'X', { sentinels: 2 })).toThrow(/sentinels \(2\)/);
-    }
+  it('names where it was thrown: the construct path of the deployment, in the user\'s own Chart too', () => {
+    const chart = new Chart(testApp(), 'my-app', { namespace: 'apps' });
+    expect(() => new RedisSentinel(chart, 'cache', { sentinels: 2 })).toThrow(/at my-app\/cache:\n[^\n]*sentinels \(2\)/);
+    expect(errorOf({ sentinels: 2 }).constructPath).toBe('redis/Resource');
+  });
+
+  it('one mistake gives one message, not a cascade', () => {
+    // replicas -1 used to also report minReplicasToWrite; an invalid name used to give three errors.
+    expect(errorOf({ replicas: -1 }).problems).toHaveLength(1);
+    expect(errorOf({ sentinels: 0 }).problems).toHaveLength(1);
+    expect(errorOf({ name: 'Redis_Cache' }).problems).toHaveLength(1);
+    expect(errorOf({ downAfter: Duration.seconds(0) }).problems).toHaveLength(1);
+    expect(errorOf({ redisPort: 0 }).problems).toHaveLength(1);
   });
 });
 
 describe('opt-ins', () => {
   it('accepts sentinels 2 with allowUnsafeSentinelCount', () => {
     const chart = make({ sentinels: 2, allowUnsafeSentinelCount: true });
-    expect(chart.settings.sentinels).toBe(2);
-    expect(chart.settings.quorum).toBe(2);
+    expect(chart.redis._settings.sentinels).toBe(2);
+    expect(chart.redis.quorum).toBe(2);
   });
 
   it('accepts sentinels 1 and 4 with allowUnsafeSentinelCount', () => {
-    expect(make({ sentinels: 1, allowUnsafeSentinelCount: true }).settings.quorum).toBe(1);
-    expect(make({ sentinels: 4, allowUnsafeSentinelCount: true }).settings.quorum).toBe(3);
+    expect(make({ sentinels: 1, allowUnsafeSentinelCount: true }).redis.quorum).toBe(1);
+    expect(make({ sentinels: 4, allowUnsafeSentinelCount: true }).redis.quorum).toBe(3);
   });
 
   it('accepts quorum 1 of 3 with allowMinorityQuorum', () => {
     const chart = make({ sentinels: 3, quorum: 1, allowMinorityQuorum: true });
-    expect(chart.settings.quorum).toBe(1);
+    expect(chart.redis.quorum).toBe(1);
     const sentinelConf = Testing.synth(chart).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === 'redis-sentinel-config');
     expect(sentinelConf.data['sentinel.conf']).toMatch(/^sentinel monitor mymaster \S+ 6379 1$/m);
   });
 
   it('accepts a majority quorum without any opt-in', () => {
-    expect(make({ sentinels: 5, quorum: 4 }).settings.quorum).toBe(4);
+    expect(make({ sentinels: 5, quorum: 4 }).redis.quorum).toBe(4);
   });
 
   it('accepts replicas 0 (and then defaults minReplicasToWrite to 0)', () => {
-    expect(make({ replicas: 0 }).settings.minReplicasToWrite).toBe(0);
+    expect(make({ replicas: 0 }).redis._settings.minReplicasToWrite).toBe(0);
   });
 });
 

@@ -2,7 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as fc from 'fast-check';
 import { MaxmemoryPolicy } from '../../src';
 import { RedisConfOptions, renderRedisConf } from '../../src/config/redis-conf';
-import { resolveSettings } from '../../src/settings';
+import { settingsOf } from '../support/synth';
 import { renderFiles } from '../../src/shared-config';
 
 /** The directive lines of a config file (no comments, no blanks). */
@@ -122,7 +122,7 @@ const userDirective = fc.constantFrom(
   'lazyfree-lazy-eviction', 'io-threads',
 );
 
-describe('redis.conf of the chart (resolveSettings + renderFiles) properties', () => {
+describe('redis.conf of the chart (settingsOf + renderFiles) properties', () => {
   it('for any accepted props, each directive appears once, with the min-replicas lines and no password', () => {
     const props = fc.record({
       replicas: fc.integer({ min: 0, max: 10 }),
@@ -133,7 +133,7 @@ describe('redis.conf of the chart (resolveSettings + renderFiles) properties', (
     });
     fc.assert(fc.property(props, fc.nat(), (p, seed) => {
       const minReplicasToWrite = p.replicas === 0 ? 0 : seed % (p.replicas + 1);
-      const s = resolveSettings({
+      const s = settingsOf({
         replicas: p.replicas,
         minReplicasToWrite,
         minReplicasMaxLag: Duration.seconds(p.minReplicasMaxLagSeconds),
@@ -153,7 +153,7 @@ describe('redis.conf of the chart (resolveSettings + renderFiles) properties', (
   });
 
   it('the default chart renders min-replicas-to-write 1 / max-lag 10 and maxmemory 70% of 1Gi', () => {
-    const conf = renderFiles(resolveSettings({}, 'redis')).redisConf;
+    const conf = renderFiles(settingsOf({}, 'redis')).redisConf;
     expect(directives(conf)).toEqual(expect.arrayContaining([
       'min-replicas-to-write 1', 'min-replicas-max-lag 10', `maxmemory ${Math.floor(1024 ** 3 * 0.7)}`, 'maxmemory-policy noeviction', 'port 6379',
     ]));
@@ -166,7 +166,7 @@ describe('redis.conf of the chart (resolveSettings + renderFiles) properties', (
   ])("redisConfig['%s'] is either refused or rendered exactly once with the user's value", (key, value) => {
     let conf: string;
     try {
-      conf = renderFiles(resolveSettings({ redisConfig: { [key]: value } }, 'redis')).redisConf;
+      conf = renderFiles(settingsOf({ redisConfig: { [key]: value } }, 'redis')).redisConf;
     } catch (e) {
       expect((e as Error).message).toContain(`redisConfig['${key}']`);
       return;
@@ -176,7 +176,7 @@ describe('redis.conf of the chart (resolveSettings + renderFiles) properties', (
   });
 
   it('redisConfig directives land in redis.conf', () => {
-    const conf = renderFiles(resolveSettings({ redisConfig: { maxclients: '20000' } }, 'redis')).redisConf;
+    const conf = renderFiles(settingsOf({ redisConfig: { maxclients: '20000' } }, 'redis')).redisConf;
     expect(directives(conf)).toContain('maxclients 20000');
   });
 });

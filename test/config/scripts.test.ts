@@ -4,8 +4,13 @@ import {
   ScriptCommonOptions, renderPreStopScript, renderRedisProbeScript, renderRedisStartScript, renderSentinelProbeScript,
   renderSentinelStartScript,
 } from '../../src/config/scripts';
-import { PATHS, SCRIPT, resolveSettings } from '../../src/settings';
+import { RedisAuth, RedisSentinelChartProps } from '../../src';
+import { PATHS, SCRIPT } from '../../src/settings';
 import { renderFiles } from '../../src/shared-config';
+import { find, settingsOf, synthChart } from '../support/synth';
+
+/** The scripts ConfigMap of a chart with these props. */
+const scriptsOfChart = (props: RedisSentinelChartProps): Record<string, string> => find(synthChart(props), 'ConfigMap', 'redis-scripts').data;
 
 const common: ScriptCommonOptions = {
   masterName: 'mymaster',
@@ -70,8 +75,8 @@ describe('the literal-password detector used below', () => {
 
 describe('every script', () => {
   // Backup on and a restore configured: every script is rendered.
-  const everything = { backup: true, restoreFrom: 'latest' } as const;
-  const scripts = renderFiles(resolveSettings(everything, 'redis')).scripts;
+  const everything: RedisSentinelChartProps = { backup: {}, restore: { from: 'latest' } };
+  const scripts = scriptsOfChart(everything);
 
   it('is rendered, one per file name', () => {
     expect(Object.keys(scripts).sort()).toEqual(Object.values(SCRIPT).sort());
@@ -114,7 +119,7 @@ describe('every script', () => {
   });
 
   it.each(Object.values(SCRIPT))('%s has an empty AUTH_FILE when auth is off', (file) => {
-    const off = renderFiles(resolveSettings({ ...everything, auth: false }, 'redis')).scripts;
+    const off = scriptsOfChart({ ...everything, auth: RedisAuth.none() });
     expect(assignment(off[file], 'AUTH_FILE')).toBe('');
     expect(off[file]).not.toContain(PATHS.authFile);
   });
@@ -162,7 +167,7 @@ describe('the Sentinel start script', () => {
 
 describe('the preStop script', () => {
   it('waits the failover wait of the settings', () => {
-    const s = resolveSettings({ downAfter: Duration.seconds(7), failoverTimeout: Duration.seconds(30) }, 'redis');
+    const s = settingsOf({ downAfter: Duration.seconds(7), failoverTimeout: Duration.seconds(30) }, 'redis');
     const script = renderFiles(s).scripts[SCRIPT.preStop];
     expect(assignment(script, 'WAIT')).toBe(String(s.failoverWaitSeconds));
     // At least down-after + failover-timeout.
@@ -219,7 +224,7 @@ describe('script properties', () => {
   it('for sentinel counts 3..15 (odd), SENTINEL_HOSTS of each script (all that ask the Sentinels) lists every Sentinel FQDN exactly once', () => {
     fc.assert(fc.property(oddSentinels, fc.constantFrom('redis', 'cache', 'a', 'session-store'), fc.constantFrom('redis', 'data', 'prod-1'),
       (sentinels, name, namespace) => {
-        const s = resolveSettings({ sentinels, name, namespace }, 'redis');
+        const s = settingsOf({ sentinels, name, namespace }, 'redis');
         expect(s.sentinelFqdns).toHaveLength(sentinels);
         const scripts = renderFiles(s).scripts;
         for (const file of ASKS_SENTINELS) expect({ file, hasHosts: maybeAssignment(scripts[file], 'SENTINEL_HOSTS') !== undefined }).toEqual({ file, hasHosts: true });
@@ -261,7 +266,7 @@ describe('script properties', () => {
       masterName: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/),
     });
     fc.assert(fc.property(props, (p) => {
-      const s = resolveSettings({ ...p, auth: true }, 'redis');
+      const s = settingsOf({ masterName: p.masterName, auth: RedisAuth.fromSecret({ secretName: p.authSecretName, secretKey: p.authSecretKey }) }, 'redis');
       for (const script of Object.values(renderFiles(s).scripts)) {
         expect(assignment(script, 'AUTH_FILE')).toBe(PATHS.authFile);
         expect(script).not.toMatch(LITERAL_PASSWORD);

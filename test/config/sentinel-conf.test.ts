@@ -6,7 +6,8 @@ import { Duration } from 'cdk8s';
 import * as fc from 'fast-check';
 import { quorumFor } from '../../src/config/quorum';
 import { SentinelConfOptions, renderSentinelConf } from '../../src/config/sentinel-conf';
-import { SCRIPT, resolveSettings } from '../../src/settings';
+import { SCRIPT } from '../../src/settings';
+import { settingsOf } from '../support/synth';
 import { renderFiles } from '../../src/shared-config';
 
 function directives(conf: string): string[] {
@@ -108,7 +109,7 @@ describe('renderSentinelConf properties', () => {
     }), { numRuns: 300 });
   });
 
-  it('through resolveSettings + renderFiles: the chart\'s props reach sentinel.conf unchanged', () => {
+  it('through settingsOf + renderFiles: the chart\'s props reach sentinel.conf unchanged', () => {
     const props = fc.record({
       sentinels: fc.integer({ min: 1, max: 7 }).map((k) => 2 * k + 1),
       quorumOffset: fc.nat(),
@@ -119,7 +120,7 @@ describe('renderSentinelConf properties', () => {
     });
     fc.assert(fc.property(props, (p) => {
       const quorum = quorumFor(p.sentinels) + (p.quorumOffset % (p.sentinels - quorumFor(p.sentinels) + 1));
-      const s = resolveSettings({
+      const s = settingsOf({
         sentinels: p.sentinels,
         quorum,
         downAfter: Duration.seconds(p.downAfterSeconds),
@@ -139,7 +140,7 @@ describe('renderSentinelConf properties', () => {
 
 describe('sentinel.conf defaults of the chart', () => {
   it('monitors mymaster at the bootstrap master with quorum 2, down-after 5000, failover-timeout 10000, parallel-syncs 1', () => {
-    const conf = renderFiles(resolveSettings({}, 'redis')).sentinelConf;
+    const conf = renderFiles(settingsOf({}, 'redis')).sentinelConf;
     expect(directives(conf)).toEqual(expect.arrayContaining([
       'sentinel monitor mymaster redis-master-0.redis-master-headless.redis.svc.cluster.local 6379 2',
       'sentinel down-after-milliseconds mymaster 5000',
@@ -153,7 +154,7 @@ describe('sentinel.conf defaults of the chart', () => {
 describe('the Sentinel start script rewrites the rendered monitor line', () => {
   /** Runs the start script's own `sed` command on the rendered template (POSIX sed). */
   function rewrite(masterNameValue: string, quorum: number, host: string, port: number): string {
-    const s = resolveSettings({ masterName: masterNameValue, sentinels: 5, quorum }, 'redis');
+    const s = settingsOf({ masterName: masterNameValue, sentinels: 5, quorum }, 'redis');
     const files = renderFiles(s);
     const sedLine = files.scripts[SCRIPT.sentinelStart].split('\n').find((l) => l.startsWith('sed '));
     expect(sedLine).toBeDefined();

@@ -18,7 +18,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { RedisSentinelChartProps } from '../../src';
-import { resolveSettings } from '../../src/settings';
+import { settingsOf } from '../support/synth';
 import { synthChart } from '../support/synth';
 import { Deployment } from './deployment';
 import { Cluster } from './harness/cluster';
@@ -32,11 +32,10 @@ const PASSWORD = 'e2e backup "pass" \\ word';
 const RESULTS = join(__dirname, 'results');
 const BASE: RedisSentinelChartProps = {
   downAfter: Duration.seconds(2), failoverTimeout: Duration.seconds(10),
-  // The exporters play no part here: leave them out to keep the suite light.
-  monitoring: false,
-  backup: true, backupRetention: 2,
+  // No monitoring: the exporters play no part here.
+  backup: { retention: 2 },
 };
-const s = resolveSettings(BASE, 'redis');
+const s = settingsOf(BASE, 'redis');
 const NS = s.namespace;
 const KEYS = 10_000;
 const FILE_RE = new RegExp(`^${s.name}-[0-9]{8}T[0-9]{6}Z\\.rdb$`);
@@ -85,7 +84,7 @@ async function digest(dep: Deployment, pod: string): Promise<string> {
 }
 
 function backupDir(ns: string): string {
-  return cluster.claimDir(ns, s.backupClaimName);
+  return cluster.claimDir(ns, s.names.backupClaim);
 }
 
 function backupFiles(ns = NS): string[] {
@@ -207,8 +206,8 @@ describe('backup and restore, end to end', () => {
   test('a fresh deployment with restoreFrom starts with every key; a later restart does not restore again', async () => {
     const restoreNs = 'restored';
     const file = backupFiles()[backupFiles().length - 1];
-    const props: RedisSentinelChartProps = { ...BASE, namespace: restoreNs, restoreFrom: file };
-    const s2 = resolveSettings(props, 'redis');
+    const props: RedisSentinelChartProps = { ...BASE, namespace: restoreNs, restore: { from: file } };
+    const s2 = settingsOf(props, 'redis');
     const d2 = new Deployment(cluster, s2, PASSWORD);
     // The old deployment is gone; its backup volume lives on (a PVC restored from a snapshot of it).
     for (const sts of [s.names.master, s.names.replica, s.names.sentinel]) await cluster.scale(NS, sts, 0);

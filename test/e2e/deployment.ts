@@ -7,7 +7,7 @@ import { ChildProcess } from 'child_process';
 import { existsSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import * as readline from 'readline';
-import { Settings } from '../../src/settings';
+import { DeploymentSettings as Settings } from '../../src/settings';
 import { Cluster, clientPod } from './harness/cluster';
 import { killGroup, waitFor, withTimeout } from './harness/sys';
 import { KubeObject } from './harness/types';

@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
-import { resolveSettings } from '../../src/settings';
+import { settingsOf } from '../support/synth';
 import { synthChart } from '../support/synth';
 import { Deployment, Topology, Writer, WriterResult } from './deployment';
 import { Cluster } from './harness/cluster';
@@ -19,7 +19,7 @@ jest.setTimeout(240_000);
 
 const PASSWORD = 'e2e "quoted" \\ pass';
 const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10) };
-const s = resolveSettings(PROPS, 'redis');
+const s = settingsOf(PROPS, 'redis');
 const NS = s.namespace;
 const RESULTS = join(__dirname, 'results');
 

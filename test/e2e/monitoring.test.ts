@@ -27,7 +27,7 @@ import * as readline from 'readline';
 import { stringify } from 'yaml';
 import { REDIS_EXPORTER_METRICS } from '../../src/config/alerts';
 import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../../src/example';
-import { resolveSettings } from '../../src/settings';
+import { settingsOf } from '../support/synth';
 import { synthChart } from '../support/synth';
 import { Deployment, fields } from './deployment';
 import { Cluster, clientPod } from './harness/cluster';
@@ -40,7 +40,7 @@ jest.setTimeout(240_000);
 
 const PREFIX = 'rse2e-m-';
 const PASSWORD = 'e2e-monitoring "quoted" \\ pass';
-const s = resolveSettings(EXAMPLE_PROPS, EXAMPLE_CHART_ID);
+const s = settingsOf(EXAMPLE_PROPS, EXAMPLE_CHART_ID);
 const NS = s.namespace;
 const RESULTS = join(__dirname, 'results');
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
@@ -391,7 +391,7 @@ beforeAll(async () => {
   // A second run with this prefix waits for this one rather than destroying it.
   await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
   await cluster.apply([...chartObjects, d.authSecret(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PROM_NS } }]);
-  await cluster.apply([clientPod({ name: PROM_POD, namespace: PROM_NS, labels: { ...s.prometheusPodLabels }, image: 'rse2e/node-client' })]);
+  await cluster.apply([clientPod({ name: PROM_POD, namespace: PROM_NS, labels: { 'app.kubernetes.io/name': 'prometheus' }, image: 'rse2e/node-client' })]);
   await waitFor(`pod ${PROM_NS}/${PROM_POD} running`, () => cluster.pod(PROM_NS, PROM_POD)?.ready, 15_000);
   scraper = new Scraper(cluster.spawnExec(PROM_NS, PROM_POD, 'main', ['node', join(__dirname, 'clients', 'scraper.js')]));
   await d.waitHealthy({ timeoutMs: 90_000 });

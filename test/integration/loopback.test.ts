@@ -11,11 +11,12 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
-import { renderFiles, resolveSettings } from '../../src';
+import { renderFiles } from '../../src/shared-config';
+import { settingsOf } from '../support/synth';
 import { PATHS, SCRIPT } from '../../src/settings';
 
 const PASSWORD = 'loopback "test" \\ pass';
-const s = resolveSettings({ downAfter: Duration.seconds(2), failoverTimeout: Duration.seconds(10) }, 'redis');
+const s = settingsOf({ downAfter: Duration.seconds(2), failoverTimeout: Duration.seconds(10) });
 const files = renderFiles(s);
 
 const redisFqdns = [s.bootstrapMasterFqdn, ...Array.from({ length: s.replicas }, (_, i) => `${s.names.replica}-${i}.${s.names.replicaHeadless}.${s.namespace}.svc.${s.clusterDomain}`)];

@@ -1,6 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import { Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
-import { AntiAffinity, MaxmemoryPolicy, RedisSentinelChartProps } from '../../src';
+import { AntiAffinity, MaxmemoryPolicy, RedisAuth, RedisSentinelChartProps } from '../../src';
+import { cron } from './synth';
 
 /**
  * Chart props that change nearly every setting away from its default: no auth, no NetworkPolicies,
@@ -40,7 +41,7 @@ export const CUSTOM_PROPS: RedisSentinelChartProps = {
   maxmemory: Size.mebibytes(2600),
   maxmemoryPolicy: MaxmemoryPolicy.ALLKEYS_LRU,
   redisConfig: { 'maxclients': '2000', 'tcp-keepalive': '60' },
-  auth: false,
+  auth: RedisAuth.none(),
   redisPort: 7000,
   sentinelPort: 27000,
   dnsPort: 5353,
@@ -54,8 +55,8 @@ export const CUSTOM_PROPS: RedisSentinelChartProps = {
   runAsUser: 1001,
   runAsGroup: 1002,
   // Backups to a claim the chart does not own.
-  backup: true,
-  backupExistingClaim: 'cache-backups',
+  backup: { existingClaim: 'cache-backups' },
+  monitoring: {},
 };
 
 /**
@@ -69,8 +70,7 @@ export const CUSTOM_NETWORK_PROPS: RedisSentinelChartProps = {
   replicas: 4,
   minReplicasToWrite: 2,
   sentinels: 3,
-  authSecretName: 'sessions-credentials',
-  authSecretKey: 'redis.password',
+  auth: RedisAuth.fromSecret({ secretName: 'sessions-credentials', secretKey: 'redis.password' }),
   redisPort: 6380,
   sentinelPort: 26380,
   networkPolicy: true,
@@ -79,7 +79,100 @@ export const CUSTOM_NETWORK_PROPS: RedisSentinelChartProps = {
   nodeSelector: { 'kubernetes.io/arch': 'amd64' },
   imagePullSecrets: ['regcred'],
   // Backups (with their NetworkPolicy) and a restore of the newest one on first start.
-  backup: true,
-  backupSchedule: '15 3 * * 1-5',
-  restoreFrom: 'latest',
+  backup: { schedule: cron('15 3 * * 1-5') },
+  restore: { from: 'latest' },
+  monitoring: {},
 };
+
+/**
+ * Every prop of src/props.ts set to a non-default value, every option object present with every
+ * option set. Exceptions: `auth` keeps a password (AUTH_OFF covers RedisAuth.none()) and
+ * `networkPolicy` stays true (so clientPodLabels/clientNamespaceLabels/dnsPort show up; AUTH_OFF
+ * turns it off). `backup.existingClaim` excludes backup.storageSize/storageClassName:
+ * BACKUP_EXISTING_CLAIM covers it.
+ */
+export const FULL: RedisSentinelChartProps = {
+  name: 'cache',
+  namespace: 'data',
+  createNamespace: false,
+  masterName: 'primary',
+  clusterDomain: 'k8s.example.com',
+  replicas: 4,
+  sentinels: 5,
+  quorum: 4,
+  allowUnsafeSentinelCount: true,
+  allowMinorityQuorum: true,
+  downAfter: Duration.seconds(8),
+  failoverTimeout: Duration.seconds(30),
+  parallelSyncs: 2,
+  minReplicasToWrite: 2,
+  minReplicasMaxLag: Duration.seconds(20),
+  storageSize: Size.gibibytes(50),
+  storageClassName: 'fast-ssd',
+  sentinelStorageSize: Size.gibibytes(2),
+  sentinelStorageClassName: 'standard',
+  image: 'redis:7.2.10-alpine',
+  sentinelImage: 'registry.example.com/redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+  imagePullPolicy: ImagePullPolicy.ALWAYS,
+  imagePullSecrets: ['regcred'],
+  redisResources: {
+    cpu: { request: Cpu.millis(500), limit: Cpu.units(2) },
+    memory: { request: Size.gibibytes(2), limit: Size.gibibytes(4) },
+  },
+  sentinelResources: {
+    cpu: { request: Cpu.millis(100), limit: Cpu.millis(200) },
+    memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+  },
+  maxmemory: Size.gibibytes(3),
+  maxmemoryPolicy: MaxmemoryPolicy.ALLKEYS_LRU,
+  redisConfig: { maxclients: '20000', hz: '20' },
+  auth: RedisAuth.fromSecret({ secretName: 'cache-password', secretKey: 'redis-password' }),
+  redisPort: 6380,
+  sentinelPort: 26380,
+  networkPolicy: true,
+  clientPodLabels: { 'app.example.com/redis-client': 'yes' },
+  clientNamespaceLabels: { 'kubernetes.io/metadata.name': 'apps' },
+  dnsPort: 5353,
+  antiAffinity: AntiAffinity.PREFERRED,
+  zoneSpread: false,
+  nodeSelector: { 'node-pool': 'redis' },
+  priorityClassName: 'high-priority',
+  runAsUser: 1001,
+  runAsGroup: 1001,
+  monitoring: {
+    exporterImage: 'registry.example.com/oliver006/redis_exporter:v1.90.0',
+    exporterResources: {
+      cpu: { request: Cpu.millis(20), limit: Cpu.millis(100) },
+      memory: { request: Size.mebibytes(48), limit: Size.mebibytes(96) },
+    },
+    metricsPort: 9200,
+    scrapeInterval: Duration.seconds(30),
+    namespace: 'monitoring',
+    labels: { release: 'kube-prometheus-stack' },
+    alertLabels: { team: 'data' },
+    prometheusPodLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/instance': 'main' },
+    prometheusNamespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+    dashboardLabels: { grafana_dashboard: 'redis' },
+  },
+  backup: {
+    schedule: cron('30 */6 * * *'),
+    timeZone: 'Europe/Berlin',
+    retention: 10,
+    storageSize: Size.gibibytes(100),
+    storageClassName: 'standard',
+    deadline: Duration.hours(2),
+    maxAge: Duration.hours(9),
+    resources: {
+      cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
+      memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+    },
+  },
+  restore: { from: 'cache-20260101T000000Z.rdb', claimName: 'cache-old-backups' },
+};
+
+/** Backups to a claim the chart does not create. */
+export const BACKUP_EXISTING_CLAIM: RedisSentinelChartProps = { backup: { existingClaim: 'redis-backups-retained' } };
+
+/** The remaining non-defaults: auth and NetworkPolicies off. */
+export const AUTH_OFF: RedisSentinelChartProps = { auth: RedisAuth.none(), networkPolicy: false };
+

@@ -1,7 +1,8 @@
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { App, Testing } from 'cdk8s';
+import { App, Cron, Testing } from 'cdk8s';
 import { RedisSentinelChart, RedisSentinelChartProps } from '../../src';
+import { DeploymentSettings } from '../../src/settings';
 
 /** A synthesized Kubernetes object (plain JSON). */
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: any }; [k: string]: any };
@@ -31,4 +32,17 @@ export function find(objects: KubeObject[], kind: string, name: string): KubeObj
 /** Every object of a kind. */
 export function ofKind(objects: KubeObject[], kind: string): KubeObject[] {
   return objects.filter((o) => o.kind === kind);
+}
+
+/**
+ * A Cron with exactly this expression (5 fields, `@daily`, or anything invalid, to test checks):
+ * cdk8s' Cron builds its expression from fields only.
+ */
+export function cron(expression: string): Cron {
+  return Object.assign(new Cron(), { expressionString: expression });
+}
+
+/** The core settings a chart with these props resolves to (throws for invalid props, as the chart does). */
+export function settingsOf(props: RedisSentinelChartProps = {}, id = 'redis'): DeploymentSettings {
+  return new RedisSentinelChart(testApp(), id, props).redis._settings;
 }

@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync } from 'fs';
 import { Duration } from 'cdk8s';
 import { RedisSentinelChartProps } from '../../../src';
-import { resolveSettings } from '../../../src/settings';
+import { settingsOf } from '../../support/synth';
 import { synthChart } from '../../support/synth';
 import { Deployment } from '../deployment';
 import { Cluster } from '../harness/cluster';
@@ -15,7 +15,7 @@ export const PASSWORD = 'repro';
 /** Runs `body` against a healthy deployment of the chart, then removes everything. */
 export async function withDeployment(props: RedisSentinelChartProps, body: (d: Deployment, master: string) => Promise<void>): Promise<void> {
   const all = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10), ...props };
-  const s = resolveSettings(all, 'redis');
+  const s = settingsOf(all, 'redis');
   const logDir = `${__dirname}/../results/repro-logs`;
   rmSync(logDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });

@@ -1,0 +1,173 @@
+import { Chart, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct, IConstruct } from 'constructs';
+import { RedisBackup, resolveBackupOptions, resolveRestoreOptions } from './backup';
+import { RedisMonitoring, resolveMonitoringOptions } from './monitoring';
+import { componentSelector, objectLabels } from './names';
+import { RedisNetworkPolicies } from './network-policies';
+import { RedisSentinelProps } from './props';
+import { RedisMaster } from './redis-master';
+import { RedisReplicaSet } from './redis-replica-set';
+import { SentinelQuorum } from './sentinel-quorum';
+import { DeploymentSettings, SCRIPT, resolveDeployment } from './settings';
+import { RenderedFiles, configChecksum, renderBackupScriptFor, renderFiles } from './shared-config';
+import { Problems } from './validation';
+
+/**
+ * A complete Redis + Sentinel deployment with automatic failover, in any Chart: the bootstrap
+ * master, the replica set, the Sentinel quorum, their ConfigMaps, Services, PodDisruptionBudgets and
+ * NetworkPolicies, plus backups and monitoring when their options are given. The password comes
+ * from an existing Secret (`<name>-auth`, key `password`, by default). Objects go to `namespace`,
+ * or the Chart's.
+ */
+export class RedisSentinel extends Construct {
+  /** Prefix of every resource name. */
+  public readonly name: string;
+  /** Namespace of every object (but the monitoring objects, which may go elsewhere). */
+  public readonly namespace: string;
+  /** The name Sentinel monitors the master under (what clients ask for). */
+  public readonly masterName: string;
+  public readonly redisPort: number;
+  public readonly sentinelPort: number;
+  /** Sentinels that must agree the master is down. */
+  public readonly quorum: number;
+  public readonly master: RedisMaster;
+  public readonly replicaSet: RedisReplicaSet;
+  public readonly sentinels: SentinelQuorum;
+  /** ClusterIP Service over every ready Redis pod (master or replica), for reads. */
+  public readonly readService: k8s.KubeService;
+  public readonly redisConfigMap: k8s.KubeConfigMap;
+  public readonly scriptsConfigMap: k8s.KubeConfigMap;
+  public readonly redisPodDisruptionBudget: k8s.KubePodDisruptionBudget;
+  /** The Namespace object, with `createNamespace`. */
+  public readonly namespaceObject?: k8s.KubeNamespace;
+  /** The NetworkPolicies, unless `networkPolicy` is false. */
+  public readonly networkPolicies?: RedisNetworkPolicies;
+
+  /** @internal */
+  public readonly _settings: DeploymentSettings;
+  /** @internal */
+  public readonly _files: RenderedFiles;
+  /** @internal */
+  public readonly _configChecksum: { redis: string; sentinel: string };
+  /** @internal */
+  public readonly _restore?: { readonly from: string; readonly claimName: string };
+  private readonly parts = new Map<string, IConstruct>();
+  private backupPart?: RedisBackup;
+  private monitoringPart?: RedisMonitoring;
+
+  constructor(scope: Construct, id: string, props: RedisSentinelProps = {}) {
+    super(scope, id);
+    // Check every prop before creating anything: bad props throw here, listing every problem.
+    const p = new Problems();
+    const chart = Chart.of(this);
+    const namespace = props.namespace ?? chart.namespace;
+    if (namespace === undefined) {
+      p.add(`namespace is not set and the Chart '${chart.node.path || chart.node.id}' has none: set namespace (pod DNS names need it), e.g. namespace: 'redis'`);
+    }
+    const s = resolveDeployment(p, props, id, namespace ?? 'default');
+    if (props.backup) resolveBackupOptions(p, props.backup, s, 'backup.');
+    if (props.monitoring) resolveMonitoringOptions(p, props.monitoring, s, 'monitoring.');
+    const restore = props.restore ? resolveRestoreOptions(p, props.restore, s, props.backup?.existingClaim) : undefined;
+    if (p.list.length > 0) {
+      // Leave nothing behind in the user's tree: an app that catches this emits no part of it.
+      const path = this.node.path;
+      scope.node.tryRemoveChild(id);
+      p.throwIfAny(path);
+    }
+
+    this._settings = s;
+    this._restore = restore;
+    this._files = renderFiles(s, restore?.from);
+    this._configChecksum = configChecksum(this._files);
+    this.name = s.name;
+    this.namespace = s.namespace;
+    this.masterName = s.masterName;
+    this.redisPort = s.redisPort;
+    this.sentinelPort = s.sentinelPort;
+    this.quorum = s.quorum;
+    const n = s.names;
+
+    if (s.createNamespace) {
+      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', {
+        metadata: {
+          name: s.namespace,
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/warn': 'restricted',
+            'pod-security.kubernetes.io/audit': 'restricted',
+          },
+        },
+      });
+    }
+
+    this.redisConfigMap = new k8s.KubeConfigMap(this, 'RedisConfig', {
+      metadata: { name: n.redisConfig, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },
+      data: { 'redis.conf': this._files.redisConf },
+    });
+    this.scriptsConfigMap = new k8s.KubeConfigMap(this, 'Scripts', {
+      metadata: { name: n.scripts, namespace: s.namespace, labels: objectLabels(s.name, undefined) },
+      // A backup may be attached after this construct: its script is added at synth time.
+      data: Lazy.any({
+        produce: () => ({
+          ...this._files.scripts,
+          ...(this.backupPart ? { [SCRIPT.backup]: renderBackupScriptFor(s, this.backupPart._resolved) } : {}),
+        }),
+      }),
+    });
+
+    this.master = new RedisMaster(this, 'Master', { deployment: this });
+    this.replicaSet = new RedisReplicaSet(this, 'Replicas', { deployment: this });
+    this.sentinels = new SentinelQuorum(this, 'Sentinels', { deployment: this });
+
+    this.readService = new k8s.KubeService(this, 'ReadService', {
+      metadata: { name: n.readService, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },
+      spec: {
+        type: 'ClusterIP',
+        selector: componentSelector(s.name, 'redis'),
+        ports: [{ name: 'redis', port: s.redisPort, targetPort: k8s.IntOrString.fromString('redis') }],
+      },
+    });
+
+    // One budget over master and replicas: a drain never takes two Redis pods at once.
+    this.redisPodDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'RedisPdb', {
+      metadata: { name: n.redisPdb, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: componentSelector(s.name, 'redis') } },
+    });
+
+    if (props.backup) new RedisBackup(this, 'Backup', { ...props.backup, deployment: this });
+    if (props.monitoring) new RedisMonitoring(this, 'Monitoring', { ...props.monitoring, deployment: this });
+    if (s.networkPolicy) this.networkPolicies = new RedisNetworkPolicies(this, 'NetworkPolicies', { deployment: this });
+  }
+
+  /** The deployment's backups (from `backup`, or a {@link RedisBackup} created for it), if any. */
+  public get backup(): RedisBackup | undefined {
+    return this.backupPart;
+  }
+
+  /** The deployment's monitoring (from `monitoring`, or a {@link RedisMonitoring} created for it), if any. */
+  public get monitoring(): RedisMonitoring | undefined {
+    return this.monitoringPart;
+  }
+
+  /** Records the one `kind` part of this deployment (master, replicas, ...). @internal */
+  public _attachPart(kind: string, part: IConstruct): void {
+    const existing = this.parts.get(kind);
+    if (existing) {
+      throw new Error(`the RedisSentinel at ${this.node.path} already has its ${kind} (at ${existing.node.path}); a deployment has exactly one: use the handle on the RedisSentinel instead of creating another`);
+    }
+    this.parts.set(kind, part);
+  }
+
+  /** @internal */
+  public _attachBackup(backup: RedisBackup): void {
+    this._attachPart('RedisBackup', backup);
+    this.backupPart = backup;
+  }
+
+  /** @internal */
+  public _attachMonitoring(monitoring: RedisMonitoring): void {
+    this._attachPart('RedisMonitoring', monitoring);
+    this.monitoringPart = monitoring;
+  }
+}
