@@ -161,12 +161,8 @@ function num(n: number): string {
   return String(n);
 }
 
-/**
- * Renders the alerting rules: one group for the Redis pods, one for the Sentinels.
- * Thresholds come from the options; `for` durations are fixed.
- */
-export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
-  check(o);
+/** What every rule builder shares: selectors, labels, the on-call commands. */
+function alertContext(o: AlertRuleOptions) {
   const ns = o.namespace;
   const redisPort = o.redisPort ?? 6379;
   const sentinelPort = o.sentinelPort ?? 26379;
@@ -207,7 +203,22 @@ export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
   const redisRule = (r: Omit<Parameters<typeof rule>[0], 'service'>) => rule({ ...r, service: o.redisMetricsService });
   const sentinelRule = (r: Omit<Parameters<typeof rule>[0], 'service'>) => rule({ ...r, service: o.sentinelMetricsService });
 
-  const redis: AlertRule[] = [
+  const healthySentinels = `(count(redis_up{${S}} == 1) or vector(0))`;
+  const okSentinels = `max(redis_sentinel_master_ok_sentinels{${SM}})`;
+  const sentinelHealth = (threshold: number) => `${healthySentinels} < ${threshold} or ${okSentinels} < ${threshold}`;
+  const epoch = `redis_sentinel_master_config_epoch{${SM}}`;
+  return {
+    o, ns, kubectl, redisPort, sentinelPort, authFile, auth, R, S, SM, master, redisCli, sentinelCli, listRedis, listSentinels, anySentinel, set, redisRule, sentinelRule, replicas, lag,
+    healthySentinels, okSentinels, sentinelHealth, epoch,
+  };
+}
+
+type AlertContext = ReturnType<typeof alertContext>;
+
+/** Redis pods up, scraped, exactly one master. */
+function redisAvailabilityRules(c: AlertContext): AlertRule[] {
+  const { o, ns, kubectl, redisPort, R, master, redisCli, sentinelCli, listRedis, listSentinels, anySentinel, set, redisRule, lag } = c;
+  return [
     redisRule({
       alert: 'RedisDown',
       expr: `redis_up{${R}} == 0`,
@@ -280,6 +291,13 @@ export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
         `restart that pod (its entrypoint asks the Sentinels for the master): ${kubectl} delete pod <stale-master-pod>.`,
       ].join(' '),
     }),
+  ];
+}
+
+/** Replicas linked, in sync, enough of them for min-replicas-to-write. */
+function redisReplicationRules(c: AlertContext): AlertRule[] {
+  const { o, kubectl, R, master, redisCli, sentinelCli, listRedis, anySentinel, redisRule, replicas, lag } = c;
+  return [
     redisRule({
       alert: 'RedisReplicaLinkDown',
       expr: `redis_master_link_up{${R}} == 0`,
@@ -355,6 +373,13 @@ export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
         'Lowering min-replicas-to-write ends this outage but allows losing acknowledged writes on failover.',
       ].join(' '),
     })]),
+  ];
+}
+
+/** Memory and snapshots. */
+function redisResourceRules(c: AlertContext): AlertRule[] {
+  const { o, kubectl, R, redisCli, redisRule } = c;
+  return [
     redisRule({
       alert: 'RedisMemoryNearLimit',
       // Only where maxmemory is set: a 0 divisor is filtered out, not divided by.
@@ -399,13 +424,12 @@ export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
       ].join(' '),
     })]),
   ];
+}
 
-  const healthySentinels = `(count(redis_up{${S}} == 1) or vector(0))`;
-  const okSentinels = `max(redis_sentinel_master_ok_sentinels{${SM}})`;
-  const sentinelHealth = (threshold: number) => `${healthySentinels} < ${threshold} or ${okSentinels} < ${threshold}`;
-  const epoch = `redis_sentinel_master_config_epoch{${SM}}`;
-
-  const sentinel: AlertRule[] = [
+/** Sentinels up, scraped, able to reach quorum. */
+function sentinelHealthRules(c: AlertContext): AlertRule[] {
+  const { o, ns, kubectl, sentinelPort, S, SM, sentinelCli, listRedis, listSentinels, anySentinel, set, sentinelRule, sentinelHealth } = c;
+  return [
     sentinelRule({
       alert: 'RedisSentinelDown',
       expr: `redis_up{${S}} == 0`,
@@ -495,6 +519,13 @@ export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
         'stale Sentinel entries (see RedisSentinelStaleEntries) also raise the majority needed.',
       ].join(' '),
     }),
+  ];
+}
+
+/** Failovers, TILT, and Sentinels that disagree. */
+function sentinelFailoverRules(c: AlertContext): AlertRule[] {
+  const { o, kubectl, S, SM, master, sentinelCli, anySentinel, set, sentinelRule, replicas, epoch } = c;
+  return [
     sentinelRule({
       alert: 'RedisSentinelTilt',
       expr: `redis_sentinel_tilt{${S}} > 0`,
@@ -553,7 +584,18 @@ export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
       ].join(' '),
     }),
   ];
+}
 
+/**
+ * Renders the alerting rules: one group for the Redis pods, one for the Sentinels.
+ * Thresholds come from the options; `for` durations are fixed.
+ */
+export function renderAlertRules(o: AlertRuleOptions): RuleGroup[] {
+  check(o);
+  const c = alertContext(o);
+  const redis = [...redisAvailabilityRules(c), ...redisReplicationRules(c), ...redisResourceRules(c)];
+  const sentinel = [...sentinelHealthRules(c), ...sentinelFailoverRules(c)];
+  const ns = o.namespace;
   const group = `${ns}/${o.redisMetricsService}`;
   return [
     { name: `${group}/redis`, rules: redis },

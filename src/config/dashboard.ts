@@ -48,27 +48,24 @@ interface PanelSpec {
 }
 
 /** Renders the dashboard JSON model. */
-export function renderDashboard(o: DashboardOptions): object {
-  for (const key of ['namespace', 'masterName', 'redisMetricsService', 'sentinelMetricsService'] as const) {
-    if (typeof o[key] !== 'string' || o[key].length === 0) throw new Error(`renderDashboard: ${key} ('${o[key]}') must be a non-empty string`);
-  }
-  if (o.uid !== undefined && !UID.test(o.uid)) {
-    throw new Error(`renderDashboard: uid ('${o.uid}') must be 1-40 letters, digits, '-' or '_' (Grafana's limit)`);
-  }
-  const natural = `redis-${o.namespace}-${o.redisMetricsService}`;
-  const uid = o.uid ?? (UID.test(natural)
-    ? natural
-    : `redis-${createHash('sha1').update(`${o.namespace}/${o.redisMetricsService}`).digest('hex').slice(0, 34)}`);
-  const title = o.title ?? `Redis Sentinel ${o.namespace}/${o.masterName} (${o.redisMetricsService})`;
-
+/** PromQL selectors of the deployment's series. */
+function selectors(o: DashboardOptions) {
   const R = `namespace=${str(o.namespace)},service=${str(o.redisMetricsService)}`;
   const S = `namespace=${str(o.namespace)},service=${str(o.sentinelMetricsService)}`;
   const SM = `${S},master_name=${str(o.masterName)}`;
   const isMaster = `redis_instance_info{${R},role="master"}`;
   const epoch = `redis_sentinel_master_config_epoch{${SM}}`;
 
+  return { R, S, SM, isMaster, epoch };
+}
+
+type Selectors = ReturnType<typeof selectors>;
+
+/** The top row: one number each (masters, pods up, quorum, TILT). */
+function statPanels(q: Selectors): PanelSpec[] {
+  const { R, S, SM, isMaster } = q;
   const okFail = [{ type: 'value', options: { 0: { text: 'FAIL', color: 'red', index: 0 }, 1: { text: 'OK', color: 'green', index: 1 } } }];
-  const specs: PanelSpec[] = [
+  return [
     {
       type: 'stat', title: 'Masters', unit: 'none', w: 4, h: 4,
       description: 'Redis pods reporting role master. Exactly 1 is healthy; 0 means writes fail, 2 or more is split brain.',
@@ -106,6 +103,13 @@ export function renderDashboard(o: DashboardOptions): object {
       queries: [{ expr: `sum(redis_sentinel_tilt{${S}}) or vector(0)`, legend: 'tilt' }],
       thresholds: [{ color: 'green', value: null }, { color: 'red', value: 1 }],
     },
+  ];
+}
+
+/** Roles, failovers and replication over time. */
+function roleAndFailoverPanels(q: Selectors): PanelSpec[] {
+  const { R, SM, isMaster, epoch } = q;
+  return [
     {
       type: 'timeseries', title: 'Role per pod (1 = master, 0 = replica)', unit: 'none', w: 12, h: 8, steps: true,
       description: 'Which pod is master over time. A step from one pod to another is a failover.',
@@ -155,6 +159,13 @@ export function renderDashboard(o: DashboardOptions): object {
         { expr: `max by (pod) (redis_sentinel_master_slaves{${SM}})`, legend: '{{pod}} known replicas' },
       ],
     },
+  ];
+}
+
+/** Clients, memory, commands and persistence over time. */
+function resourcePanels(q: Selectors): PanelSpec[] {
+  const { R, S, SM, isMaster } = q;
+  return [
     {
       type: 'timeseries', title: 'Sentinel: master status, CKQUORUM, TILT', unit: 'none', w: 12, h: 8, steps: true,
       description: 'Per Sentinel: master status ok (1) or sdown/odown (0), CKQUORUM ok (1), TILT (1).',
@@ -198,6 +209,85 @@ export function renderDashboard(o: DashboardOptions): object {
       queries: [{ expr: `max by (pod) (redis_rdb_last_bgsave_status{${R}})`, legend: '{{pod}}' }],
     },
   ];
+}
+
+/** One panel of the Grafana JSON model at `gridPos`. */
+function panelJson(p: PanelSpec, index: number, gridPos: { h: number; w: number; x: number; y: number }): object {
+  const targets = p.queries.map((q, i) => ({
+    datasource: DATASOURCE,
+    expr: q.expr,
+    legendFormat: q.legend,
+    range: true,
+    refId: String.fromCharCode(65 + i),
+  }));
+  const thresholds = { mode: 'absolute', steps: p.thresholds ?? [{ color: 'green', value: null }] };
+  if (p.type === 'stat') {
+    return {
+      id: index + 1,
+      type: 'stat',
+      title: p.title,
+      description: p.description,
+      datasource: DATASOURCE,
+      gridPos,
+      targets,
+      fieldConfig: { defaults: { unit: p.unit, decimals: 0, thresholds, mappings: p.mappings ?? [], color: { mode: 'thresholds' } }, overrides: [] },
+      options: {
+        reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+        colorMode: 'background',
+        graphMode: 'none',
+        justifyMode: 'auto',
+        orientation: 'auto',
+        textMode: 'auto',
+      },
+    };
+  }
+  return {
+    id: index + 1,
+    type: 'timeseries',
+    title: p.title,
+    description: p.description,
+    datasource: DATASOURCE,
+    gridPos,
+    targets,
+    fieldConfig: {
+      defaults: {
+        unit: p.unit,
+        thresholds,
+        mappings: [],
+        color: { mode: 'palette-classic' },
+        custom: {
+          drawStyle: 'line',
+          lineInterpolation: p.steps ? 'stepAfter' : 'linear',
+          lineWidth: 1,
+          fillOpacity: 0,
+          showPoints: 'never',
+          spanNulls: false,
+        },
+      },
+      overrides: [],
+    },
+    options: {
+      legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['lastNotNull', 'max'] },
+      tooltip: { mode: 'multi', sort: 'desc' },
+    },
+  };
+}
+
+export function renderDashboard(o: DashboardOptions): object {
+  for (const key of ['namespace', 'masterName', 'redisMetricsService', 'sentinelMetricsService'] as const) {
+    if (typeof o[key] !== 'string' || o[key].length === 0) throw new Error(`renderDashboard: ${key} ('${o[key]}') must be a non-empty string`);
+  }
+  if (o.uid !== undefined && !UID.test(o.uid)) {
+    throw new Error(`renderDashboard: uid ('${o.uid}') must be 1-40 letters, digits, '-' or '_' (Grafana's limit)`);
+  }
+  const natural = `redis-${o.namespace}-${o.redisMetricsService}`;
+  const uid = o.uid ?? (UID.test(natural)
+    ? natural
+    : `redis-${createHash('sha1').update(`${o.namespace}/${o.redisMetricsService}`).digest('hex').slice(0, 34)}`);
+  const title = o.title ?? `Redis Sentinel ${o.namespace}/${o.masterName} (${o.redisMetricsService})`;
+
+  const q = selectors(o);
+  const specs = [...statPanels(q), ...roleAndFailoverPanels(q), ...resourcePanels(q)];
 
   // Lay panels out left to right, top to bottom, on Grafana's 24-column grid.
   let x = 0;
@@ -212,65 +302,9 @@ export function renderDashboard(o: DashboardOptions): object {
     const gridPos = { h: p.h, w: p.w, x, y };
     x += p.w;
     rowHeight = Math.max(rowHeight, p.h);
-    const targets = p.queries.map((q, i) => ({
-      datasource: DATASOURCE,
-      expr: q.expr,
-      legendFormat: q.legend,
-      range: true,
-      refId: String.fromCharCode(65 + i),
-    }));
-    const thresholds = { mode: 'absolute', steps: p.thresholds ?? [{ color: 'green', value: null }] };
-    if (p.type === 'stat') {
-      return {
-        id: index + 1,
-        type: 'stat',
-        title: p.title,
-        description: p.description,
-        datasource: DATASOURCE,
-        gridPos,
-        targets,
-        fieldConfig: { defaults: { unit: p.unit, decimals: 0, thresholds, mappings: p.mappings ?? [], color: { mode: 'thresholds' } }, overrides: [] },
-        options: {
-          reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-          colorMode: 'background',
-          graphMode: 'none',
-          justifyMode: 'auto',
-          orientation: 'auto',
-          textMode: 'auto',
-        },
-      };
-    }
-    return {
-      id: index + 1,
-      type: 'timeseries',
-      title: p.title,
-      description: p.description,
-      datasource: DATASOURCE,
-      gridPos,
-      targets,
-      fieldConfig: {
-        defaults: {
-          unit: p.unit,
-          thresholds,
-          mappings: [],
-          color: { mode: 'palette-classic' },
-          custom: {
-            drawStyle: 'line',
-            lineInterpolation: p.steps ? 'stepAfter' : 'linear',
-            lineWidth: 1,
-            fillOpacity: 0,
-            showPoints: 'never',
-            spanNulls: false,
-          },
-        },
-        overrides: [],
-      },
-      options: {
-        legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['lastNotNull', 'max'] },
-        tooltip: { mode: 'multi', sort: 'desc' },
-      },
-    };
+    return panelJson(p, index, gridPos);
   });
+
 
   return {
     uid,
@@ -320,7 +354,7 @@ export function renderDashboard(o: DashboardOptions): object {
           hide: false,
           iconColor: 'red',
           // The set's highest config epoch rose within the last step: a failover.
-          expr: `max(${epoch}) > max(${epoch} offset 1m)`,
+          expr: `max(${q.epoch}) > max(${q.epoch} offset 1m)`,
           step: '1m',
           titleFormat: 'Failover',
           textFormat: 'The Sentinels\' highest config epoch rose: a new master was promoted',
