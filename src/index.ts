@@ -11,7 +11,7 @@ export { RedisMonitoring, RedisMonitoringProps, MonitoringOptions, DEFAULT_EXPOR
 export { DEFAULT_IMAGE } from './settings';
 export { RedisSentinelConfigError } from './validation';
 export { quorumFor, isMajority } from './config/quorum';
-export { AlertRuleOptions, AlertRule, RuleGroup, renderAlertRules, metricNamesIn } from './config/alerts';
+export { AlertRuleOptions, AlertRule, RuleGroup, renderAlertRules } from './config/alerts';
 export { DashboardOptions, renderDashboard } from './config/dashboard';
 export { BackupAlertOptions, KUBE_STATE_METRICS, renderBackupAlertRules } from './config/backup-alerts';
 export { CronSchedule, CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';

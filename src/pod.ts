@@ -33,7 +33,8 @@ export function containerSecurityContext(s: Settings): k8s.SecurityContext {
   };
 }
 
-function quantityOfSize(size: Size): k8s.Quantity {
+/** A storage or memory size as a Kubernetes quantity. */
+export function quantity(size: Size): k8s.Quantity {
   // Whole Mi when possible keeps the YAML readable; otherwise bytes.
   const mib = size.toMebibytes({ rounding: SizeRoundingBehavior.NONE });
   if (Number.isInteger(mib)) {
@@ -42,10 +43,6 @@ function quantityOfSize(size: Size): k8s.Quantity {
   return k8s.Quantity.fromNumber(Math.round(size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024));
 }
 
-/** A storage or memory size as a Kubernetes quantity. */
-export function quantity(size: Size): k8s.Quantity {
-  return quantityOfSize(size);
-}
 
 /** cdk8s-plus ContainerResources to L1 ResourceRequirements. */
 export function resourceRequirements(r: ContainerResources): k8s.ResourceRequirements {
@@ -53,10 +50,10 @@ export function resourceRequirements(r: ContainerResources): k8s.ResourceRequire
   const limits: Record<string, k8s.Quantity> = {};
   if (r.cpu?.request) requests.cpu = k8s.Quantity.fromString(r.cpu.request.amount);
   if (r.cpu?.limit) limits.cpu = k8s.Quantity.fromString(r.cpu.limit.amount);
-  if (r.memory?.request) requests.memory = quantityOfSize(r.memory.request);
-  if (r.memory?.limit) limits.memory = quantityOfSize(r.memory.limit);
-  if (r.ephemeralStorage?.request) requests['ephemeral-storage'] = quantityOfSize(r.ephemeralStorage.request);
-  if (r.ephemeralStorage?.limit) limits['ephemeral-storage'] = quantityOfSize(r.ephemeralStorage.limit);
+  if (r.memory?.request) requests.memory = quantity(r.memory.request);
+  if (r.memory?.limit) limits.memory = quantity(r.memory.limit);
+  if (r.ephemeralStorage?.request) requests['ephemeral-storage'] = quantity(r.ephemeralStorage.request);
+  if (r.ephemeralStorage?.limit) limits['ephemeral-storage'] = quantity(r.ephemeralStorage.limit);
   return {
     ...(Object.keys(requests).length ? { requests } : {}),
     ...(Object.keys(limits).length ? { limits } : {}),

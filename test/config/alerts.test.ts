@@ -11,9 +11,9 @@ import { join } from 'path';
 import * as fc from 'fast-check';
 import { stringify } from 'yaml';
 import {
-  AlertRule, AlertRuleOptions, DEFAULT_AUTH_FILE, PROMETHEUS_TARGET_METRICS, REDIS_EXPORTER_METRICS, RuleGroup,
-  metricNamesIn, renderAlertRules,
+  AlertRule, AlertRuleOptions, DEFAULT_AUTH_FILE, PROMETHEUS_TARGET_METRICS, REDIS_EXPORTER_METRICS, RuleGroup, renderAlertRules,
 } from '../../src/config/alerts';
+import { metricNamesIn } from '../support/promql';
 import { PATHS } from '../../src/settings';
 
 const O: AlertRuleOptions = {

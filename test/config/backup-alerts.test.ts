@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
-import { metricNamesIn } from '../../src/config/alerts';
+import { metricNamesIn } from '../support/promql';
 import { KUBE_STATE_METRICS, renderBackupAlertRules } from '../../src/config/backup-alerts';
 
 const groups = renderBackupAlertRules({

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
-import { PROMETHEUS_TARGET_METRICS, REDIS_EXPORTER_METRICS, metricNamesIn } from '../../src/config/alerts';
+import { PROMETHEUS_TARGET_METRICS, REDIS_EXPORTER_METRICS } from '../../src/config/alerts';
+import { metricNamesIn } from '../support/promql';
 import { DashboardOptions, renderDashboard } from '../../src/config/dashboard';
 
 const O: DashboardOptions = {

@@ -17,8 +17,9 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
 import {
-  AlertRuleOptions, PROMETHEUS_TARGET_METRICS, REDIS_EXPORTER_METRICS, metricNamesIn, renderAlertRules,
+  AlertRuleOptions, PROMETHEUS_TARGET_METRICS, REDIS_EXPORTER_METRICS, renderAlertRules,
 } from '../../src/config/alerts';
+import { metricNamesIn } from '../support/promql';
 import { renderDashboard } from '../../src/config/dashboard';
 
 /**
