@@ -75,7 +75,7 @@ export interface BackupOptions {
  */
 export interface RestoreOptions {
   /** A file name in the backup volume (`<name>-<UTC time>.rdb`), or 'latest' for the newest backup. */
-  readonly from: string;
+  readonly file: string;
 
   /**
    * PersistentVolumeClaim holding the file.
@@ -160,10 +160,10 @@ export function resolveBackupOptions(p: Problems, o: BackupOptions, s: Deploymen
 
 /** Checks restore options; returns the file and the claim it is read from. */
 export function resolveRestoreOptions(p: Problems, o: RestoreOptions, s: DeploymentSettings, backupClaim: string | undefined) {
-  p.check(o.from.length <= 255 && RESTORE_FILE.test(o.from),
-    `restore.from ('${o.from}') must be a file name in the backup volume (letters, digits, '.', '_', '-'; no '/'), e.g. '${s.name}-20260101T020000Z.rdb', or 'latest'`);
+  p.check(o.file.length <= 255 && RESTORE_FILE.test(o.file),
+    `restore.file ('${o.file}') must be a file name in the backup volume (letters, digits, '.', '_', '-'; no '/'), e.g. '${s.name}-20260101T020000Z.rdb', or 'latest'`);
   checkObjectName(p, 'restore.claimName', o.claimName, 'PersistentVolumeClaim');
-  return { from: o.from, claimName: o.claimName ?? backupClaim ?? s.names.backupClaim };
+  return { file: o.file, claimName: o.claimName ?? backupClaim ?? s.names.backupClaim };
 }
 
 /**

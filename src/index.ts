@@ -1,3 +1,6 @@
+// The public API: the constructs, their props and options, and synthReleases. The pure renderers
+// (src/config/*), the naming helpers (src/names.ts) and the resolved settings are internal (tests
+// import them by path).
 export { RedisSentinel } from './redis-sentinel';
 export { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-chart';
 export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
@@ -10,12 +13,4 @@ export { RedisBackup, RedisBackupProps, BackupOptions, RestoreOptions } from './
 export { RedisMonitoring, RedisMonitoringProps, MonitoringOptions, DEFAULT_EXPORTER_IMAGE } from './monitoring';
 export { DEFAULT_IMAGE } from './settings';
 export { RedisSentinelConfigError } from './validation';
-export { quorumFor, isMajority } from './config/quorum';
-export { AlertRuleOptions, AlertRule, RuleGroup, renderAlertRules } from './config/alerts';
-export { DashboardOptions, renderDashboard } from './config/dashboard';
-export { BackupAlertOptions, KUBE_STATE_METRICS, renderBackupAlertRules } from './config/backup-alerts';
-export { CronSchedule, CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';
-export { RedisConfOptions, renderRedisConf } from './config/redis-conf';
-export { SentinelConfOptions, renderSentinelConf } from './config/sentinel-conf';
-export * as names from './names';
 export { Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease, synthReleases } from './fleet';

@@ -51,7 +51,7 @@ export class RedisSentinel extends Construct {
   /** @internal */
   public readonly _configChecksum: { redis: string; sentinel: string };
   /** @internal */
-  public readonly _restore?: { readonly from: string; readonly claimName: string };
+  public readonly _restore?: { readonly file: string; readonly claimName: string };
   private readonly parts = new Map<string, IConstruct>();
   private backupPart?: RedisBackup;
   private monitoringPart?: RedisMonitoring;
@@ -78,7 +78,7 @@ export class RedisSentinel extends Construct {
 
     this._settings = s;
     this._restore = restore;
-    this._files = renderFiles(s, restore?.from);
+    this._files = renderFiles(s, restore?.file);
     this._configChecksum = configChecksum(this._files);
     this.name = s.name;
     this.namespace = s.namespace;

@@ -7,7 +7,10 @@ import { Size, SizeRoundingBehavior } from 'cdk8s';
 import { ContainerResources } from 'cdk8s-plus-27';
 import { DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX } from './names';
 
-/** Thrown for invalid props; lists every problem found, each with the prop, the value and the fix. */
+/**
+ * Thrown for invalid props; lists every problem found, each with the prop, the value and the fix.
+ * @jsii ignore jsii cannot extend Error; other languages get the jsii runtime's exception with this message
+ */
 export class RedisSentinelConfigError extends Error {
   /** One line per problem. */
   public readonly problems: string[];

@@ -145,7 +145,7 @@ describe('the backup-age alert', () => {
 });
 
 describe('restore', () => {
-  const RESTORE: RedisSentinelChartProps = { backup: {}, restore: { from: 'redis-20260101T020000Z.rdb' } };
+  const RESTORE: RedisSentinelChartProps = { backup: {}, restore: { file: 'redis-20260101T020000Z.rdb' } };
   const o = synthChart(RESTORE);
   const master = find(o, 'StatefulSet', 'redis-master').spec.template.spec;
 
@@ -161,7 +161,7 @@ describe('restore', () => {
   });
 
   it('reads from restore.claimName when given (no backup needed)', () => {
-    const spec = find(synthChart({ restore: { from: 'latest', claimName: 'old-backups' } }), 'StatefulSet', 'redis-master').spec.template.spec;
+    const spec = find(synthChart({ restore: { file: 'latest', claimName: 'old-backups' } }), 'StatefulSet', 'redis-master').spec.template.spec;
     expect(spec.volumes).toContainEqual({ name: 'restore', persistentVolumeClaim: { claimName: 'old-backups', readOnly: true } });
   });
 

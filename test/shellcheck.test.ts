@@ -95,7 +95,7 @@ test('the shellcheck harness reports findings (a script with unquoted expansions
 
 const CASES: Array<[string, RedisSentinelChartProps, string]> = [
   ['default chart', {}, 'redis'],
-  ['backup on and a restore configured', { backup: {}, restore: { from: 'latest' } }, 'redis'],
+  ['backup on and a restore configured', { backup: {}, restore: { file: 'latest' } }, 'redis'],
   ['RedisAuth.none()', { auth: RedisAuth.none() }, 'redis'],
   ['customised chart (custom ports, master name, cluster domain, 5 sentinels, no auth)', CUSTOM_PROPS, CUSTOM_PROPS.name!],
 ];

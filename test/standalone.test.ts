@@ -49,7 +49,7 @@ const appChart = (namespace?: string) => new Chart(testApp(), 'app', { namespace
 describe('RedisSentinel', () => {
   test('alone in a plain Chart: takes the Chart namespace and emits everything its pods reference but the password Secret', () => {
     const chart = appChart('apps');
-    new RedisSentinel(chart, 'cache', { backup: {}, monitoring: {}, restore: { from: 'latest' } });
+    new RedisSentinel(chart, 'cache', { backup: {}, monitoring: {}, restore: { file: 'latest' } });
     const objects = Testing.synth(chart) as KubeObject[];
     expect(objects.every((o) => o.metadata.namespace === 'apps')).toBe(true);
     expect(ofKind(objects, 'StatefulSet').map((s) => s.metadata.name).sort()).toEqual(['cache-master', 'cache-replica', 'cache-sentinel']);

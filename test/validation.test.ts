@@ -374,8 +374,8 @@ describe('invalid configurations', () => {
     expect(() => make({ backup: { existingClaim: 'Bad_Claim' } })).toThrow(/backup\.existingClaim \('Bad_Claim'\)[^\n]*PersistentVolumeClaim name/);
   });
 
-  it('fails when restore.from is a path', () => {
-    expect(() => make({ restore: { from: '../etc/passwd' } })).toThrow(/restore\.from \('\.\.\/etc\/passwd'\)[^\n]*no '\/'[^\n]*'latest'/);
+  it('fails when restore.file is a path', () => {
+    expect(() => make({ restore: { file: '../etc/passwd' } })).toThrow(/restore\.file \('\.\.\/etc\/passwd'\)[^\n]*no '\/'[^\n]*'latest'/);
   });
 
   it('fails when backup.resources requests more memory than its limit', () => {

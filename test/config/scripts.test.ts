@@ -75,7 +75,7 @@ describe('the literal-password detector used below', () => {
 
 describe('every script', () => {
   // Backup on and a restore configured: every script is rendered.
-  const everything: RedisSentinelChartProps = { backup: {}, restore: { from: 'latest' } };
+  const everything: RedisSentinelChartProps = { backup: {}, restore: { file: 'latest' } };
   const scripts = scriptsOfChart(everything);
 
   it('is rendered, one per file name', () => {

@@ -10,7 +10,7 @@
  * 3. With Redis unreachable from the backup pod (its NetworkPolicy narrowed to Sentinel + DNS) the
  *    Job fails with a clear message and leaves no file behind.
  * 4. A fresh deployment (new namespace; its backup claim holds a copy of the backup volume, as a
- *    PVC restored from a VolumeSnapshot would) with `restoreFrom` starts with every key and value,
+ *    PVC restored from a VolumeSnapshot would) with `restore` starts with every key and value,
  *    replicas included; deleting the bootstrap master pod afterwards does not restore again.
  */
 import { execFileSync } from 'child_process';
@@ -206,7 +206,7 @@ describe('backup and restore, end to end', () => {
   test('a fresh deployment with restoreFrom starts with every key; a later restart does not restore again', async () => {
     const restoreNs = 'restored';
     const file = backupFiles()[backupFiles().length - 1];
-    const props: RedisSentinelChartProps = { ...BASE, namespace: restoreNs, restore: { from: file } };
+    const props: RedisSentinelChartProps = { ...BASE, namespace: restoreNs, restore: { file } };
     const s2 = settingsOf(props, 'redis');
     const d2 = new Deployment(cluster, s2, PASSWORD);
     // The old deployment is gone; its backup volume lives on (a PVC restored from a snapshot of it).

@@ -80,7 +80,7 @@ export const CUSTOM_NETWORK_PROPS: RedisSentinelChartProps = {
   imagePullSecrets: ['regcred'],
   // Backups (with their NetworkPolicy) and a restore of the newest one on first start.
   backup: { schedule: cron('15 3 * * 1-5') },
-  restore: { from: 'latest' },
+  restore: { file: 'latest' },
   monitoring: {},
 };
 
@@ -167,7 +167,7 @@ export const FULL: RedisSentinelChartProps = {
       memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
     },
   },
-  restore: { from: 'cache-20260101T000000Z.rdb', claimName: 'cache-old-backups' },
+  restore: { file: 'cache-20260101T000000Z.rdb', claimName: 'cache-old-backups' },
 };
 
 /** Backups to a claim the chart does not create. */
