@@ -23,4 +23,7 @@ export {
   renderBackupScript, renderRestoreScript,
 } from './config/scripts';
 export * as names from './names';
-export { Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease, synthReleases } from './fleet';
+export {
+  Fleet, IReleaseConfigurer, IReleaseListener, Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease,
+  synthReleases,
+} from './fleet';
