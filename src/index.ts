@@ -1,3 +1,5 @@
+// The public API: constructs, their props, and synthReleases. The pure renderers (src/config/*) and
+// the naming helpers (src/names.ts) are internal (tests import them by path).
 export { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-chart';
 export { RedisMaster, RedisMasterProps } from './redis-master';
 export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';
@@ -5,25 +7,15 @@ export { RedisStatefulSet, RedisStatefulSetOptions } from './redis-statefulset';
 export { SentinelQuorum, SentinelQuorumProps } from './sentinel-quorum';
 export { RedisNetworkPolicies } from './network-policies';
 export { RedisBackup, RedisBackupProps } from './backup';
-export { RedisMonitoring, exporterContainer } from './monitoring';
+export { RedisMonitoring } from './monitoring';
 export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
-export { DEFAULT_IMAGE, DEFAULT_EXPORTER_IMAGE, RedisSentinelConfigError, Settings, resolveSettings } from './settings';
-export { RenderedFiles, renderFiles } from './shared-config';
-export { quorumFor, isMajority } from './config/quorum';
-export { AlertRuleOptions, AlertRule, RuleGroup, renderAlertRules, metricNamesIn } from './config/alerts';
-export { DashboardOptions, renderDashboard } from './config/dashboard';
-export { BackupAlertOptions, KUBE_STATE_METRICS, renderBackupAlertRules } from './config/backup-alerts';
-export { CronSchedule, CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';
-export { RedisConfOptions, renderRedisConf } from './config/redis-conf';
-export { SentinelConfOptions, renderSentinelConf } from './config/sentinel-conf';
-export {
-  ScriptCommonOptions, RedisStartScriptOptions, SentinelStartScriptOptions, PreStopScriptOptions,
-  BackupScriptOptions, RestoreScriptOptions,
-  renderRedisStartScript, renderSentinelStartScript, renderPreStopScript, renderRedisProbeScript, renderSentinelProbeScript,
-  renderBackupScript, renderRestoreScript,
-} from './config/scripts';
-export * as names from './names';
+export { DEFAULT_IMAGE, DEFAULT_EXPORTER_IMAGE, RedisSentinelConfigError, Settings } from './settings';
+// Settings.names
+export { ResourceNames } from './names';
 export {
   Fleet, IReleaseConfigurer, IReleaseListener, Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease,
   synthReleases,
 } from './fleet';
+// The generated prometheus-operator classes of RedisMonitoring's `serviceMonitor` and `prometheusRule`
+// handles, as one namespace (a jsii submodule), as cdk8s-plus does with `k8s`.
+export * as prometheusOperator from '../imports/monitoring.coreos.com';

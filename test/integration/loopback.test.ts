@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
-import { renderFiles, resolveSettings } from '../../src';
-import { PATHS, SCRIPT } from '../../src/settings';
+import { PATHS, SCRIPT, resolveSettings } from '../../src/settings';
+import { renderFiles } from '../../src/shared-config';
 
 const PASSWORD = 'loopback "test" \\ pass';
 const s = resolveSettings({ downAfter: Duration.seconds(2), failoverTimeout: Duration.seconds(10) }, 'redis');
