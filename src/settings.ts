@@ -76,6 +76,7 @@ export interface Settings {
   readonly sentinelResources: ContainerResources;
   readonly maxmemoryBytes?: number;
   readonly maxmemoryPolicy: MaxmemoryPolicy;
+  /** @jsii ignore tuples are not jsii types (TypeScript only) */
   readonly redisConfig: Array<[string, string]>;
   readonly auth: boolean;
   readonly authSecretName: string;
@@ -119,7 +120,10 @@ export interface Settings {
   readonly backupResources: ContainerResources;
   readonly restoreFrom?: string;
   readonly restoreClaimName: string;
-  /** RDB snapshot points `[seconds, changes]` (the longest interval bounds the RDB-age alert). */
+  /**
+   * RDB snapshot points `[seconds, changes]` (the longest interval bounds the RDB-age alert).
+   * @jsii ignore tuples are not jsii types (TypeScript only)
+   */
   readonly savePoints: ReadonlyArray<readonly [number, number]>;
   /** FQDN of the bootstrap master pod (`<name>-master-0`). */
   readonly bootstrapMasterFqdn: string;
@@ -131,7 +135,10 @@ export interface Settings {
   readonly redisGracePeriodSeconds: number;
 }
 
-/** Thrown for invalid props; lists every problem found, each with the prop, the value and the fix. */
+/**
+ * Thrown for invalid props; lists every problem found, each with the prop, the value and the fix.
+ * @jsii ignore jsii cannot extend Error; other languages get the jsii runtime's exception with this message
+ */
 export class RedisSentinelConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid Redis Sentinel configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
