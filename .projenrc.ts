@@ -145,6 +145,13 @@ const packagePython = project.addTask('package:python', {
 packagePython.exec('jsii-pacmak --code-only --targets python -o build/pacmak');
 packagePython.exec("find build/pacmak/python -name '*.py' -print0 | xargs -0 python3 -m py_compile");
 
+// The fast tier: everything but the end-to-end suites (which need root); `npm test` runs everything.
+project.addTask('test:fast', {
+  description: 'Unit, snapshot, schema, shellcheck, jsii and loopback tests: everything but test/e2e (no root)',
+  exec: 'jest --ci --testPathIgnorePatterns=/node_modules/ --testPathIgnorePatterns=/test/e2e/',
+  receiveArgs: true,
+});
+
 // The example app: compile, then run the compiled JS (fast; no ts-node).
 const synth = project.addTask('synth', {
   description: 'Synthesize the example app (src/main.ts) into dist/',
