@@ -1,7 +1,10 @@
 import { javascript, typescript } from 'projen';
 
-// A plain TypeScript library (not jsii): see ../shared/TOOLCHAIN.md for why the
-// cdk8s construct-library project type does not fit (forced src/imports, old cdk8s).
+const REPOSITORY_URL = 'https://example.invalid/cdk8s-redis-sentinel.git';
+
+// A plain TypeScript project compiled by jsii (see ../shared/TOOLCHAIN.md for why projen's
+// cdk8s construct-library project type does not fit: forced src/imports, old cdk8s). jsii compiles
+// with the tsconfig.json below (`jsii.tsconfig`), so src/ and the generated imports/ both land in lib/.
 const project = new typescript.TypeScriptProject({
   name: 'cdk8s-redis-sentinel',
   description: 'cdk8s constructs that synthesize a production-grade Redis + Sentinel deployment (automatic failover) for Kubernetes',
@@ -10,6 +13,12 @@ const project = new typescript.TypeScriptProject({
   projenrcTs: true,
   license: 'Apache-2.0',
   copyrightOwner: 'cdk8s-redis-sentinel authors',
+  // jsii requires author and repository.
+  authorName: 'cdk8s-redis-sentinel authors',
+  authorOrganization: false,
+  // Placeholder until the project has a public home: jsii needs a repository URL, Construct Hub
+  // and the Go/Java targets need the real one.
+  repository: REPOSITORY_URL,
   minNodeVersion: '20.0.0',
 
   // Keep the toolchain small and offline-friendly.
@@ -34,19 +43,38 @@ const project = new typescript.TypeScriptProject({
     'ioredis@^5.4.0',
     // Parses the committed multi-document YAML in tests.
     'yaml@^2.9.1',
+    // jsii toolchain (exact versions): compile, Python/Java/Go/.NET bindings, API.md.
+    'jsii@6.0.16',
+    'jsii-pacmak@1.140.0',
+    'jsii-docgen@10.12.6',
+    // peer dependency of jsii-docgen and jsii-pacmak (same 6.0 line as jsii).
+    'jsii-rosetta@6.0.17',
   ],
 
+  // Also jsii's tsconfig (validated against jsii's "strict" rule set): both compilers see one config.
   tsconfig: {
     compilerOptions: {
       rootDir: '.',
       outDir: 'lib',
       lib: ['es2022'],
-      target: 'ES2022',
+      target: 'es2022',
+      // jsii's strict rule set: no stripInternal, no emit on error, skipLibCheck.
+      stripInternal: false,
+      noEmitOnError: true,
+      skipLibCheck: true,
+      // No source maps in lib/ (projen's default inlines them, with the sources, into every .js
+      // file of the package): the ES2022 output is the source minus its types.
+      inlineSourceMap: false,
+      inlineSources: false,
+      // The library compiles without jest's globals; the tests' tsconfig adds them.
+      types: ['node'],
     },
     include: ['src/**/*.ts', 'imports/**/*.ts'],
   },
   tsconfigDev: {
-    compilerOptions: {},
+    compilerOptions: {
+      types: ['jest', 'node'],
+    },
     include: ['src/**/*.ts', 'imports/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
   },
 
@@ -70,12 +98,59 @@ project.testTask.reset('jest --ci', { receiveArgs: true });
 
 project.package.addField('main', 'lib/src/index.js');
 project.package.addField('types', 'lib/src/index.d.ts');
-project.package.addField('files', ['lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts']);
+project.package.addField('stability', 'experimental');
+// jsii: compiles with tsconfig.json (src/** and imports/** into lib/), writes the assembly `.jsii`
+// (shipped: Construct Hub and jsii-pacmak read it). `outdir` is where `jsii-pacmak` puts packages
+// by default: not dist/, which holds the committed manifests.
+project.package.addField('jsii', {
+  outdir: 'build/jsii',
+  tsconfig: 'tsconfig.json',
+  validateTsconfig: 'strict',
+  versionFormat: 'full',
+  targets: {
+    python: {
+      distName: 'cdk8s-redis-sentinel',
+      module: 'cdk8s_redis_sentinel',
+    },
+  },
+});
+project.compileTask.reset('jsii --silence-warnings=reserved-word');
+project.tasks.tryFind('watch')?.reset('jsii --watch --silence-warnings=reserved-word');
+project.gitignore.exclude('/.jsii');
+project.package.addField('files', [
+  'lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts',
+  // The example app synthesizes on load (main) and is not library code (example).
+  '!lib/src/main.*', '!lib/src/example.*',
+  // The jsii assembly: Construct Hub and the jsii runtimes of other languages read it.
+  '.jsii',
+]);
 
 // dist/ holds the committed manifests of the example app: track it.
 project.gitignore.include('/dist/');
 project.gitignore.exclude('/build/');
 project.npmignore?.exclude('/dist/', '/imports/*.ts', '/cdk8s.yaml', '/bench/', '/.ci/', '/scripts/');
+
+// API.md: the API reference jsii-docgen writes from the assembly (compile first); test/jsii.test.ts
+// fails when it is stale.
+project.addTask('docgen', {
+  description: 'Write API.md from the jsii assembly (run compile first)',
+  exec: 'jsii-docgen -o API.md',
+});
+
+// The Python bindings, generated (not built: no Python packaging toolchain needed) into build/, and
+// byte-compiled as a syntax check. Java, Go and .NET need names of the project's public home first.
+const packagePython = project.addTask('package:python', {
+  description: 'Generate the Python bindings into build/pacmak/python and byte-compile them (run compile first)',
+});
+packagePython.exec('jsii-pacmak --code-only --targets python -o build/pacmak');
+packagePython.exec("find build/pacmak/python -name '*.py' -print0 | xargs -0 python3 -m py_compile");
+
+// The fast tier: everything but the end-to-end suites (which need root); `npm test` runs everything.
+project.addTask('test:fast', {
+  description: 'Unit, snapshot, schema, shellcheck, jsii and loopback tests: everything but test/e2e (no root)',
+  exec: 'jest --ci --testPathIgnorePatterns=/node_modules/ --testPathIgnorePatterns=/test/e2e/',
+  receiveArgs: true,
+});
 
 // The example app: compile, then run the compiled JS (fast; no ts-node).
 const synth = project.addTask('synth', {

@@ -126,7 +126,7 @@ module.exports = {
     } else {
       rows.push(skipped('cdk8s synth', 'cdk8s-cli is not installed (npm ci)'));
     }
-    rows.push(measure('npx projen compile (tsc --build, up to date)', slowReps,
+    rows.push(measure('npx projen compile (jsii)', slowReps,
       () => ({ cmd: 'npx', args: ['projen', 'compile'] }), 'the other step of `npx projen synth`'));
     rows.push(...helmRows(reps));
     return rows;

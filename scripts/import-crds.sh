@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates imports/ from the upstream prometheus-operator CRDs (v0.93.0) kept in ../shared/crds.
 # cdk8s import of local files works offline. The output is committed; builds never need to import.
+# Only the kinds the library uses (ServiceMonitor, PrometheusRule): everything in imports/ is
+# compiled, shipped and part of the jsii API (the `prometheusOperator` submodule).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crds=${CRDS_DIR:-../shared/crds}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# One module for the three CRDs of the group: concatenate them into one multi-document file.
-for f in servicemonitors podmonitors prometheusrules; do
+# One module for the group's CRDs: concatenate them into one multi-document file.
+for f in servicemonitors prometheusrules; do
   cat "$crds/monitoring.coreos.com_$f.yaml"
   echo '---'
 done > "$work/monitoring.coreos.com.yaml"

@@ -31,43 +31,87 @@ export interface SynthesizedRelease {
   readonly file?: string;
 }
 
+/**
+ * Customizes each release's chart after it is built and before it is validated and synthesized
+ * (e.g. `ApiObject.of(...).addJsonPatch`, extra constructs in the chart). An interface, not a
+ * callback, so that every jsii language can implement it.
+ */
+export interface IReleaseConfigurer {
+  /** Called once per release, in input order. */
+  configure(chart: RedisSentinelChart, release: Release): void;
+}
+
+/**
+ * Receives each release as soon as it is synthesized (and written), in input order. With
+ * `keepYaml: false`, this is where the YAML can be streamed elsewhere.
+ */
+export interface IReleaseListener {
+  /**
+   * @param id the release's id
+   * @param yaml the manifests, as `app.synth()` writes them for this chart
+   * @param file the file written, when `outdir` is set
+   */
+  onRelease(id: string, yaml: string, file?: string): void;
+}
+
 /** Options of {@link synthReleases}. */
 export interface SynthReleasesOptions {
   /**
    * Directory to write one `<id><outputFileExtension>` file per release into (created when missing).
-   * @default - nothing is written; the YAML goes to `onRelease` and the result
+   * @default - nothing is written; the YAML goes to the `listener` and the result
    */
   readonly outdir?: string;
   /**
-   * Called with each release as soon as it is synthesized (and written), in input order. With
-   * `keepYaml: false`, this is where the YAML can be streamed elsewhere.
+   * Called with each release as soon as it is synthesized (and written), in input order.
    * @default - none
    */
-  readonly onRelease?: (id: string, yaml: string, file: string | undefined) => void;
+  readonly listener?: IReleaseListener;
   /**
    * Keep every release's YAML in the returned array. Turn it off for large fleets written to
-   * `outdir` or streamed through `onRelease`: memory then stays that of one release.
+   * `outdir` or streamed through the `listener`: memory then stays that of one release.
    * @default true
    */
   readonly keepYaml?: boolean;
   /**
-   * Customize each chart after it is built and before it is validated and synthesized
-   * (e.g. `ApiObject.of(...).addJsonPatch`, extra constructs in the chart).
+   * Customizes each chart after it is built and before it is validated and synthesized.
    * @default - none
    */
-  readonly configure?: (chart: RedisSentinelChart, release: Release) => void;
+  readonly configurer?: IReleaseConfigurer;
   /** @default '.k8s.yaml' (as cdk8s) */
   readonly outputFileExtension?: string;
   /** Custom resolvers for every release's App (cdk8s `AppProps.resolvers`). @default - cdk8s's built-in ones */
   readonly resolvers?: IResolver[];
 }
 
-/** A release failed to build or validate; `cause` is the original error (e.g. a RedisSentinelConfigError). */
+/**
+ * A release failed to build or validate; `cause` is the original error (e.g. a RedisSentinelConfigError).
+ *
+ * TypeScript only: jsii cannot extend `Error`, and other languages receive it as the jsii runtime's
+ * own exception with this message.
+ *
+ * @jsii ignore
+ */
 export class ReleaseSynthError extends Error {
   constructor(readonly releaseId: string, readonly cause: unknown) {
     super(`release "${releaseId}": ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'ReleaseSynthError';
   }
+}
+
+/**
+ * {@link synthReleases} for every jsii language: Python, Java, Go and .NET see classes, not free
+ * functions.
+ */
+export class Fleet {
+  /**
+   * Synthesizes each release in an App of its own, one at a time in input order (see `synthReleases`).
+   * @param releases the releases; ids must be unique
+   */
+  public static synthReleases(releases: Release[], options: SynthReleasesOptions = {}): SynthesizedRelease[] {
+    return synthReleases(releases, options);
+  }
+
+  private constructor() {}
 }
 
 /**
@@ -98,7 +142,7 @@ export function synthReleases(releases: Iterable<Release>, options: SynthRelease
       // outdir is never written by this App: synthYaml() returns the text and we write it below.
       const app = new App({ outdir: options.outdir ?? '.', resolvers: options.resolvers });
       const chart = new RedisSentinelChart(app, release.id, release.props ?? {});
-      options.configure?.(chart, release);
+      options.configurer?.configure(chart, release);
       // synthYaml resolves dependencies, validates the App (this chart only) and renders it, as synth() does.
       yaml = app.synthYaml();
       // The file name cdk8s gives a chart (FILE_PER_CHART, no dependant charts).
@@ -116,7 +160,7 @@ export function synthReleases(releases: Iterable<Release>, options: SynthRelease
       file = path.join(options.outdir, fileName);
       fs.writeFileSync(file, yaml, { encoding: 'utf8' });
     }
-    options.onRelease?.(release.id, yaml, file);
+    options.listener?.onRelease(release.id, yaml, file);
     results.push(keepYaml ? { id: release.id, yaml, file } : { id: release.id, file });
   }
   return results;

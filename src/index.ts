@@ -13,4 +13,7 @@ export { RedisBackup, RedisBackupProps, BackupOptions, RestoreOptions } from './
 export { RedisMonitoring, RedisMonitoringProps, MonitoringOptions, DEFAULT_EXPORTER_IMAGE } from './monitoring';
 export { DEFAULT_IMAGE } from './settings';
 export { RedisSentinelConfigError } from './validation';
-export { Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease, synthReleases } from './fleet';
+export {
+  Fleet, IReleaseConfigurer, IReleaseListener, Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease,
+  synthReleases,
+} from './fleet';

@@ -1,4 +1,4 @@
-import { Duration, Lazy, Size } from 'cdk8s';
+import { ApiObject, Duration, Lazy, Size } from 'cdk8s';
 import { ContainerResources, Cpu, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
@@ -192,9 +192,13 @@ export function exporterContainer(s: DeploymentSettings, m: ResolvedMonitoring, 
 export class RedisMonitoring extends Construct {
   public readonly redisMetricsService: k8s.KubeService;
   public readonly sentinelMetricsService: k8s.KubeService;
-  /** The ServiceMonitor (the construct's `Resource` child). */
-  public readonly serviceMonitor: ServiceMonitor;
-  public readonly prometheusRule: PrometheusRule;
+  /**
+   * The ServiceMonitor (the construct's `Resource` child; typed as ApiObject so the API does not
+   * carry the generated prometheus-operator bindings).
+   */
+  public readonly serviceMonitor: ApiObject;
+  /** The PrometheusRule. */
+  public readonly prometheusRule: ApiObject;
   public readonly dashboard: k8s.KubeConfigMap;
   /** The deployment monitored. */
   public readonly deployment: RedisSentinel;

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Duration } from 'cdk8s';
-import { Release, ReleaseSynthError, RedisSentinelChart, RedisSentinelConfigError, synthReleases } from '../src';
+import { Fleet, Release, ReleaseSynthError, RedisSentinelChart, RedisSentinelConfigError, synthReleases } from '../src';
 import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
 
 const RELEASES: Release[] = [
@@ -68,9 +68,11 @@ describe('synthReleases', () => {
 
     const calls = new Map<string, number>();
     synthReleases(RELEASES, {
-      configure: (chart, release) => chart.node.addValidation({
-        validate: () => { calls.set(release.id, (calls.get(release.id) ?? 0) + 1); return []; },
-      }),
+      configurer: {
+        configure: (chart, release) => chart.node.addValidation({
+          validate: () => { calls.set(release.id, (calls.get(release.id) ?? 0) + 1); return []; },
+        }),
+      },
     });
     expect([...calls]).toEqual(RELEASES.map((r) => [r.id, lone]));
   });
@@ -81,8 +83,10 @@ describe('synthReleases', () => {
     try {
       synthReleases(RELEASES, {
         outdir: out,
-        configure: (chart, release) => {
-          if (release.id === 'tenant-b') chart.node.addValidation({ validate: () => ['tenant-b is not allowed here'] });
+        configurer: {
+          configure: (chart, release) => {
+            if (release.id === 'tenant-b') chart.node.addValidation({ validate: () => ['tenant-b is not allowed here'] });
+          },
         },
       });
     } catch (e) {
@@ -123,10 +127,12 @@ describe('synthReleases', () => {
     const results = synthReleases(releases(), {
       outdir: out,
       keepYaml: false,
-      onRelease: (id, yaml, file) => {
-        expect(readFileSync(file!, 'utf8')).toBe(yaml);
-        expect(yaml).toContain(`namespace: ${id}\n`);
-        events.push(`done ${id}`);
+      listener: {
+        onRelease: (id, yaml, file) => {
+          expect(readFileSync(file!, 'utf8')).toBe(yaml);
+          expect(yaml).toContain(`namespace: ${id}\n`);
+          events.push(`done ${id}`);
+        },
       },
     });
     expect(events).toEqual(['yield s1', 'done s1', 'yield s2', 'done s2', 'yield s3', 'done s3']);
@@ -135,5 +141,19 @@ describe('synthReleases', () => {
       { id: 's2', file: join(out, 's2.k8s.yaml') },
       { id: 's3', file: join(out, 's3.k8s.yaml') },
     ]);
+  });
+});
+
+describe('Fleet.synthReleases (the jsii entry point)', () => {
+  it('returns what synthReleases returns, and calls the configurer and the listener', () => {
+    const configured: string[] = [];
+    const seen: string[] = [];
+    const results = Fleet.synthReleases(RELEASES, {
+      configurer: { configure: (_chart, release) => { configured.push(release.id); } },
+      listener: { onRelease: (id) => { seen.push(id); } },
+    });
+    expect(results).toEqual(synthReleases(RELEASES));
+    expect(configured).toEqual(RELEASES.map((r) => r.id));
+    expect(seen).toEqual(RELEASES.map((r) => r.id));
   });
 });
