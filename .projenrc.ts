@@ -58,6 +58,8 @@ const project = new typescript.TypeScriptProject({
     jestConfig: {
       testTimeout: 120_000,
       collectCoverage: false,
+      // Embeds src/scripts/*.sh before any test file loads, so `npx jest <file>` sees the current scripts.
+      globalSetup: '<rootDir>/scripts/embed-shell.js',
     },
   },
 });
@@ -75,12 +77,17 @@ project.package.addField('files', ['lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/
 // dist/ holds the committed manifests of the example app: track it.
 project.gitignore.include('/dist/');
 project.gitignore.exclude('/build/');
+// The shell scripts' text, generated from src/scripts/*.sh (scripts/embed-shell.js).
+project.gitignore.exclude('/src/scripts/*.generated.ts');
+// Before tsc: the compiled library carries the scripts' text and reads no file at synth time.
+project.preCompileTask.exec('node scripts/embed-shell.js');
 project.npmignore?.exclude('/dist/', '/imports/*.ts', '/cdk8s.yaml', '/bench/', '/.ci/', '/scripts/');
 
 // The example app: compile, then run the compiled JS (fast; no ts-node).
 const synth = project.addTask('synth', {
   description: 'Synthesize the example app (src/main.ts) into dist/',
 });
+synth.spawn(project.preCompileTask);
 synth.spawn(project.compileTask);
 synth.exec('cdk8s synth --check-upgrade=false');
 

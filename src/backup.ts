@@ -5,6 +5,7 @@ import { objectLabels } from './names';
 import { authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, resourceRequirements } from './pod';
 import { RedisSentinelProps } from './props';
 import { PATHS, SCRIPT, Settings, resolveSettings } from './settings';
+import { backupContainerEnv } from './shared-config';
 
 /** Props of {@link RedisBackup}: the deployment's settings (`backup: true` and the `backup*` props). */
 export interface RedisBackupProps extends RedisSentinelProps {}
@@ -40,6 +41,7 @@ export class RedisBackup extends Construct {
       image: s.image,
       imagePullPolicy: s.imagePullPolicy,
       command: ['sh', `${PATHS.scriptsDir}/${SCRIPT.backup}`],
+      env: backupContainerEnv(s),
       resources: resourceRequirements(s.backupResources),
       securityContext: containerSecurityContext(s),
       volumeMounts: [

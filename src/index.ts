@@ -16,11 +16,5 @@ export { BackupAlertOptions, KUBE_STATE_METRICS, renderBackupAlertRules } from '
 export { CronSchedule, CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';
 export { RedisConfOptions, renderRedisConf } from './config/redis-conf';
 export { SentinelConfOptions, renderSentinelConf } from './config/sentinel-conf';
-export {
-  ScriptCommonOptions, RedisStartScriptOptions, SentinelStartScriptOptions, PreStopScriptOptions,
-  BackupScriptOptions, RestoreScriptOptions,
-  renderRedisStartScript, renderSentinelStartScript, renderPreStopScript, renderRedisProbeScript, renderSentinelProbeScript,
-  renderBackupScript, renderRestoreScript,
-} from './config/scripts';
 export * as names from './names';
 export { Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease, synthReleases } from './fleet';

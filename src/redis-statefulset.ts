@@ -8,6 +8,7 @@ import {
   resourceRequirements, zoneSpread,
 } from './pod';
 import { PATHS, SCRIPT, Settings } from './settings';
+import { restoreContainerEnv } from './shared-config';
 
 /** What differs between the bootstrap master StatefulSet and the replica StatefulSet. */
 export interface RedisStatefulSetOptions {
@@ -77,13 +78,13 @@ export class RedisStatefulSet extends Construct {
     };
 
     const restore = o.restore === true && s.restoreFrom !== undefined;
-    // On the first start only, turns the chosen backup into this pod's data (see renderRestoreScript).
+    // On the first start only, turns the chosen backup into this pod's data (see src/scripts/redis-restore.sh).
     const restoreInit: k8s.Container | undefined = restore ? {
       name: 'restore',
       image: s.image,
       imagePullPolicy: s.imagePullPolicy,
       command: ['sh', script(SCRIPT.restore)],
-      env: identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)),
+      env: [...identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)), ...restoreContainerEnv(s)],
       // It loads the whole data set once, as Redis will.
       resources: resourceRequirements(s.redisResources),
       securityContext: containerSecurityContext(s),

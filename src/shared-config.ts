@@ -1,10 +1,9 @@
 import { createHash } from 'crypto';
+import { k8s } from 'cdk8s-plus-27';
 import { renderRedisConf } from './config/redis-conf';
-import {
-  ScriptCommonOptions, renderBackupScript, renderPreStopScript, renderRestoreScript, renderRedisProbeScript, renderRedisStartScript, renderSentinelProbeScript,
-  renderSentinelStartScript,
-} from './config/scripts';
+import { backupEnv, renderScriptConstants, restoreEnv } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';
+import { SHELL_FILES } from './scripts/embedded.generated';
 import { CLI_TIMEOUT_SECONDS, PATHS, SCRIPT, Settings } from './settings';
 
 /** The rendered files of a deployment: what its ConfigMaps hold. */
@@ -21,7 +20,11 @@ export const SENTINEL_WAIT_SECONDS = 20;
 // The chart and each of its constructs render from the same Settings object: render once.
 const rendered = new WeakMap<Settings, RenderedFiles>();
 
-/** Renders every config file and script of a deployment from its settings. Pure (memoized per settings object). */
+/**
+ * Renders every config file of a deployment from its settings, and collects the scripts ConfigMap:
+ * the embedded scripts (the same for every release) and this release's constants.sh. Pure
+ * (memoized per settings object).
+ */
 export function renderFiles(s: Settings): RenderedFiles {
   let files = rendered.get(s);
   if (!files) {
@@ -31,15 +34,17 @@ export function renderFiles(s: Settings): RenderedFiles {
   return files;
 }
 
+/** Seconds a Sentinel waits for the chosen master's name to resolve before starting anyway. */
+const RESOLVE_WAIT_SECONDS = 30;
+
+/** A shell file of src/scripts, embedded at build time (identical for every release). */
+function shellFile(name: string): string {
+  const text = SHELL_FILES[name];
+  if (text === undefined) throw new Error(`${name} is not among the embedded scripts (${Object.keys(SHELL_FILES).join(', ')}): run scripts/embed-shell.js`);
+  return text;
+}
+
 function render(s: Settings): RenderedFiles {
-  const common: ScriptCommonOptions = {
-    masterName: s.masterName,
-    sentinelHosts: s.sentinelFqdns,
-    sentinelPort: s.sentinelPort,
-    redisPort: s.redisPort,
-    authFile: s.auth ? PATHS.authFile : undefined,
-    cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
-  };
   return {
     redisConf: renderRedisConf({
       port: s.redisPort,
@@ -63,46 +68,57 @@ function render(s: Settings): RenderedFiles {
       parallelSyncs: s.parallelSyncs,
     }),
     scripts: {
-      [SCRIPT.redisStart]: renderRedisStartScript({
-        ...common,
+      // The only file that differs between releases.
+      [SCRIPT.constants]: renderScriptConstants({
+        masterName: s.masterName,
+        sentinelHosts: s.sentinelFqdns,
+        sentinelPort: s.sentinelPort,
+        redisPort: s.redisPort,
+        authFile: s.auth ? PATHS.authFile : undefined,
+        cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
         bootstrapMasterHost: s.bootstrapMasterFqdn,
-        templateFile: PATHS.redisTemplate,
-        configFile: PATHS.redisRuntimeConf,
+        redisTemplateFile: PATHS.redisTemplate,
+        redisConfigFile: PATHS.redisRuntimeConf,
+        sentinelTemplateFile: PATHS.sentinelTemplate,
+        sentinelConfigFile: PATHS.sentinelConf,
         sentinelWaitSeconds: SENTINEL_WAIT_SECONDS,
+        resolveWaitSeconds: RESOLVE_WAIT_SECONDS,
+        failoverWaitSeconds: s.failoverWaitSeconds,
       }),
-      [SCRIPT.sentinelStart]: renderSentinelStartScript({
-        ...common,
-        bootstrapMasterHost: s.bootstrapMasterFqdn,
-        templateFile: PATHS.sentinelTemplate,
-        configFile: PATHS.sentinelConf,
-        resolveWaitSeconds: 30,
-      }),
-      [SCRIPT.preStop]: renderPreStopScript({ ...common, failoverWaitSeconds: s.failoverWaitSeconds }),
-      [SCRIPT.redisProbe]: renderRedisProbeScript(common),
-      [SCRIPT.sentinelProbe]: renderSentinelProbeScript(common),
-      ...(s.backup ? {
-        [SCRIPT.backup]: renderBackupScript({
-          ...common,
-          backupDir: PATHS.backupDir,
-          filePrefix: s.name,
-          retention: s.backupRetention,
-          staleMinutes: Math.ceil(s.backupDeadlineSeconds / 60) + 1,
-          workDir: PATHS.tmp,
-        }),
-      } : {}),
-      ...(s.restoreFrom !== undefined ? {
-        [SCRIPT.restore]: renderRestoreScript({
-          ...common,
-          sourceDir: PATHS.restoreDir,
-          file: s.restoreFrom,
-          filePrefix: s.name,
-          dataDir: PATHS.data,
-          templateFile: PATHS.redisTemplate,
-          workDir: PATHS.tmp,
-        }),
-      } : {}),
+      [SCRIPT.lib]: shellFile(SCRIPT.lib),
+      [SCRIPT.redisStart]: shellFile(SCRIPT.redisStart),
+      [SCRIPT.sentinelStart]: shellFile(SCRIPT.sentinelStart),
+      [SCRIPT.preStop]: shellFile(SCRIPT.preStop),
+      [SCRIPT.redisProbe]: shellFile(SCRIPT.redisProbe),
+      [SCRIPT.sentinelProbe]: shellFile(SCRIPT.sentinelProbe),
+      ...(s.backup ? { [SCRIPT.backup]: shellFile(SCRIPT.backup) } : {}),
+      ...(s.restoreFrom !== undefined ? { [SCRIPT.restore]: shellFile(SCRIPT.restore) } : {}),
     },
   };
+}
+
+/** Env of the backup container: what only redis-backup.sh reads (a change rolls no Redis pod). */
+export function backupContainerEnv(s: Settings): k8s.EnvVar[] {
+  return backupEnv({
+    backupDir: PATHS.backupDir,
+    filePrefix: s.name,
+    retention: s.backupRetention,
+    // Partial files older than the Job's deadline (+1 min) belong to killed runs.
+    staleMinutes: Math.ceil(s.backupDeadlineSeconds / 60) + 1,
+    workDir: PATHS.tmp,
+  });
+}
+
+/** Env of the restore init container: what only redis-restore.sh reads (added to the pod's identity env). */
+export function restoreContainerEnv(s: Settings): k8s.EnvVar[] {
+  if (s.restoreFrom === undefined) return [];
+  return restoreEnv({
+    sourceDir: PATHS.restoreDir,
+    file: s.restoreFrom,
+    filePrefix: s.name,
+    dataDir: PATHS.data,
+    workDir: PATHS.tmp,
+  });
 }
 
 function sha256(...parts: string[]): string {
@@ -112,8 +128,8 @@ function sha256(...parts: string[]): string {
 }
 
 /**
- * Scripts only the backup Job and the restore init container read: a change to them needs no
- * rolling restart of the Redis and Sentinel pods (a Job reads its script at each run).
+ * Scripts only the backup Job and the restore init container read: adding or removing them needs
+ * no rolling restart of the Redis and Sentinel pods (their values come from those containers' env).
  */
 const NOT_ROLLED: ReadonlySet<string> = new Set([SCRIPT.backup, SCRIPT.restore]);
 

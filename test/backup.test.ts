@@ -3,7 +3,7 @@
  * security, script, volumes), the backup claim, the NetworkPolicies (backup pods reach Sentinel
  * and Redis and nothing else; nothing reaches them), the restore init container of the bootstrap
  * master only, the backup-age alert, and that Redis pods do not roll when only backup settings change.
- * The scripts run for real in test/e2e/backup.test.ts.
+ * The scripts run for real in test/scripts/redis-backup.test.ts, redis-restore.test.ts and test/e2e/backup.test.ts.
  */
 import { Duration, Size } from 'cdk8s';
 import { Chart } from 'cdk8s';
@@ -38,7 +38,10 @@ describe('the backup CronJob', () => {
     expect(podSpec.containers).toHaveLength(1);
     expect(c.image).toBe(find(objects, 'StatefulSet', 'redis-master').spec.template.spec.containers[0].image);
     expect(c.command).toEqual(['sh', '/opt/redis-sentinel/redis-backup.sh']);
-    expect(find(objects, 'ConfigMap', 'redis-scripts').data['redis-backup.sh']).toContain("RETAIN=7\n");
+    expect(c.env).toEqual([
+      { name: 'BACKUP_DIR', value: '/backup' }, { name: 'BACKUP_PREFIX', value: 'redis' }, { name: 'BACKUP_RETAIN', value: '7' },
+      { name: 'BACKUP_STALE_MINUTES', value: '61' }, { name: 'WORK_DIR', value: '/tmp' },
+    ]);
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(podSpec.automountServiceAccountToken).toBe(false);
   });
@@ -50,7 +53,8 @@ describe('the backup CronJob', () => {
     const mounts = Object.fromEntries(podSpec.containers[0].volumeMounts.map((m: any) => [m.name, m]));
     expect(mounts.backup).toEqual({ name: 'backup', mountPath: '/backup' });
     expect(mounts.auth.readOnly).toBe(true);
-    expect(podSpec.containers[0].env).toBeUndefined();
+    // Its env holds the backup settings only: no Secret reference, no password.
+    for (const v of podSpec.containers[0].env) expect(Object.keys(v).sort()).toEqual(['name', 'value']);
   });
 
   it('creates the backup claim (ReadWriteOnce, storageSize by default)', () => {
@@ -67,10 +71,10 @@ describe('the backup CronJob', () => {
     expect(cj.spec).toMatchObject({ schedule: '@hourly', timeZone: 'Europe/Berlin' });
     expect(cj.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(1200);
     expect(find(o, 'PersistentVolumeClaim', 'redis-backup').spec).toMatchObject({ storageClassName: 'slow', resources: { requests: { storage: '30Gi' } } });
-    const script = find(o, 'ConfigMap', 'redis-scripts').data['redis-backup.sh'];
-    expect(script).toContain('RETAIN=24\n');
+    const env = cj.spec.jobTemplate.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'BACKUP_RETAIN', value: '24' });
     // Leftover partial files older than the deadline (+1 min) belong to killed runs.
-    expect(script).toContain('STALE_MINUTES=21\n');
+    expect(env).toContainEqual({ name: 'BACKUP_STALE_MINUTES', value: '21' });
   });
 
   it('with backupExistingClaim, uses that claim and creates none', () => {
@@ -162,7 +166,12 @@ describe('restore', () => {
     expect(init.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
     expect(master.volumes).toContainEqual({ name: 'restore', persistentVolumeClaim: { claimName: 'redis-backup', readOnly: true } });
     expect(find(o, 'StatefulSet', 'redis-replica').spec.template.spec.initContainers).toBeUndefined();
-    expect(find(o, 'ConfigMap', 'redis-scripts').data['redis-restore.sh']).toContain("FILE='redis-20260101T020000Z.rdb'\n");
+    expect(init.env.filter((e: any) => !['POD_NAME', 'SELF_FQDN'].includes(e.name))).toEqual([
+      { name: 'RESTORE_FROM', value: 'redis-20260101T020000Z.rdb' }, { name: 'RESTORE_DIR', value: '/restore' },
+      { name: 'BACKUP_PREFIX', value: 'redis' }, { name: 'DATA_DIR', value: '/data' }, { name: 'WORK_DIR', value: '/tmp' },
+    ]);
+    expect(init.env.map((e: any) => e.name).slice(0, 2)).toEqual(['POD_NAME', 'SELF_FQDN']);
+    expect(find(o, 'ConfigMap', 'redis-scripts').data['redis-restore.sh']).toBeDefined();
   });
 
   it('reads from restoreClaimName when given (no backup needed)', () => {
@@ -180,9 +189,22 @@ describe('rolling restarts', () => {
 
   it('turning backups on or changing their settings does not roll Redis or Sentinel pods', () => {
     const off = synthChart();
-    for (const props of [BACKUP, { backup: true, backupRetention: 3, backupSchedule: '@hourly' }]) {
+    const template = (o: KubeObject[], sts: string) => find(o, 'StatefulSet', sts).spec.template;
+    for (const props of [BACKUP, { backup: true, backupRetention: 3, backupSchedule: '@hourly', backupDeadline: Duration.minutes(20) }]) {
       const on = synthChart(props);
-      for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) expect(checksum(on, sts)).toBe(checksum(off, sts));
+      for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) {
+        expect(checksum(on, sts)).toBe(checksum(off, sts));
+        expect(template(on, sts)).toEqual(template(off, sts));
+      }
     }
+  });
+
+  it('changing the restore file changes only the bootstrap master\'s pod template (its init container\'s env)', () => {
+    const a = synthChart({ restoreFrom: 'latest', restoreClaimName: 'old' });
+    const b = synthChart({ restoreFrom: 'redis-20260101T020000Z.rdb', restoreClaimName: 'old' });
+    for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) expect(checksum(a, sts)).toBe(checksum(b, sts));
+    for (const sts of ['redis-replica', 'redis-sentinel']) expect(find(a, 'StatefulSet', sts)).toEqual(find(b, 'StatefulSet', sts));
+    const init = (o: KubeObject[]) => find(o, 'StatefulSet', 'redis-master').spec.template.spec.initContainers[0];
+    expect({ ...init(a), env: [] }).toEqual({ ...init(b), env: [] });
   });
 });
