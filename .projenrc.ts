@@ -86,6 +86,8 @@ const project = new typescript.TypeScriptProject({
     jestConfig: {
       testTimeout: 120_000,
       collectCoverage: false,
+      // Embeds src/scripts/*.sh before any test file loads, so `npx jest <file>` sees the current scripts.
+      globalSetup: '<rootDir>/scripts/embed-shell.js',
     },
   },
 });
@@ -128,6 +130,10 @@ project.package.addField('files', [
 // dist/ holds the committed manifests of the example app: track it.
 project.gitignore.include('/dist/');
 project.gitignore.exclude('/build/');
+// The shell scripts' text, generated from src/scripts/*.sh (scripts/embed-shell.js).
+project.gitignore.exclude('/src/scripts/*.generated.ts');
+// Before tsc: the compiled library carries the scripts' text and reads no file at synth time.
+project.preCompileTask.exec('node scripts/embed-shell.js');
 project.npmignore?.exclude('/dist/', '/imports/*.ts', '/cdk8s.yaml', '/bench/', '/.ci/', '/scripts/');
 
 // API.md: the API reference jsii-docgen writes from the assembly (compile first); test/jsii.test.ts
@@ -156,6 +162,7 @@ project.addTask('test:fast', {
 const synth = project.addTask('synth', {
   description: 'Synthesize the example app (src/main.ts) into dist/',
 });
+synth.spawn(project.preCompileTask);
 synth.spawn(project.compileTask);
 synth.exec('cdk8s synth --check-upgrade=false');
 

@@ -6,6 +6,7 @@ import { componentSelector, objectLabels } from './names';
 import { authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, resourceRequirements, tcpPort } from './pod';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS, SCRIPT } from './settings';
+import { backupContainerEnv } from './shared-config';
 import { Problems, checkObjectName, checkPositiveSize, checkResources, isInt } from './validation';
 
 /** Options of scheduled backups ({@link RedisSentinelProps.backup}, {@link RedisBackup}). */
@@ -214,6 +215,7 @@ export class RedisBackup extends Construct {
       image: s.image,
       imagePullPolicy: s.imagePullPolicy,
       command: ['sh', `${PATHS.scriptsDir}/${SCRIPT.backup}`],
+      env: backupContainerEnv(s, b),
       resources: resourceRequirements(b.resources),
       securityContext: containerSecurityContext(s),
       volumeMounts: [

@@ -35,7 +35,7 @@ export class RedisMaster extends Construct {
       headlessServiceName: s.names.masterHeadless,
       podCount: 1,
       configChecksum: d._configChecksum.redis,
-      restore: restore ? { claimName: restore.claimName } : undefined,
+      restore,
     });
     this.statefulSet = made.statefulSet;
     this.headlessService = made.headlessService;

@@ -1,4 +1,4 @@
-import { Chart, Lazy } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { RedisBackup, resolveBackupOptions, resolveRestoreOptions } from './backup';
@@ -9,8 +9,8 @@ import { RedisSentinelProps } from './props';
 import { RedisMaster } from './redis-master';
 import { RedisReplicaSet } from './redis-replica-set';
 import { SentinelQuorum } from './sentinel-quorum';
-import { DeploymentSettings, SCRIPT, resolveDeployment } from './settings';
-import { RenderedFiles, configChecksum, renderBackupScriptFor, renderFiles } from './shared-config';
+import { DeploymentSettings, resolveDeployment } from './settings';
+import { RenderedFiles, configChecksum, renderFiles } from './shared-config';
 import { Problems } from './validation';
 
 /**
@@ -78,7 +78,7 @@ export class RedisSentinel extends Construct {
 
     this._settings = s;
     this._restore = restore;
-    this._files = renderFiles(s, restore?.file);
+    this._files = renderFiles(s);
     this._configChecksum = configChecksum(this._files);
     this.name = s.name;
     this.namespace = s.namespace;
@@ -107,13 +107,7 @@ export class RedisSentinel extends Construct {
     });
     this.scriptsConfigMap = new k8s.KubeConfigMap(this, 'Scripts', {
       metadata: { name: n.scripts, namespace: s.namespace, labels: objectLabels(s.name, undefined) },
-      // A backup may be attached after this construct: its script is added at synth time.
-      data: Lazy.any({
-        produce: () => ({
-          ...this._files.scripts,
-          ...(this.backupPart ? { [SCRIPT.backup]: renderBackupScriptFor(s, this.backupPart._resolved) } : {}),
-        }),
-      }),
+      data: this._files.scripts,
     });
 
     this.master = new RedisMaster(this, 'Master', { deployment: this });

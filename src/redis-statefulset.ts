@@ -9,6 +9,7 @@ import {
 } from './pod';
 import type { RedisSentinel } from './redis-sentinel';
 import { PATHS, SCRIPT } from './settings';
+import { restoreContainerEnv } from './shared-config';
 
 /** What differs between the bootstrap master StatefulSet and the replica StatefulSet. */
 export interface RedisStatefulSetOptions {
@@ -17,8 +18,8 @@ export interface RedisStatefulSetOptions {
   readonly podCount: number;
   /** Annotation values that change when the rendered config or scripts change, so pods roll. */
   readonly configChecksum: string;
-  /** Run the restore init container before Redis, reading from this claim: the bootstrap master only. */
-  readonly restore?: { readonly claimName: string };
+  /** Run the restore init container before Redis, restoring `file` from this claim: the bootstrap master only. */
+  readonly restore?: { readonly claimName: string; readonly file: string };
 }
 
 /** The exporter sidecar of a component's pods, when the deployment has monitoring. */
@@ -82,7 +83,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
     image: s.image,
     imagePullPolicy: s.imagePullPolicy,
     command: ['sh', script(SCRIPT.restore)],
-    env: identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)),
+    env: [...identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)), ...restoreContainerEnv(s, restore.file)],
     // It loads the whole data set once, as Redis will.
     resources: resourceRequirements(s.redisResources),
     securityContext: containerSecurityContext(s),

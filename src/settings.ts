@@ -40,8 +40,10 @@ export const SAVE_POINTS: ReadonlyArray<readonly [number, number]> = [[3600, 1],
 /** Seconds one redis-cli call in a script may take before it is abandoned. */
 export const CLI_TIMEOUT_SECONDS = 3;
 
-/** File names in the scripts ConfigMap. */
+/** File names in the scripts ConfigMap (the scripts source lib.sh and constants.sh by these names). */
 export const SCRIPT = {
+  lib: 'lib.sh',
+  constants: 'constants.sh',
   redisStart: 'redis-start.sh',
   sentinelStart: 'sentinel-start.sh',
   preStop: 'redis-prestop.sh',

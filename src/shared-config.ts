@@ -1,10 +1,9 @@
 import { createHash } from 'crypto';
+import { k8s } from 'cdk8s-plus-27';
 import { renderRedisConf } from './config/redis-conf';
-import {
-  ScriptCommonOptions, renderBackupScript, renderPreStopScript, renderRestoreScript, renderRedisProbeScript, renderRedisStartScript, renderSentinelProbeScript,
-  renderSentinelStartScript,
-} from './config/scripts';
+import { backupEnv, renderScriptConstants, restoreEnv } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';
+import { SHELL_FILES } from './scripts/embedded.generated';
 import type { ResolvedBackup } from './backup';
 import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, SCRIPT } from './settings';
 
@@ -20,38 +19,25 @@ export interface RenderedFiles {
 export const SENTINEL_WAIT_SECONDS = 20;
 
 /**
- * Renders every config file and script the Redis and Sentinel pods read (and the restore script
- * when `restoreFrom` is set) from the deployment's settings. Pure.
+ * Renders every config file of a deployment from its settings, and collects the scripts ConfigMap:
+ * the embedded scripts (the same for every release, the backup and restore scripts included, so a
+ * RedisBackup attached later needs no change here) and this release's constants.sh. Pure.
  */
-export function renderFiles(s: DeploymentSettings, restoreFrom?: string): RenderedFiles {
-  return render(s, restoreFrom);
+export function renderFiles(s: DeploymentSettings): RenderedFiles {
+  return render(s);
 }
 
-function commonOptions(s: DeploymentSettings): ScriptCommonOptions {
-  return {
-    masterName: s.masterName,
-    sentinelHosts: s.sentinelFqdns,
-    sentinelPort: s.sentinelPort,
-    redisPort: s.redisPort,
-    authFile: s.auth ? PATHS.authFile : undefined,
-    cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
-  };
+/** Seconds a Sentinel waits for the chosen master's name to resolve before starting anyway. */
+const RESOLVE_WAIT_SECONDS = 30;
+
+/** A shell file of src/scripts, embedded at build time (identical for every release). */
+function shellFile(name: string): string {
+  const text = SHELL_FILES[name];
+  if (text === undefined) throw new Error(`${name} is not among the embedded scripts (${Object.keys(SHELL_FILES).join(', ')}): run scripts/embed-shell.js`);
+  return text;
 }
 
-/** The backup Job's script for a deployment's backup options. Pure. */
-export function renderBackupScriptFor(s: DeploymentSettings, b: ResolvedBackup): string {
-  return renderBackupScript({
-    ...commonOptions(s),
-    backupDir: PATHS.backupDir,
-    filePrefix: s.name,
-    retention: b.retention,
-    staleMinutes: Math.ceil(b.deadlineSeconds / 60) + 1,
-    workDir: PATHS.tmp,
-  });
-}
-
-function render(s: DeploymentSettings, restoreFrom: string | undefined): RenderedFiles {
-  const common = commonOptions(s);
+function render(s: DeploymentSettings): RenderedFiles {
   return {
     redisConf: renderRedisConf({
       port: s.redisPort,
@@ -75,36 +61,56 @@ function render(s: DeploymentSettings, restoreFrom: string | undefined): Rendere
       parallelSyncs: s.parallelSyncs,
     }),
     scripts: {
-      [SCRIPT.redisStart]: renderRedisStartScript({
-        ...common,
+      // The only file that differs between releases.
+      [SCRIPT.constants]: renderScriptConstants({
+        masterName: s.masterName,
+        sentinelHosts: s.sentinelFqdns,
+        sentinelPort: s.sentinelPort,
+        redisPort: s.redisPort,
+        authFile: s.auth ? PATHS.authFile : undefined,
+        cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
         bootstrapMasterHost: s.bootstrapMasterFqdn,
-        templateFile: PATHS.redisTemplate,
-        configFile: PATHS.redisRuntimeConf,
+        redisTemplateFile: PATHS.redisTemplate,
+        redisConfigFile: PATHS.redisRuntimeConf,
+        sentinelTemplateFile: PATHS.sentinelTemplate,
+        sentinelConfigFile: PATHS.sentinelConf,
         sentinelWaitSeconds: SENTINEL_WAIT_SECONDS,
+        resolveWaitSeconds: RESOLVE_WAIT_SECONDS,
+        failoverWaitSeconds: s.failoverWaitSeconds,
       }),
-      [SCRIPT.sentinelStart]: renderSentinelStartScript({
-        ...common,
-        bootstrapMasterHost: s.bootstrapMasterFqdn,
-        templateFile: PATHS.sentinelTemplate,
-        configFile: PATHS.sentinelConf,
-        resolveWaitSeconds: 30,
-      }),
-      [SCRIPT.preStop]: renderPreStopScript({ ...common, failoverWaitSeconds: s.failoverWaitSeconds }),
-      [SCRIPT.redisProbe]: renderRedisProbeScript(common),
-      [SCRIPT.sentinelProbe]: renderSentinelProbeScript(common),
-      ...(restoreFrom !== undefined ? {
-        [SCRIPT.restore]: renderRestoreScript({
-          ...common,
-          sourceDir: PATHS.restoreDir,
-          file: restoreFrom,
-          filePrefix: s.name,
-          dataDir: PATHS.data,
-          templateFile: PATHS.redisTemplate,
-          workDir: PATHS.tmp,
-        }),
-      } : {}),
+      [SCRIPT.lib]: shellFile(SCRIPT.lib),
+      [SCRIPT.redisStart]: shellFile(SCRIPT.redisStart),
+      [SCRIPT.sentinelStart]: shellFile(SCRIPT.sentinelStart),
+      [SCRIPT.preStop]: shellFile(SCRIPT.preStop),
+      [SCRIPT.redisProbe]: shellFile(SCRIPT.redisProbe),
+      [SCRIPT.sentinelProbe]: shellFile(SCRIPT.sentinelProbe),
+      [SCRIPT.backup]: shellFile(SCRIPT.backup),
+      [SCRIPT.restore]: shellFile(SCRIPT.restore),
     },
   };
+}
+
+/** Env of the backup container: what only redis-backup.sh reads (a change rolls no Redis pod). */
+export function backupContainerEnv(s: DeploymentSettings, b: ResolvedBackup): k8s.EnvVar[] {
+  return backupEnv({
+    backupDir: PATHS.backupDir,
+    filePrefix: s.name,
+    retention: b.retention,
+    // Partial files older than the Job's deadline (+1 min) belong to killed runs.
+    staleMinutes: Math.ceil(b.deadlineSeconds / 60) + 1,
+    workDir: PATHS.tmp,
+  });
+}
+
+/** Env of the restore init container: what only redis-restore.sh reads (added to the pod's identity env). */
+export function restoreContainerEnv(s: DeploymentSettings, file: string): k8s.EnvVar[] {
+  return restoreEnv({
+    sourceDir: PATHS.restoreDir,
+    file,
+    filePrefix: s.name,
+    dataDir: PATHS.data,
+    workDir: PATHS.tmp,
+  });
 }
 
 function sha256(...parts: string[]): string {
@@ -115,7 +121,7 @@ function sha256(...parts: string[]): string {
 
 /**
  * Scripts only the backup Job and the restore init container read: a change to them needs no
- * rolling restart of the Redis and Sentinel pods (a Job reads its script at each run).
+ * rolling restart of the Redis and Sentinel pods (their values come from those containers' env).
  */
 const NOT_ROLLED: ReadonlySet<string> = new Set([SCRIPT.backup, SCRIPT.restore]);
 

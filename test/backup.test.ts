@@ -3,7 +3,7 @@
  * security, script, volumes), the backup claim, the NetworkPolicies (backup pods reach Sentinel
  * and Redis and nothing else; nothing reaches them), the restore init container of the bootstrap
  * master only, the backup-age alert, and that Redis pods do not roll when only backup settings change.
- * The scripts run for real in test/e2e/backup.test.ts.
+ * The scripts run for real in test/scripts/redis-backup.test.ts, redis-restore.test.ts and test/e2e/backup.test.ts.
  */
 import { Duration, Size } from 'cdk8s';
 import { RedisSentinelChartProps } from '../src';
@@ -37,7 +37,10 @@ describe('the backup CronJob', () => {
     expect(podSpec.containers).toHaveLength(1);
     expect(c.image).toBe(find(objects, 'StatefulSet', 'redis-master').spec.template.spec.containers[0].image);
     expect(c.command).toEqual(['sh', '/opt/redis-sentinel/redis-backup.sh']);
-    expect(find(objects, 'ConfigMap', 'redis-scripts').data['redis-backup.sh']).toContain("RETAIN=7\n");
+    expect(c.env).toEqual([
+      { name: 'BACKUP_DIR', value: '/backup' }, { name: 'BACKUP_PREFIX', value: 'redis' }, { name: 'BACKUP_RETAIN', value: '7' },
+      { name: 'BACKUP_STALE_MINUTES', value: '61' }, { name: 'WORK_DIR', value: '/tmp' },
+    ]);
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(podSpec.automountServiceAccountToken).toBe(false);
   });
@@ -49,7 +52,8 @@ describe('the backup CronJob', () => {
     const mounts = Object.fromEntries(podSpec.containers[0].volumeMounts.map((m: any) => [m.name, m]));
     expect(mounts.backup).toEqual({ name: 'backup', mountPath: '/backup' });
     expect(mounts.auth.readOnly).toBe(true);
-    expect(podSpec.containers[0].env).toBeUndefined();
+    // Its env holds the backup settings only: no Secret reference, no password.
+    for (const v of podSpec.containers[0].env) expect(Object.keys(v).sort()).toEqual(['name', 'value']);
   });
 
   it('creates the backup claim (ReadWriteOnce, storageSize by default)', () => {
@@ -68,10 +72,10 @@ describe('the backup CronJob', () => {
     expect(cj.spec).toMatchObject({ schedule: '@hourly', timeZone: 'Europe/Berlin' });
     expect(cj.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(1200);
     expect(find(o, 'PersistentVolumeClaim', 'redis-backup').spec).toMatchObject({ storageClassName: 'slow', resources: { requests: { storage: '30Gi' } } });
-    const script = find(o, 'ConfigMap', 'redis-scripts').data['redis-backup.sh'];
-    expect(script).toContain('RETAIN=24\n');
+    const env = cj.spec.jobTemplate.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'BACKUP_RETAIN', value: '24' });
     // Leftover partial files older than the deadline (+1 min) belong to killed runs.
-    expect(script).toContain('STALE_MINUTES=21\n');
+    expect(env).toContainEqual({ name: 'BACKUP_STALE_MINUTES', value: '21' });
   });
 
   it('with existingClaim, uses that claim and creates none', () => {
@@ -81,12 +85,15 @@ describe('the backup CronJob', () => {
     expect(vols.find((v: any) => v.name === 'backup').persistentVolumeClaim.claimName).toBe('kept-backups');
   });
 
-  it('is absent by default, with its claim, policy, script and alert', () => {
+  it('is absent by default, with its claim, policy, alert and the policies\' admission of backup pods', () => {
     const o = synthChart({ monitoring: {} });
     expect(ofKind(o, 'CronJob')).toEqual([]);
     expect(ofKind(o, 'PersistentVolumeClaim')).toEqual([]);
     expect(ofKind(o, 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual(['redis', 'redis-sentinel']);
-    expect(Object.keys(find(o, 'ConfigMap', 'redis-scripts').data)).not.toContain('redis-backup.sh');
+    for (const np of ofKind(o, 'NetworkPolicy')) expect(JSON.stringify(np.spec.ingress)).not.toContain('"backup"');
+    // The script itself ships with every release (identical text, outside the pods' checksum), so a
+    // RedisBackup attached from another Chart finds it.
+    expect(Object.keys(find(o, 'ConfigMap', 'redis-scripts').data)).toContain('redis-backup.sh');
     const alerts = find(o, 'PrometheusRule', 'redis').spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
     expect(alerts).not.toContain('RedisBackupTooOld');
   });
@@ -157,7 +164,12 @@ describe('restore', () => {
     expect(init.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
     expect(master.volumes).toContainEqual({ name: 'restore', persistentVolumeClaim: { claimName: 'redis-backup', readOnly: true } });
     expect(find(o, 'StatefulSet', 'redis-replica').spec.template.spec.initContainers).toBeUndefined();
-    expect(find(o, 'ConfigMap', 'redis-scripts').data['redis-restore.sh']).toContain("FILE='redis-20260101T020000Z.rdb'\n");
+    expect(init.env.filter((e: any) => !['POD_NAME', 'SELF_FQDN'].includes(e.name))).toEqual([
+      { name: 'RESTORE_FROM', value: 'redis-20260101T020000Z.rdb' }, { name: 'RESTORE_DIR', value: '/restore' },
+      { name: 'BACKUP_PREFIX', value: 'redis' }, { name: 'DATA_DIR', value: '/data' }, { name: 'WORK_DIR', value: '/tmp' },
+    ]);
+    expect(init.env.map((e: any) => e.name).slice(0, 2)).toEqual(['POD_NAME', 'SELF_FQDN']);
+    expect(find(o, 'ConfigMap', 'redis-scripts').data['redis-restore.sh']).toBeDefined();
   });
 
   it('reads from restore.claimName when given (no backup needed)', () => {
@@ -174,10 +186,23 @@ describe('rolling restarts', () => {
   const checksum = (o: KubeObject[], sts: string) => find(o, 'StatefulSet', sts).spec.template.metadata.annotations['redis-sentinel.cdk8s.io/config-checksum'];
 
   it('turning backups on or changing their settings does not roll Redis or Sentinel pods', () => {
-    const off = synthChart();
-    for (const props of [BACKUP, { backup: { retention: 3, schedule: cron('@hourly') } }]) {
+    const off = synthChart({ monitoring: {} });
+    const template = (o: KubeObject[], sts: string) => find(o, 'StatefulSet', sts).spec.template;
+    for (const props of [BACKUP, { monitoring: {}, backup: { retention: 3, schedule: cron('@hourly'), deadline: Duration.minutes(20) } }]) {
       const on = synthChart(props);
-      for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) expect(checksum(on, sts)).toBe(checksum(off, sts));
+      for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) {
+        expect(checksum(on, sts)).toBe(checksum(off, sts));
+        expect(template(on, sts)).toEqual(template(off, sts));
+      }
     }
+  });
+
+  it('changing the restore file changes only the bootstrap master\'s pod template (its init container\'s env)', () => {
+    const a = synthChart({ restore: { file: 'latest', claimName: 'old' } });
+    const b = synthChart({ restore: { file: 'redis-20260101T020000Z.rdb', claimName: 'old' } });
+    for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) expect(checksum(a, sts)).toBe(checksum(b, sts));
+    for (const sts of ['redis-replica', 'redis-sentinel']) expect(find(a, 'StatefulSet', sts)).toEqual(find(b, 'StatefulSet', sts));
+    const init = (o: KubeObject[]) => find(o, 'StatefulSet', 'redis-master').spec.template.spec.initContainers[0];
+    expect({ ...init(a), env: [] }).toEqual({ ...init(b), env: [] });
   });
 });

@@ -31,7 +31,7 @@ const envValue = (sts: KubeObject, name: string) => (container(sts).env ?? []).f
 /** Directive lines of a rendered config file. */
 const directives = (conf: string) => conf.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
 
-/** `NAME='value'` assignment of a rendered script; undefined when the script has none. */
+/** `NAME='value'` assignment of the rendered constants.sh; undefined when it has none. */
 function maybeScriptConstant(script: string, name: string): string | undefined {
   const line = script.split('\n').find((l) => l.startsWith(`${name}=`));
   if (line === undefined) return undefined;
@@ -39,15 +39,12 @@ function maybeScriptConstant(script: string, name: string): string | undefined {
   return raw.startsWith("'") ? raw.slice(1, -1) : raw;
 }
 
-/** `NAME='value'` assignment a rendered script must have. */
+/** `NAME='value'` assignment the rendered constants.sh must have. */
 function scriptConstant(script: string, name: string): string {
   const value = maybeScriptConstant(script, name);
   expect({ name, defined: value !== undefined }).toEqual({ name, defined: true });
   return value!;
 }
-
-/** The scripts that ask the Sentinels who the master is. */
-const ASKS_SENTINELS = ['redis-start.sh', 'sentinel-start.sh', 'redis-prestop.sh'];
 
 /** Calls `visit` for every key/value pair of every nested object, with its path. */
 function walk(value: unknown, visit: (key: string, v: unknown, path: string) => void, at = ''): void {
@@ -136,8 +133,7 @@ describe('defaults (src/props.ts @default)', () => {
 
   it("masterName is 'mymaster'", () => {
     expect(directives(sentinelConf)).toContainEqual(expect.stringMatching(/^sentinel monitor mymaster /));
-    for (const file of ASKS_SENTINELS) expect(scriptConstant(scripts[file], 'MASTER_NAME')).toBe('mymaster');
-    for (const script of Object.values(scripts)) expect(maybeScriptConstant(script, 'MASTER_NAME') ?? 'mymaster').toBe('mymaster');
+    expect(scriptConstant(scripts['constants.sh'], 'MASTER_NAME')).toBe('mymaster');
   });
 
   it("clusterDomain is 'cluster.local'", () => {
@@ -216,7 +212,7 @@ describe('defaults (src/props.ts @default)', () => {
       expect(container(sts).volumeMounts).toContainEqual({ name: 'auth', mountPath: '/etc/redis-auth', readOnly: true });
     }
     expect(volume(find(synthChart({}, 'cache'), 'StatefulSet', 'cache-master'), 'auth').secret.secretName).toBe('cache-auth');
-    for (const script of Object.values(scripts)) expect(scriptConstant(script, 'AUTH_FILE')).toBe('/etc/redis-auth/password');
+    expect(scriptConstant(scripts['constants.sh'], 'AUTH_FILE')).toBe('/etc/redis-auth/password');
   });
 
   it('ports are 6379 (Redis) and 26379 (Sentinel)', () => {
@@ -314,8 +310,8 @@ describe('Redis pods', () => {
     ['fast failover', { downAfter: Duration.millis(1500), failoverTimeout: Duration.millis(1500) }],
   ] as Array<[string, RedisSentinelChartProps]>)('have a preStop hook and a grace period longer than the failover wait (%s)', (_label, props) => {
     const objects = synthChart(props);
-    const preStop = find(objects, 'ConfigMap', 'redis-scripts').data['redis-prestop.sh'] as string;
-    const wait = Number(scriptConstant(preStop, 'WAIT'));
+    const constants = find(objects, 'ConfigMap', 'redis-scripts').data['constants.sh'] as string;
+    const wait = Number(scriptConstant(constants, 'FAILOVER_WAIT'));
     const downAfterMs = (props.downAfter ?? Duration.seconds(5)).toMilliseconds();
     const failoverMs = (props.failoverTimeout ?? Duration.seconds(10)).toMilliseconds();
     expect(wait * 1000).toBeGreaterThanOrEqual(downAfterMs + failoverMs);
@@ -469,12 +465,10 @@ describe('RedisAuth.none()', () => {
     }
   });
 
-  it('leaves AUTH_FILE empty in every script and references no Secret', () => {
+  it('leaves AUTH_FILE empty for the scripts and references no Secret', () => {
     const scripts = find(objects, 'ConfigMap', 'redis-scripts').data as Record<string, string>;
-    for (const script of Object.values(scripts)) {
-      expect(scriptConstant(script, 'AUTH_FILE')).toBe('');
-      expect(script).not.toContain('/etc/redis-auth');
-    }
+    expect(scriptConstant(scripts['constants.sh'], 'AUTH_FILE')).toBe('');
+    for (const script of Object.values(scripts)) expect(script).not.toContain('/etc/redis-auth');
     const secretRefs: string[] = [];
     for (const o of objects) walk(o, (key, _v, p) => { if (/^secret(Name|KeyRef)?$/.test(key)) secretRefs.push(`${o.metadata.name}${p}`); });
     expect(secretRefs).toEqual([]);
@@ -537,8 +531,7 @@ describe('fully customised chart', () => {
   it('lists the 5 Sentinels in the scripts', () => {
     const scripts = find(objects, 'ConfigMap', 'cache-scripts').data as Record<string, string>;
     const expected = [0, 1, 2, 3, 4].map((i) => `cache-sentinel-${i}.cache-sentinel-headless.data.svc.k8s.example.com`).join(' ');
-    for (const file of ASKS_SENTINELS) expect(scriptConstant(scripts[file], 'SENTINEL_HOSTS')).toBe(expected);
-    for (const script of Object.values(scripts)) expect(maybeScriptConstant(script, 'SENTINEL_HOSTS') ?? expected).toBe(expected);
+    expect(scriptConstant(scripts['constants.sh'], 'SENTINEL_HOSTS')).toBe(expected);
   });
 });
 

@@ -163,7 +163,7 @@ describe('the Sentinel start script rewrites the rendered monitor line', () => {
       const template = path.join(dir, 'sentinel.conf');
       fs.writeFileSync(template, files.sentinelConf);
       execFileSync('sh', ['-c', `set -eu\n${sedLine!.replace('> "$tmp"', '> "$OUT"')}`], {
-        env: { ...process.env, MASTER_NAME: masterNameValue, host, port: String(port), TEMPLATE: template, OUT: path.join(dir, 'out') },
+        env: { ...process.env, MASTER_NAME: masterNameValue, host, port: String(port), SENTINEL_TEMPLATE: template, OUT: path.join(dir, 'out') },
       });
       return fs.readFileSync(path.join(dir, 'out'), 'utf8');
     } finally {

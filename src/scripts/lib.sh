@@ -1,0 +1,130 @@
+# shellcheck shell=sh
+# Sourced (never run) by every script of cdk8s-redis-sentinel: `. "$(dirname "$0")/lib.sh"`.
+# Loads this release's values from constants.sh beside it (the scripts ConfigMap holds both) and
+# defines what the scripts share: logging, the password, bounded redis-cli calls, asking the
+# Sentinels who the master is, writing the password into a config file, listing backup files.
+# POSIX sh (busybox ash on the alpine image); `set -eu` is the calling script's.
+
+# shellcheck source=constants.sh
+. "$(dirname "$0")/constants.sh"
+
+# Every release renders all of these (AUTH_FILE is empty when auth is off); a missing one means
+# a constants.sh from elsewhere.
+: "${MASTER_NAME:?missing from constants.sh (scripts ConfigMap)}"
+: "${SENTINEL_HOSTS:?missing from constants.sh (scripts ConfigMap)}"
+: "${SENTINEL_PORT:?missing from constants.sh (scripts ConfigMap)}"
+: "${REDIS_PORT:?missing from constants.sh (scripts ConfigMap)}"
+: "${AUTH_FILE?missing from constants.sh (scripts ConfigMap)}"
+: "${CLI_TIMEOUT:?missing from constants.sh (scripts ConfigMap)}"
+
+log() {
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >&2
+}
+
+# Logs "$FAIL_PREFIX: <message>" and exits 1. The script sets FAIL_PREFIX ("backup FAILED").
+FAIL_PREFIX=FAILED
+fail() {
+  log "$FAIL_PREFIX: $*"
+  exit 1
+}
+
+# Reads the password from the mounted Secret into REDISCLI_AUTH (used by redis-cli).
+load_auth() {
+  if [ -n "$AUTH_FILE" ]; then
+    if [ ! -r "$AUTH_FILE" ]; then
+      log "cannot read the password file $AUTH_FILE: is the Secret there and mounted?"
+      exit 1
+    fi
+    REDISCLI_AUTH=$(cat "$AUTH_FILE")
+    export REDISCLI_AUTH
+  fi
+}
+
+# redis-cli with a bounded run time; errors go nowhere.
+cli() {
+  timeout "$CLI_TIMEOUT" redis-cli "$@" 2>/dev/null
+}
+
+# Prints "<host> <port>" of the master Sentinel $1 names to clients (get-master-addr-by-name),
+# or nothing when it does not answer or the answer is not an address.
+master_addr() {
+  # shellcheck disable=SC2046
+  set -- $({ cli -h "$1" -p "$SENTINEL_PORT" --raw SENTINEL get-master-addr-by-name "$MASTER_NAME" || true; } | tr -d "\r")
+  [ $# -eq 2 ] || return 0
+  case "$1:$2" in
+    *[!A-Za-z0-9.:-]*|:*|*:) return 0 ;;
+  esac
+  echo "$1 $2"
+}
+
+# Prints "<config-epoch> <host> <port>" of the master each answering Sentinel (but $1) monitors.
+# A Sentinel running a failover reports the new epoch with the OLD address in SENTINEL MASTER until
+# the failover ends; its get-master-addr-by-name names the promoted replica as soon as that has
+# taken the role: use that.
+sentinel_answers() {
+  skip=${1:-}
+  for s in $SENTINEL_HOSTS; do
+    [ "$s" = "$skip" ] && continue
+    answer=$({ cli -h "$s" -p "$SENTINEL_PORT" --raw SENTINEL MASTER "$MASTER_NAME" || true; } | tr -d "\r" | awk '
+      NR % 2 == 1 { k = $0; next }
+      k == "ip" { ip = $0 }
+      k == "port" { port = $0 }
+      k == "config-epoch" { e = $0 }
+      k == "flags" { f = $0 }
+      END {
+        if (e == "") e = 0
+        if (ip ~ /^[A-Za-z0-9.:-]+$/ && port ~ /^[0-9]+$/ && e ~ /^[0-9]+$/) print e, ip, port, (f ~ /failover_in_progress/ ? "failover" : "")
+      }')
+    [ -n "$answer" ] || continue
+    # shellcheck disable=SC2086
+    set -- $answer
+    if [ "${4:-}" = failover ]; then
+      addr=$(master_addr "$s")
+      [ -n "$addr" ] || continue
+      # shellcheck disable=SC2086
+      set -- "$1" $addr
+    fi
+    echo "$1 $2 $3"
+  done
+}
+
+# Prints "<config-epoch> <host> <port>": the master known with the highest config epoch
+# (Sentinel's own rule: the highest epoch wins), or nothing when no Sentinel answers.
+# $1: a Sentinel not to ask (the caller itself), or "". $2: this pod's name, or "": when
+# Sentinels at the highest epoch disagree (a failover is spreading), another host is preferred to
+# $2, so a pod never takes the master role on ambiguous evidence.
+current_master() {
+  sentinel_answers "$1" | sort -n -r | awk -v self="${2:-}" '
+    NR == 1 { top = $1 }
+    $1 == top && (best == "" || (bh == self && $2 != self)) { best = $0; bh = $2 }
+    END { if (best != "") print best }'
+}
+
+# Prints $1 as a double-quoted Redis config string.
+conf_quote() {
+  printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
+}
+
+# Refuses a password Redis cannot read from its config file.
+check_password() {
+  nl='
+'
+  case $REDISCLI_AUTH in
+    *"$nl"*|"")
+      log "the password in $AUTH_FILE is empty or spans lines: Redis cannot use it"
+      exit 1
+      ;;
+  esac
+}
+
+# Prints the names of the backup files in $1, oldest first: <BACKUP_PREFIX>-<UTC time>.rdb with
+# the time as YYYYMMDDTHHMMSSZ, the names the backup script gives (retention touches no other file).
+backups_in() {
+  for f in "$1"/*.rdb; do
+    [ -f "$f" ] || continue
+    b=${f##*/}
+    case $b in
+      "$BACKUP_PREFIX"-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z.rdb) printf '%s\n' "$b" ;;
+    esac
+  done | sort
+}

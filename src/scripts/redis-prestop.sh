@@ -1,0 +1,137 @@
+#!/bin/sh
+# preStop hook of every Redis pod: when this pod is the master, pause writes, ask the Sentinels for
+# a failover and wait until they name another master, so a planned restart neither waits for
+# down-after nor loses acknowledged writes.
+# Env: SELF_FQDN, this pod's stable DNS name. Per-release values: constants.sh (see lib.sh).
+set -eu
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+: "${SELF_FQDN:?SELF_FQDN must be set to the DNS name of this pod}"
+: "${FAILOVER_WAIT:?missing from constants.sh (scripts ConfigMap)}"
+
+load_auth
+role=$(cli -p "$REDIS_PORT" --raw ROLE | head -n 1 | tr -d "\r" || true)
+if [ "$role" != "master" ]; then
+  log "preStop: role is '${role:-unknown}', nothing to hand over"
+  exit 0
+fi
+replicas=$(cli -p "$REDIS_PORT" --raw INFO replication | tr -d "\r" | sed -n "s/^connected_slaves://p" || true)
+if [ "${replicas:-0}" -lt 1 ]; then
+  log "preStop: master without connected replicas, no failover possible"
+  exit 0
+fi
+
+deadline=$(( $(date +%s) + FAILOVER_WAIT ))
+# No replication PING from here on: one sent after the promoted replica has left would put the
+# other replicas ahead of it, and they could then only resync in full (seen: writes refused for
+# 5 s by min-replicas-to-write). This pod is going away; the setting goes with it.
+cli -p "$REDIS_PORT" CONFIG SET repl-ping-replica-period 3600 >/dev/null || true
+
+# Asks the Sentinels, in turn, to fail this master over; writes wait (clients block, they are
+# not refused) while one does. Sets "asked" to the Sentinel that took it, or "" when none did.
+ask_failover() {
+  asked=''
+  left=$(( deadline - $(date +%s) ))
+  [ "$left" -gt 0 ] || return 0
+  cli -p "$REDIS_PORT" CLIENT PAUSE "$(( left * 1000 ))" WRITE >/dev/null || true
+  for s in $SENTINEL_HOSTS; do
+    reply=$(cli -h "$s" -p "$SENTINEL_PORT" SENTINEL FAILOVER "$MASTER_NAME" || true)
+    case $reply in
+      OK*|*INPROG*) asked=$s; break ;;
+    esac
+  done
+  if [ -n "$asked" ]; then
+    log "preStop: $asked is failing $MASTER_NAME over"
+  else
+    # Paused writes would only make the Sentinels think this master is down.
+    cli -p "$REDIS_PORT" CLIENT UNPAUSE >/dev/null || true
+  fi
+}
+
+ask_failover
+if [ -z "$asked" ]; then
+  log "preStop: no Sentinel takes SENTINEL FAILOVER yet (restarting, or no replica known); asking again"
+fi
+
+# The Sentinel running the failover names the promoted replica as soon as that replica has taken
+# the role (SENTINEL get-master-addr-by-name), before the other Sentinels and replicas catch up:
+# ask it every 0.1 s. A Sentinel that stops answering, or answers without a failover in progress
+# (restarted under the same name), has dropped it: ask again. The highest config epoch among all
+# Sentinels is checked once a second too (they may fail over by themselves).
+new=''
+n=0
+stalled=0
+while [ -z "$new" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+  n=$(( n + 1 ))
+  if [ -n "$asked" ]; then
+    addr=$(master_addr "$asked")
+    # shellcheck disable=SC2086
+    set -- $addr
+    if [ $# -eq 2 ] && [ "$1" != "$SELF_FQDN" ]; then
+      new="$1 $2"
+      break
+    fi
+    flags=$({ cli -h "$asked" -p "$SENTINEL_PORT" --raw SENTINEL MASTER "$MASTER_NAME" || true; } | tr -d "\r" | awk 'NR % 2 == 1 { k = $0; next } k == "flags" { print; exit }')
+    case $flags in
+      *failover_in_progress*) stalled=0 ;;
+      *) stalled=$(( stalled + 1 )) ;;
+    esac
+    if [ "$stalled" -ge 3 ]; then
+      log "preStop: $asked is no longer failing $MASTER_NAME over"
+      stalled=0
+      ask_failover
+    fi
+  elif [ $(( n % 5 )) -eq 0 ]; then
+    ask_failover
+  fi
+  if [ $(( n % 10 )) -eq 0 ]; then
+    master=$(current_master "" "$SELF_FQDN")
+    if [ -n "$master" ]; then
+      # shellcheck disable=SC2086
+      set -- $master
+      if [ "$2" != "$SELF_FQDN" ]; then
+        new="$2 $3"
+        break
+      fi
+    fi
+  fi
+  sleep 0.1
+done
+if [ -z "$new" ]; then
+  log "preStop: no new master after ${FAILOVER_WAIT}s"
+  cli -p "$REDIS_PORT" CLIENT UNPAUSE >/dev/null || true
+  exit 0
+fi
+# Both sources (master_addr, current_master) give only well-formed addresses.
+# shellcheck disable=SC2086
+set -- $new
+log "preStop: the Sentinels name $1:$2 as master"
+# Become a read-only replica of the new master before lifting the pause: writes sent here are
+# refused (READONLY) rather than lost, and the pause no longer blocks the Sentinels (CLIENT PAUSE
+# WRITE also holds their PUBLISH, which would mark this pod down and start another failover).
+# Replicas attached to this pod that the Sentinels have not seen yet (they find replicas only in
+# the master's INFO, every 10 s) would stay chained behind it: point every one at the new master.
+attached=$(cli -p "$REDIS_PORT" INFO replication | tr -d "\r" | sed -n "s/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),.*/\1 \2/p" || true)
+cli -p "$REDIS_PORT" REPLICAOF "$1" "$2" >/dev/null || true
+new_host=$1
+new_port=$2
+echo "$attached" | while read -r rh rp; do
+  if [ -n "$rh" ] && [ "$rh" != "$new_host" ]; then
+    cli -h "$rh" -p "$rp" REPLICAOF "$new_host" "$new_port" >/dev/null || true
+  fi
+done
+set -- "$new_host" "$new_port"
+# Close the clients' connections: the writes the pause held were never executed (so never
+# acknowledged), and clients that keep a connection (ioredis by default) ask the Sentinels again
+# at once instead of meeting READONLY until this pod stops.
+cli -p "$REDIS_PORT" CLIENT KILL TYPE normal >/dev/null || true
+cli -p "$REDIS_PORT" CLIENT UNPAUSE >/dev/null || true
+# Stop only once the Sentinels agree (the failover has ended): the pod that replaces this one asks
+# them who the master is.
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  master=$(current_master "" "$SELF_FQDN")
+  # shellcheck disable=SC2086
+  [ -n "$master" ] && set -- $master && [ "$2" != "$SELF_FQDN" ] && break
+  sleep 0.2
+done
+log "preStop: done; the Sentinels name ${2:-?} as master"

@@ -1,0 +1,90 @@
+#!/bin/sh
+# Sentinel entrypoint, run at every start: writes this Sentinel's config from the template,
+# monitoring the master known with the highest config epoch among the live peer Sentinels and its
+# own saved state (the bootstrap master when neither knows), with a stable `sentinel myid` derived
+# from the pod's DNS name, then execs redis-sentinel.
+# Env: SELF_FQDN, this pod's stable DNS name. Per-release values: constants.sh (see lib.sh).
+set -eu
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+: "${SELF_FQDN:?SELF_FQDN must be set to the DNS name of this pod}"
+: "${BOOTSTRAP_MASTER_HOST:?missing from constants.sh (scripts ConfigMap)}"
+: "${SENTINEL_TEMPLATE:?missing from constants.sh (scripts ConfigMap)}"
+: "${SENTINEL_CONF:?missing from constants.sh (scripts ConfigMap)}"
+: "${RESOLVE_WAIT:?missing from constants.sh (scripts ConfigMap)}"
+
+# True when $1 is an IP address or a name that resolves.
+resolvable() {
+  case $1 in
+    *[!0-9.]*) ;;
+    *) return 0 ;;
+  esac
+  getent hosts "$1" >/dev/null 2>&1 || nslookup "$1" >/dev/null 2>&1
+}
+
+load_auth
+# A stable id: a restarted Sentinel is the same voter, not a new one.
+MYID=$(printf '%s' "$SELF_FQDN" | sha1sum | cut -c1-40)
+
+peer=$(current_master "$SELF_FQDN" "")
+saved=''
+saved_current=0
+if [ -f "$SENTINEL_CONF" ]; then
+  saved=$(awk -v m="$MASTER_NAME" '
+    $1 == "sentinel" && $2 == "monitor" && $3 == m { h = $4; p = $5 }
+    $1 == "sentinel" && $2 == "config-epoch" && $3 == m { e = $4 }
+    END {
+      if (e == "") e = 0
+      if (h ~ /^[A-Za-z0-9.:-]+$/ && p ~ /^[0-9]+$/ && e ~ /^[0-9]+$/) print e, h, p
+    }' "$SENTINEL_CONF")
+  saved_current=$(awk '$1 == "sentinel" && $2 == "current-epoch" && $3 ~ /^[0-9]+$/ { c = $3 } END { print c + 0 }' "$SENTINEL_CONF")
+fi
+
+if [ -n "$saved" ] && { [ -z "$peer" ] || [ "${saved%% *}" -gt "${peer%% *}" ]; }; then
+  chosen=$saved
+  source="its own saved state"
+elif [ -n "$peer" ]; then
+  chosen=$peer
+  source="the live Sentinels"
+else
+  chosen="0 $BOOTSTRAP_MASTER_HOST $REDIS_PORT"
+  source="the bootstrap config"
+fi
+# shellcheck disable=SC2086
+set -- $chosen
+epoch=$1
+host=$2
+port=$3
+current=$epoch
+if [ "$saved_current" -gt "$current" ]; then
+  current=$saved_current
+fi
+log "monitoring $MASTER_NAME at $host:$port (config epoch $epoch), from $source"
+
+# Sentinel refuses a monitor line whose name does not resolve yet (pod not yet scheduled).
+deadline=$(( $(date +%s) + RESOLVE_WAIT ))
+until resolvable "$host"; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    log "$host does not resolve yet; starting anyway"
+    break
+  fi
+  sleep 1
+done
+
+umask 077
+tmp="$SENTINEL_CONF.tmp"
+sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAME $host $port |" "$SENTINEL_TEMPLATE" > "$tmp"
+{
+  echo "sentinel myid $MYID"
+  echo "sentinel announce-ip $SELF_FQDN"
+  if [ -n "$AUTH_FILE" ]; then
+    check_password
+    pw=$(conf_quote "$REDISCLI_AUTH")
+    echo "requirepass $pw"
+    echo "sentinel auth-pass $MASTER_NAME $pw"
+  fi
+  echo "sentinel config-epoch $MASTER_NAME $epoch"
+  echo "sentinel current-epoch $current"
+} >> "$tmp"
+mv "$tmp" "$SENTINEL_CONF"
+exec redis-sentinel "$SENTINEL_CONF"

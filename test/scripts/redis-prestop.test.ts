@@ -1,0 +1,83 @@
+/**
+ * redis-prestop.sh run for real (busybox sh, the redis image's PATH), auth on: the cases where it
+ * has nothing to hand over, and a real hand-over through a real Sentinel: a master on 127.0.6.1
+ * (and localhost, where the hook talks to its own Redis) with a replica on 127.0.6.2, one port,
+ * and a second replica on localhost at another port that the Sentinel never promotes.
+ * The failover suite (test/e2e) runs it in pods with three Sentinels and writing clients.
+ */
+import { join } from 'path';
+import { Sandbox, cli, freePort, waitFor } from '../support/shell';
+
+const MASTER = '127.0.6.1';
+const REPLICA = '127.0.6.2';
+const LOCAL = '127.0.0.1';
+let box: Sandbox;
+let port: number;
+let port2: number;
+
+beforeAll(async () => {
+  box = new Sandbox();
+  port = await freePort([MASTER, REPLICA, LOCAL]);
+  port2 = await freePort([LOCAL]);
+});
+
+afterAll(() => box?.stopAll());
+
+/** The hook as the kubelet runs it in the pod `self`. */
+const preStop = (name: string, self: string, constants: Record<string, unknown> = {}) =>
+  box.run(box.scripts(name, { redisPort: port, ...constants }), 'redis-prestop.sh', [], box.env({ SELF_FQDN: self }));
+
+it('does nothing when this pod\'s Redis does not answer', () => {
+  const r = preStop('down', MASTER);
+  expect(r.status).toBe(0);
+  expect(r.stderr).toMatch(/preStop: role is 'unknown', nothing to hand over\n$/);
+});
+
+describe('with a master and its replica', () => {
+  beforeAll(async () => {
+    box.redisServer('master', `${MASTER} ${LOCAL}`, port);
+    box.redisServer('replica', REPLICA, port, [`replicaof ${MASTER} ${port}`, `replica-announce-ip ${REPLICA}`]);
+    box.redisServer('replica2', LOCAL, port2, [`replicaof ${MASTER} ${port}`, 'replica-priority 0']);
+    for (const [ip, p] of [[REPLICA, port], [LOCAL, port2]] as const) {
+      await waitFor(`the replica ${ip}:${p} to sync`, () => cli(ip, p, 'INFO', 'replication').includes('master_link_status:up'));
+    }
+  });
+
+  it('does nothing on a replica', () => {
+    const r = preStop('on-replica', LOCAL, { redisPort: port2 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/preStop: role is 'slave', nothing to hand over\n$/);
+  });
+
+  it('gives up after FAILOVER_WAIT when no Sentinel takes the failover, and leaves writes unpaused', () => {
+    const closed = { sentinelHosts: [LOCAL], sentinelPort: 1, failoverWaitSeconds: 1 };
+    const r = preStop('no-sentinel', MASTER, closed);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('preStop: no Sentinel takes SENTINEL FAILOVER yet (restarting, or no replica known); asking again');
+    expect(r.stderr).toContain('preStop: no new master after 1s');
+    expect(cli(MASTER, port, 'SET', 'after-no-failover', '1')).toBe('OK');
+    expect(cli(MASTER, port, 'ROLE').split('\n')[0]).toBe('master');
+  });
+
+  it('hands the master role over through the Sentinel and becomes a replica of the new master', async () => {
+    const sentinelPort = await freePort([LOCAL]);
+    box.sentinel('sentinel', LOCAL, sentinelPort, { host: MASTER, port });
+    const sentinelLog = join(box.root, 'sentinel', 'sentinel.log');
+    await waitFor('the Sentinel to see the replica', () => cli(LOCAL, sentinelPort, 'SENTINEL', 'REPLICAS', 'mymaster').includes('master-link-status\nok'), 20, [sentinelLog]);
+    expect(cli(MASTER, port, 'SET', 'before', 'handover')).toBe('OK');
+
+    const r = preStop('handover', MASTER, { sentinelHosts: [LOCAL], sentinelPort, failoverWaitSeconds: 15 });
+    expect({ status: r.status, log: r.stderr }).toEqual({ status: 0, log: expect.stringContaining(`preStop: ${LOCAL} is failing mymaster over`) });
+    expect(r.stderr).toContain(`preStop: the Sentinels name ${REPLICA}:${port} as master`);
+    expect(r.stderr).toMatch(new RegExp(`preStop: done; the Sentinels name ${REPLICA.replace(/\./g, '\\.')} as master\n$`));
+    expect(cli(REPLICA, port, 'ROLE').split('\n')[0]).toBe('master');
+    expect(cli(REPLICA, port, 'GET', 'before')).toBe('handover');
+    // The old master follows the new one, read-only, and is no longer paused.
+    await waitFor('the old master to replicate the new one', () => cli(MASTER, port, 'INFO', 'replication').includes(`master_host:${REPLICA}`), 20, [sentinelLog]);
+    expect(cli(MASTER, port, 'SET', 'x', 'y')).toMatch(/READONLY/);
+    expect(cli(REPLICA, port, 'SET', 'after', 'handover')).toBe('OK');
+    // The replica attached to the departing master follows the new one too (the hook points it
+    // there; the Sentinel reconfigures it as well, having seen it).
+    await waitFor('the other replica to follow the new master', () => cli(LOCAL, port2, 'INFO', 'replication').includes(`master_host:${REPLICA}`), 20, [sentinelLog]);
+  });
+});
