@@ -15,7 +15,7 @@ export const STATEFULSET_NAME_MAX = 52;
 /** Kubernetes' limit on a DNS-1123 subdomain (ConfigMap, Secret, PVC names) and on a FQDN. */
 export const DNS_SUBDOMAIN_MAX = 253;
 
-/** The names of every object the chart emits, derived from one prefix. */
+/** The names of every object a deployment emits, derived from one prefix. */
 export interface ResourceNames {
   readonly master: string;
   readonly replica: string;
@@ -48,7 +48,7 @@ export interface ResourceNames {
   readonly backupNetworkPolicy: string;
 }
 
-/** Derives every resource name from the chart's name prefix. */
+/** Derives every resource name from the deployment's name prefix. */
 export function resourceNames(prefix: string): ResourceNames {
   return {
     master: `${prefix}-master`,
@@ -101,7 +101,7 @@ export function podFqdns(statefulSet: string, count: number, headlessService: st
 /** The role of a pod group within the deployment. */
 export type Component = 'redis' | 'sentinel' | 'backup';
 
-/** Label keys used by the chart. */
+/** Label keys the library sets. */
 export const LABEL = {
   name: 'app.kubernetes.io/name',
   instance: 'app.kubernetes.io/instance',

@@ -89,7 +89,7 @@ export function zoneSpread(s: Settings, ownSelector: Record<string, string>): k8
   }];
 }
 
-/** Pod-spec fields every pod of the chart shares. */
+/** Pod-spec fields every pod of the deployment shares. */
 export function commonPodSpec(s: Settings): Partial<k8s.PodSpec> {
   return {
     automountServiceAccountToken: false,

@@ -198,7 +198,7 @@ export interface RedisSentinelProps {
   readonly maxmemoryPolicy?: MaxmemoryPolicy;
 
   /**
-   * Extra redis.conf directives. Directives the chart manages (port, replicaof, requirepass, ...) are refused.
+   * Extra redis.conf directives. Directives the library manages (port, replicaof, requirepass, ...) are refused.
    * @default - none
    */
   readonly redisConfig?: Record<string, string>;
@@ -223,7 +223,7 @@ export interface RedisSentinelProps {
   readonly networkPolicy?: boolean;
 
   /**
-   * Labels of client pods (in the chart's namespace, or in `clientNamespaceLabels` namespaces)
+   * Labels of client pods (in the deployment's namespace, or in `clientNamespaceLabels` namespaces)
    * allowed to reach Sentinel and Redis.
    * @default - { '<name>-client': 'true' }
    */
@@ -231,7 +231,7 @@ export interface RedisSentinelProps {
 
   /**
    * Labels of namespaces whose pods (with `clientPodLabels`) may reach Sentinel and Redis.
-   * @default - only the chart's namespace
+   * @default - only the deployment's namespace
    */
   readonly clientNamespaceLabels?: Record<string, string>;
 

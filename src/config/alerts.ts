@@ -109,7 +109,7 @@ export const REDIS_EXPORTER_METRICS: readonly string[] = [
   'redis_sentinel_master_config_epoch',
 ];
 
-/** Where the chart mounts the password file (settings.ts `PATHS.authFile`; a test keeps them equal). */
+/** Where the pods mount the password file (settings.ts `PATHS.authFile`; a test keeps them equal). */
 export const DEFAULT_AUTH_FILE = '/etc/redis-auth/password';
 
 const PROM_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
