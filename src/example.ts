@@ -11,6 +11,7 @@
 import { App, Chart, Cron, Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import { MonitoringOptions, RedisMonitoring } from './monitoring';
+import { AntiAffinity } from './props';
 import { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-chart';
 
 /** Chart id of the example deployment: the output file is dist/<id>.k8s.yaml. */
@@ -53,6 +54,30 @@ export const EXAMPLE_PROPS: RedisSentinelChartProps = {
  * `{ ...EXAMPLE_PROPS, monitoring: EXAMPLE_MONITORING }` is the same deployment in one Chart.
  */
 export const EXAMPLE_MONITORING: MonitoringOptions = {};
+
+/**
+ * "Try it on one node" (examples/one-node/, written by src/main-one-node.ts): the example with what a
+ * single-node cluster (kind, minikube, k3d) cannot satisfy relaxed. NOT for production: one node is
+ * one failure domain, so losing it loses the master, every replica and every Sentinel at once.
+ * - `antiAffinity: PREFERRED`: the default (REQUIRED, per StatefulSet on `kubernetes.io/hostname`)
+ *   needs replicas + 1 nodes for Redis and `sentinels` nodes for Sentinel; on one node only one pod of
+ *   each StatefulSet would run, and one Sentinel can never reach the quorum of 2.
+ * - the library's default resources (requests 250m CPU / 512Mi per Redis pod, 50m / 64Mi per Sentinel)
+ *   instead of the example's 500m / 1Gi and 100m / 128Mi, so that every pod together (3 Redis,
+ *   3 Sentinels, their exporter sidecars, a backup Job) requests at most 2 CPUs and 4 GiB
+ *   (test/one-node.test.ts sums them from the synthesized objects).
+ * Everything else is the example's: zone spread stays (ScheduleAnyway: one zone satisfies it), there is
+ * no nodeSelector, and the volumes ask the default StorageClass for the same sizes.
+ */
+export const ONE_NODE_OVERRIDES: RedisSentinelChartProps = {
+  antiAffinity: AntiAffinity.PREFERRED,
+  // undefined: the library's defaults.
+  redisResources: undefined,
+  sentinelResources: undefined,
+};
+
+/** Where src/main-one-node.ts writes the one-node example (not under dist/: `kubectl apply -f dist/` must not apply it). */
+export const ONE_NODE_OUTDIR = 'examples/one-node';
 
 /** The example app's Charts. */
 export interface ExampleApp {

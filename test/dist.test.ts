@@ -1,6 +1,7 @@
 /**
  * dist/ is committed and applied with `kubectl apply -f dist/`: it must equal a fresh synth of the
- * example app (src/main.ts). Run `npx projen synth` and commit dist/ when this fails.
+ * example app (src/main.ts); so must examples/one-node/ (src/main-one-node.ts). Run `npx projen synth`
+ * and commit both when this fails.
  *
  * The core file (the deployment) must apply on any cluster, so it holds no object whose kind comes
  * from a CRD; those are in the monitoring file, which holds exactly the example's RedisMonitoring.
@@ -10,7 +11,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { ApiObject } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { EXAMPLE_CHART_ID, EXAMPLE_MONITORING_CHART_ID, buildExampleApp } from '../src/example';
+import { EXAMPLE_CHART_ID, EXAMPLE_MONITORING_CHART_ID, ONE_NODE_OUTDIR, buildExampleApp } from '../src/example';
 import { RedisMonitoring } from '../src/monitoring';
 import { apiGroup, needsCrd } from './support/api-groups';
 import { KubeObject, testApp } from './support/synth';
@@ -53,6 +54,10 @@ const id = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metad
 
 test('dist/ equals a fresh synth of the example app', () => {
   expect(expectFreshSynth('../src/main', 'dist', 'npx projen synth')).toEqual([MONITORING_FILE, CORE_FILE]);
+});
+
+test('examples/one-node/ equals a fresh synth of the one-node example', () => {
+  expect(expectFreshSynth('../src/main-one-node', ONE_NODE_OUTDIR, 'npx projen synth')).toEqual([MONITORING_FILE, CORE_FILE]);
 });
 
 describe('the core file applies without CRDs; the monitoring file holds what needs them', () => {

@@ -31,6 +31,8 @@ export interface ExampleObjects {
   readonly monitoring: KubeObject[];
   /** Both, core first (what `kubectl apply -f dist/` applies). */
   readonly all: KubeObject[];
+  /** The deployment's resolved settings. */
+  readonly settings: DeploymentSettings;
 }
 
 /** Synthesizes the example app (both Charts) into plain objects. */
@@ -38,7 +40,7 @@ export function synthExample(overrides: RedisSentinelChartProps = {}): ExampleOb
   const { core, monitoring } = buildExampleApp(testApp(), overrides);
   const c = Testing.synth(core) as KubeObject[];
   const m = Testing.synth(monitoring) as KubeObject[];
-  return { core: c, monitoring: m, all: [...c, ...m] };
+  return { core: c, monitoring: m, all: [...c, ...m], settings: core.redis._settings };
 }
 
 /** Finds one object by kind and name; throws when there is not exactly one. */
