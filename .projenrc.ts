@@ -173,6 +173,14 @@ project.addTask('check-dist', {
   exec: 'jest --ci test/dist.test.ts',
 });
 
+// docs/topology.svg: the picture of what the example deploys, drawn from dist/ by graphviz (test/topology.test.ts
+// fails when it is stale).
+const topology = project.addTask('topology', {
+  description: 'Synthesize, then draw docs/topology.svg from dist/ (needs graphviz: scripts/install-test-deps.sh)',
+});
+topology.spawn(synth);
+topology.exec('node scripts/topology.js --in dist --out docs/topology.svg');
+
 project.addTask('import', {
   description: 'Regenerate imports/ from the prometheus-operator CRDs in ../shared/crds',
   exec: 'bash scripts/import-crds.sh',
