@@ -36,6 +36,10 @@ describe('the one-node example', () => {
     expect(total.cpuMillis).toBeLessThanOrEqual(2000);
     expect(total.memoryBytes).toBeLessThanOrEqual(4 * GIB);
     // The figures the README gives.
+    expect(workloads(oneNode.all).map((w) => {
+      const r = podRequests(w.spec);
+      return `${w.name}: ${r.cpuMillis}m ${r.memoryBytes / 2 ** 20}Mi`;
+    })).toEqual(['redis-master: 260m 544Mi', 'redis-replica: 260m 544Mi', 'redis-sentinel: 60m 96Mi', 'redis-backup: 50m 64Mi']);
     expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([1010, 1984]);
   });
 
