@@ -122,7 +122,7 @@ project.gitignore.exclude('/.jsii');
 project.package.addField('files', [
   'lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts',
   // The example app synthesizes on load (main) and is not library code (example).
-  '!lib/src/main.*', '!lib/src/example.*',
+  '!lib/src/main.*', '!lib/src/main-one-node.*', '!lib/src/example.*',
   // The jsii assembly: Construct Hub and the jsii runtimes of other languages read it.
   '.jsii',
 ]);
@@ -134,7 +134,7 @@ project.gitignore.exclude('/build/');
 project.gitignore.exclude('/src/scripts/*.generated.ts');
 // Before tsc: the compiled library carries the scripts' text and reads no file at synth time.
 project.preCompileTask.exec('node scripts/embed-shell.js');
-project.npmignore?.exclude('/dist/', '/imports/*.ts', '/cdk8s.yaml', '/bench/', '/.ci/', '/scripts/');
+project.npmignore?.exclude('/dist/', '/examples/', '/imports/*.ts', '/cdk8s.yaml', '/bench/', '/.ci/', '/scripts/');
 
 // API.md: the API reference jsii-docgen writes from the assembly (compile first); test/jsii.test.ts
 // fails when it is stale.
@@ -158,18 +158,28 @@ project.addTask('test:fast', {
   receiveArgs: true,
 });
 
-// The example app: compile, then run the compiled JS (fast; no ts-node).
+// The example app: compile, then run the compiled JS (fast; no ts-node). The one-node example goes to
+// examples/one-node/, outside dist/ so that `kubectl apply -f dist/` never applies it.
 const synth = project.addTask('synth', {
-  description: 'Synthesize the example app (src/main.ts) into dist/',
+  description: 'Synthesize the example app (src/main.ts) into dist/ and the one-node example (src/main-one-node.ts) into examples/one-node/',
 });
 synth.spawn(project.preCompileTask);
 synth.spawn(project.compileTask);
 synth.exec('cdk8s synth --check-upgrade=false');
+synth.exec('node lib/src/main-one-node.js');
 
 project.addTask('check-dist', {
-  description: 'Fail when dist/ differs from a fresh synth',
+  description: 'Fail when dist/ or examples/one-node/ differs from a fresh synth',
   exec: 'jest --ci test/dist.test.ts',
 });
+
+// docs/topology.svg: the picture of what the example deploys, drawn from dist/ by graphviz (test/topology.test.ts
+// fails when it is stale).
+const topology = project.addTask('topology', {
+  description: 'Synthesize, then draw docs/topology.svg from dist/ (needs graphviz: scripts/install-test-deps.sh)',
+});
+topology.spawn(synth);
+topology.exec('node scripts/topology.js --in dist --out docs/topology.svg');
 
 project.addTask('import', {
   description: 'Regenerate imports/ from the prometheus-operator CRDs in ../shared/crds',

@@ -6,14 +6,17 @@
 const t0 = performance.now();
 const { App } = require('cdk8s');
 const { RedisSentinelChart, synthReleases } = require('../lib/src');
-const { EXAMPLE_PROPS } = require('../lib/src/example');
+const { EXAMPLE_MONITORING, EXAMPLE_PROPS } = require('../lib/src/example');
 const [mode, n, outdir] = [process.argv[2], Number(process.argv[3]), process.argv[4]];
 
-/** One release per tenant: the example's props in the tenant's own namespace, under its own name. */
+/**
+ * One release per tenant: the example's deployment and monitoring in one Chart (a release is one Chart;
+ * the example app puts monitoring in a second one), in the tenant's own namespace, under its own name.
+ */
 function* releases() {
   for (let i = 0; i < n; i++) {
     const id = `tenant-${i}`;
-    yield { id, props: { ...EXAMPLE_PROPS, name: id, namespace: id } };
+    yield { id, props: { ...EXAMPLE_PROPS, monitoring: EXAMPLE_MONITORING, name: id, namespace: id } };
   }
 }
 

@@ -20,8 +20,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs'
 import { dirname, join } from 'path';
 import { Duration } from 'cdk8s';
 import { EXAMPLE_PROPS } from '../src/example';
-import { settingsOf } from '../test/support/synth';
-import { synthChart } from '../test/support/synth';
+import { settingsOf, synthExample } from '../test/support/synth';
 import { Deployment, Writer, WriterSummary } from '../test/e2e/deployment';
 import { Cluster } from '../test/e2e/harness/cluster';
 import { requireHarness } from '../test/e2e/harness/preflight';
@@ -217,7 +216,8 @@ function progress(msg: string): void {
 // --- one setting ---------------------------------------------------------------------------------
 
 async function runSetting(downAfterMs: number, failoverTimeoutMs: number): Promise<SettingResult> {
-  const props = { ...EXAMPLE_PROPS, downAfter: Duration.millis(downAfterMs), failoverTimeout: Duration.millis(failoverTimeoutMs) };
+  const timings = { downAfter: Duration.millis(downAfterMs), failoverTimeout: Duration.millis(failoverTimeoutMs) };
+  const props = { ...EXAMPLE_PROPS, ...timings };
   const s = settingsOf(props, 'redis');
   const NS = s.namespace;
   const logDir = join(RESULTS, 'failover-logs', `down-after-${downAfterMs}`);
@@ -315,7 +315,7 @@ async function runSetting(downAfterMs: number, failoverTimeoutMs: number): Promi
   try {
     const t = Date.now();
     await cluster.start({ waitForOtherRunMs: 30 * 60_000 });
-    await cluster.apply([...synthChart(props), d.authSecret()]);
+    await cluster.apply([...synthExample(timings).all, d.authSecret()]);
     await Promise.all([d.clientPod('client-node', 'node'), d.clientPod('client-py', 'python')]);
     await d.waitHealthy({ timeoutMs: 120_000 });
     result.clusterUpMs = Date.now() - t;

@@ -8,7 +8,7 @@
  * their ESM builds load natively whatever module system jest uses here.
  */
 import { spawnSync } from 'child_process';
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { CUSTOM_NETWORK_PROPS, CUSTOM_PROPS } from './support/chart-variants';
@@ -16,7 +16,8 @@ import { KubeObject, ofKind, synthChart } from './support/synth';
 
 const ROOT = path.resolve(__dirname, '..');
 const VALIDATOR = path.join(__dirname, 'support', 'validate-objects.mjs');
-const EXAMPLE_OUTPUT = path.join(ROOT, 'dist', 'redis-sentinel.k8s.yaml');
+/** The example app's files: the deployment and its monitoring (the ServiceMonitor and PrometheusRule). */
+const EXAMPLE_OUTPUT = readdirSync(path.join(ROOT, 'dist')).filter((f) => f.endsWith('.k8s.yaml')).sort().map((f) => path.join(ROOT, 'dist', f));
 
 // ------------------------------------------------------------------------------------------------
 // Schema validation (child process)
@@ -268,7 +269,7 @@ const CASES: Array<[string, () => KubeObject[]]> = [
   ['default chart', () => synthChart()],
   ['customised chart (no auth, no NetworkPolicies, custom ports, 5 sentinels, 0 replicas, ...)', () => synthChart(CUSTOM_PROPS)],
   ['customised chart with custom auth Secret and client-namespace NetworkPolicies', () => synthChart(CUSTOM_NETWORK_PROPS)],
-  [`example app output (${path.relative(ROOT, EXAMPLE_OUTPUT)})`, () => loadYamlObjects(EXAMPLE_OUTPUT)],
+  [`example app output (${EXAMPLE_OUTPUT.map((f) => path.relative(ROOT, f)).join(', ')})`, () => EXAMPLE_OUTPUT.flatMap(loadYamlObjects)],
 ];
 
 describe.each(CASES)('%s', (_label, load) => {

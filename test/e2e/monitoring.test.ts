@@ -1,5 +1,5 @@
 /**
- * End-to-end monitoring: the example chart (monitoring on) runs in the harness; a scraper in a pod
+ * End-to-end monitoring: the example app (the deployment and its monitoring Chart) runs in the harness; a scraper in a pod
  * labelled as Prometheus (so the chart's NetworkPolicy is what lets it in) scrapes every exporter
  * sidecar's /metrics once a second, before and after a forced failover (`SENTINEL FAILOVER`).
  * The exporters must report the new roles and the Sentinels the new master; the recorded samples
@@ -27,8 +27,7 @@ import * as readline from 'readline';
 import { stringify } from 'yaml';
 import { REDIS_EXPORTER_METRICS } from '../../src/config/alerts';
 import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../../src/example';
-import { settingsOf } from '../support/synth';
-import { synthChart } from '../support/synth';
+import { settingsOf, synthExample } from '../support/synth';
 import { Deployment, fields } from './deployment';
 import { Cluster, clientPod } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
@@ -59,7 +58,8 @@ const SCRAPE_TIMEOUT_MS = 5000;
 const KEPT = new Set([...REDIS_EXPORTER_METRICS, 'up']);
 const EPOCH = 'redis_sentinel_master_config_epoch';
 
-const chartObjects = synthChart(EXAMPLE_PROPS, EXAMPLE_CHART_ID);
+/** The whole example app: the deployment and, from its second Chart, its monitoring. */
+const chartObjects = synthExample().all;
 const LOGS = join(RESULTS, 'monitoring-logs');
 const cluster = new Cluster({ prefix: PREFIX, logDir: LOGS });
 const d = new Deployment(cluster, s, PASSWORD);

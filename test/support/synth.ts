@@ -2,6 +2,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Cron, Testing } from 'cdk8s';
 import { RedisSentinelChart, RedisSentinelChartProps } from '../../src';
+import { buildExampleApp } from '../../src/example';
 import { DeploymentSettings } from '../../src/settings';
 
 /** A synthesized Kubernetes object (plain JSON). */
@@ -20,6 +21,26 @@ export function synthChart(props: RedisSentinelChartProps = {}, id = 'redis'): K
   const app: App = testApp();
   const chart = new RedisSentinelChart(app, id, props);
   return Testing.synth(chart) as KubeObject[];
+}
+
+/** The example app (src/example.ts), as src/main.ts builds it, with `overrides` on the deployment's props. */
+export interface ExampleObjects {
+  /** dist/redis-sentinel.k8s.yaml: the deployment. */
+  readonly core: KubeObject[];
+  /** dist/redis-sentinel-monitoring.k8s.yaml: its monitoring. */
+  readonly monitoring: KubeObject[];
+  /** Both, core first (what `kubectl apply -f dist/` applies). */
+  readonly all: KubeObject[];
+  /** The deployment's resolved settings. */
+  readonly settings: DeploymentSettings;
+}
+
+/** Synthesizes the example app (both Charts) into plain objects. */
+export function synthExample(overrides: RedisSentinelChartProps = {}): ExampleObjects {
+  const { core, monitoring } = buildExampleApp(testApp(), overrides);
+  const c = Testing.synth(core) as KubeObject[];
+  const m = Testing.synth(monitoring) as KubeObject[];
+  return { core: c, monitoring: m, all: [...c, ...m], settings: core.redis._settings };
 }
 
 /** Finds one object by kind and name; throws when there is not exactly one. */
