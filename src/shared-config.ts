@@ -18,15 +18,6 @@ export interface RenderedFiles {
 /** Seconds a Redis pod keeps asking when no Sentinel answers, before using the bootstrap master. */
 export const SENTINEL_WAIT_SECONDS = 20;
 
-/**
- * Renders every config file of a deployment from its settings, and collects the scripts ConfigMap:
- * the embedded scripts (the same for every release, the backup and restore scripts included, so a
- * RedisBackup attached later needs no change here) and this release's constants.sh. Pure.
- */
-export function renderFiles(s: DeploymentSettings): RenderedFiles {
-  return render(s);
-}
-
 /** Seconds a Sentinel waits for the chosen master's name to resolve before starting anyway. */
 const RESOLVE_WAIT_SECONDS = 30;
 
@@ -37,7 +28,12 @@ function shellFile(name: string): string {
   return text;
 }
 
-function render(s: DeploymentSettings): RenderedFiles {
+/**
+ * Renders every config file of a deployment from its settings, and collects the scripts ConfigMap:
+ * the embedded scripts (the same for every release, the backup and restore scripts included, so a
+ * RedisBackup attached later needs no change here) and this release's constants.sh. Pure.
+ */
+export function renderFiles(s: DeploymentSettings): RenderedFiles {
   return {
     redisConf: renderRedisConf({
       port: s.redisPort,
@@ -78,14 +74,8 @@ function render(s: DeploymentSettings): RenderedFiles {
         resolveWaitSeconds: RESOLVE_WAIT_SECONDS,
         failoverWaitSeconds: s.failoverWaitSeconds,
       }),
-      [SCRIPT.lib]: shellFile(SCRIPT.lib),
-      [SCRIPT.redisStart]: shellFile(SCRIPT.redisStart),
-      [SCRIPT.sentinelStart]: shellFile(SCRIPT.sentinelStart),
-      [SCRIPT.preStop]: shellFile(SCRIPT.preStop),
-      [SCRIPT.redisProbe]: shellFile(SCRIPT.redisProbe),
-      [SCRIPT.sentinelProbe]: shellFile(SCRIPT.sentinelProbe),
-      [SCRIPT.backup]: shellFile(SCRIPT.backup),
-      [SCRIPT.restore]: shellFile(SCRIPT.restore),
+      // Every other file of the ConfigMap, as written in src/scripts.
+      ...Object.fromEntries(Object.values(SCRIPT).filter((f) => f !== SCRIPT.constants).map((f) => [f, shellFile(f)])),
     },
   };
 }
