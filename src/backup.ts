@@ -3,7 +3,9 @@ import { ContainerResources, Cpu, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';
 import { componentSelector, objectLabels } from './names';
-import { authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, resourceRequirements, tcpPort } from './pod';
+import {
+  authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, dnsEgress, emptyDir, resourceRequirements, tcpPort,
+} from './pod';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS, SCRIPT } from './settings';
 import { backupContainerEnv } from './shared-config';
@@ -274,7 +276,7 @@ export class RedisBackup extends Construct {
           egress: [
             { to: [{ podSelector: { matchLabels: componentSelector(s.name, 'sentinel') } }], ports: [tcpPort(s.sentinelPort)] },
             { to: [{ podSelector: { matchLabels: componentSelector(s.name, 'redis') } }], ports: [tcpPort(s.redisPort)] },
-            { ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(s.dnsPort) }, tcpPort(s.dnsPort)] },
+            dnsEgress(s.dnsPort),
           ],
         },
       });

@@ -180,6 +180,12 @@ export function exporterContainer(s: DeploymentSettings, m: ResolvedMonitoring, 
   };
 }
 
+/** The exporter sidecar of a component's pods, when the deployment has monitoring (attached at any time before synth). */
+export function exporters(deployment: RedisSentinel, component: Component): k8s.Container[] {
+  const m = deployment.monitoring?._resolved;
+  return m ? [exporterContainer(deployment._settings, m, component)] : [];
+}
+
 /**
  * Monitoring that sees failover, for a {@link RedisSentinel} in any Chart (e.g. a Chart of its own
  * for the objects that need prometheus-operator's CRDs): a redis_exporter sidecar in every Redis and

@@ -2,7 +2,7 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels } from './names';
-import { tcpPort } from './pod';
+import { dnsEgress, tcpPort } from './pod';
 import type { RedisSentinel } from './redis-sentinel';
 
 /** Props of {@link RedisNetworkPolicies}. */
@@ -54,9 +54,7 @@ export class RedisNetworkPolicies extends Construct {
     const ingress = (own: k8s.NetworkPolicyPeer, other: k8s.NetworkPolicyPeer, port: number): k8s.NetworkPolicyIngressRule[] => Lazy.any({
       produce: () => [{ from: [own, other, ...backupPods(), ...clients], ports: [tcpPort(port)] }, ...prometheus()],
     });
-    const dns: k8s.NetworkPolicyEgressRule = {
-      ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(s.dnsPort) }, tcpPort(s.dnsPort)],
-    };
+    const dns = dnsEgress(s.dnsPort);
 
     this.redisPolicy = new k8s.KubeNetworkPolicy(this, 'Redis', {
       metadata: { name: s.names.redisNetworkPolicy, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },

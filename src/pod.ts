@@ -150,3 +150,8 @@ export function claimTemplate(name: string, size: Size, storageClassName: string
 export function tcpPort(port: number): k8s.NetworkPolicyPort {
   return { protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) };
 }
+
+/** Egress to DNS on `port`, UDP and TCP, to any address. */
+export function dnsEgress(port: number): k8s.NetworkPolicyEgressRule {
+  return { ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(port) }, tcpPort(port)] };
+}

@@ -1,7 +1,7 @@
 import { Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { exporterContainer } from './monitoring';
+import { exporters } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
   affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
@@ -20,12 +20,6 @@ export interface RedisStatefulSetOptions {
   readonly configChecksum: string;
   /** Run the restore init container before Redis, restoring `file` from this claim: the bootstrap master only. */
   readonly restore?: { readonly claimName: string; readonly file: string };
-}
-
-/** The exporter sidecar of a component's pods, when the deployment has monitoring. */
-export function exporters(deployment: RedisSentinel, component: 'redis' | 'sentinel'): k8s.Container[] {
-  const m = deployment.monitoring?._resolved;
-  return m ? [exporterContainer(deployment._settings, m, component)] : [];
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   resourceRequirements, zoneSpread,
 } from './pod';
 import type { RedisSentinel } from './redis-sentinel';
-import { exporters } from './redis-statefulset';
+import { exporters } from './monitoring';
 import { PATHS, SCRIPT } from './settings';
 
 /** Props of {@link SentinelQuorum}. */
