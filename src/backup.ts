@@ -6,6 +6,7 @@ import { componentSelector, objectLabels } from './names';
 import {
   authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, dnsEgress, emptyDir, resourceRequirements, tcpPort,
 } from './pod';
+import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS, SCRIPT } from './settings';
 import { backupContainerEnv } from './shared-config';
@@ -194,17 +195,14 @@ export class RedisBackup extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisBackupProps) {
     super(scope, id);
-    if (!props?.deployment) {
-      throw new Error(`RedisBackup at ${this.node.path} needs props.deployment: the RedisSentinel to back up`);
-    }
-    this.deployment = props.deployment;
-    const s = props.deployment._settings;
+    this.deployment = deploymentOf(this, 'RedisBackup', props?.deployment, 'the RedisSentinel to back up');
+    const s = this.deployment._settings;
     const p = new Problems();
     const b = resolveBackupOptions(p, props, s, '');
     p.throwIfAny(this.node.path);
     this._resolved = b;
     this.claimName = b.claimName;
-    props.deployment._attachBackup(this);
+    this.deployment._attachBackup(this);
     const labels = objectLabels(s.name, 'backup');
 
     if (b.createClaim) {

@@ -9,6 +9,7 @@ import { renderBackupAlertRules } from './config/backup-alerts';
 import { renderDashboard } from './config/dashboard';
 import { Component, LABEL, componentSelector, objectLabels } from './names';
 import { resourceRequirements } from './pod';
+import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS } from './settings';
 import { Problems, checkImage, checkLabels, checkPort, checkResources, checkSeconds, isDnsLabel } from './validation';
@@ -213,10 +214,7 @@ export class RedisMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisMonitoringProps) {
     super(scope, id);
-    if (!props?.deployment) {
-      throw new Error(`RedisMonitoring at ${this.node.path} needs props.deployment: the RedisSentinel to monitor`);
-    }
-    const deployment = props.deployment;
+    const deployment = deploymentOf(this, 'RedisMonitoring', props?.deployment, 'the RedisSentinel to monitor');
     this.deployment = deployment;
     const s = deployment._settings;
     const p = new Problems();

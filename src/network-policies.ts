@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels } from './names';
 import { dnsEgress, tcpPort } from './pod';
+import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 
 /** Props of {@link RedisNetworkPolicies}. */
@@ -25,10 +26,7 @@ export class RedisNetworkPolicies extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisNetworkPoliciesProps) {
     super(scope, id);
-    if (!props?.deployment) {
-      throw new Error(`RedisNetworkPolicies at ${this.node.path} needs props.deployment: the RedisSentinel whose pods it protects`);
-    }
-    const deployment = props.deployment;
+    const deployment = deploymentOf(this, 'RedisNetworkPolicies', props?.deployment, 'the RedisSentinel whose pods it protects');
     deployment._attachPart('RedisNetworkPolicies', this);
     const s = deployment._settings;
     const redisPods: k8s.NetworkPolicyPeer = { podSelector: { matchLabels: componentSelector(s.name, 'redis') } };

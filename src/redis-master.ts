@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { redisStatefulSet } from './redis-statefulset';
 
@@ -23,10 +24,7 @@ export class RedisMaster extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisMasterProps) {
     super(scope, id);
-    if (!props?.deployment) {
-      throw new Error(`RedisMaster at ${this.node.path} needs props.deployment: create a RedisSentinel, which creates its RedisMaster`);
-    }
-    const d = props.deployment;
+    const d = deploymentOf(this, 'RedisMaster', props?.deployment, 'create a RedisSentinel, which creates its RedisMaster');
     d._attachPart('RedisMaster', this);
     const s = d._settings;
     const restore = d._restore;

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { redisStatefulSet } from './redis-statefulset';
 
@@ -22,10 +23,7 @@ export class RedisReplicaSet extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisReplicaSetProps) {
     super(scope, id);
-    if (!props?.deployment) {
-      throw new Error(`RedisReplicaSet at ${this.node.path} needs props.deployment: create a RedisSentinel, which creates its RedisReplicaSet`);
-    }
-    const d = props.deployment;
+    const d = deploymentOf(this, 'RedisReplicaSet', props?.deployment, 'create a RedisSentinel, which creates its RedisReplicaSet');
     d._attachPart('RedisReplicaSet', this);
     const s = d._settings;
     const made = redisStatefulSet(this, d, {

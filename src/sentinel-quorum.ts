@@ -6,6 +6,7 @@ import {
   affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   resourceRequirements, zoneSpread,
 } from './pod';
+import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { exporters } from './monitoring';
 import { PATHS, SCRIPT } from './settings';
@@ -33,10 +34,7 @@ export class SentinelQuorum extends Construct {
 
   constructor(scope: Construct, id: string, props: SentinelQuorumProps) {
     super(scope, id);
-    if (!props?.deployment) {
-      throw new Error(`SentinelQuorum at ${this.node.path} needs props.deployment: create a RedisSentinel, which creates its SentinelQuorum`);
-    }
-    const d = props.deployment;
+    const d = deploymentOf(this, 'SentinelQuorum', props?.deployment, 'create a RedisSentinel, which creates its SentinelQuorum');
     d._attachPart('SentinelQuorum', this);
     const s = d._settings;
     const n = s.names;
