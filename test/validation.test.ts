@@ -7,7 +7,7 @@ import {
   MaxmemoryPolicy, RedisAuth, RedisSentinel, RedisSentinelChart, RedisSentinelChartProps, RedisSentinelConfigError,
 } from '../src';
 import { cron } from './support/synth';
-import { testApp } from './support/synth';
+import { settingsOf, testApp } from './support/synth';
 
 /** Builds the chart the way users do; throws for invalid props. */
 function make(props: RedisSentinelChartProps): RedisSentinelChart {
@@ -214,8 +214,17 @@ describe('invalid configurations', () => {
     })).toThrow(/sentinelResources\.cpu\.request \(500m\)[^\n]*200m/);
   });
 
-  it('fails when maxmemoryPolicy is not a Redis policy', () => {
-    expect(() => make({ maxmemoryPolicy: 'lru-everything' as MaxmemoryPolicy })).toThrow(/maxmemoryPolicy \('lru-everything'\)/);
+  it('fails when maxmemoryPolicy is not a Redis policy, listing the valid ones', () => {
+    expect(() => make({ maxmemoryPolicy: MaxmemoryPolicy.of('lru-everything') }))
+      .toThrow(/maxmemoryPolicy \('lru-everything'\) must be one of noeviction, allkeys-lru, [^\n]*MaxmemoryPolicy\.of\('allkeys-lru'\)/);
+  });
+
+  it('MaxmemoryPolicy.of takes the redis.conf spelling and returns the same policy as the static member', () => {
+    expect(MaxmemoryPolicy.of('allkeys-lru')).toBe(MaxmemoryPolicy.ALLKEYS_LRU);
+    expect(MaxmemoryPolicy.all().map((m) => `${m}`)).toEqual([
+      'noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl',
+    ]);
+    expect(settingsOf({ maxmemoryPolicy: MaxmemoryPolicy.of('volatile-ttl') }).maxmemoryPolicy.value).toBe('volatile-ttl');
   });
 
   // --- ports -----------------------------------------------------------------------------------
