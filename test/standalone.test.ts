@@ -89,8 +89,8 @@ describe('RedisSentinel', () => {
 });
 
 describe('RedisSentinelChart', () => {
-  test('alone in an App: emits everything its pods reference but the password Secret, and its Namespace', () => {
-    const chart = new RedisSentinelChart(testApp(), 'redis', { backup: {}, monitoring: {} });
+  test('alone in an App: emits everything its pods reference but the password Secret, and its Namespace when asked', () => {
+    const chart = new RedisSentinelChart(testApp(), 'redis', { backup: {}, monitoring: {}, createNamespace: true });
     const objects = Testing.synth(chart) as KubeObject[];
     expect(missingReferences(objects)).toEqual([]);
     expect(secretsReferenced(objects)).toEqual(['redis-auth']);
