@@ -199,11 +199,13 @@ function resolveBackupPod(p: Problems, o: PodOptions | undefined, s: DeploymentS
   checkPodOptions(p, prop, o);
   p.check(!o?.extraContainers?.length,
     `${prop}extraContainers (${(o?.extraContainers ?? []).map((c) => c.name).join(', ')}) are not run in backup Job pods: a Job pod ends only when every container exits, so a sidecar would hold each backup until its deadline; use ${prop}extraInitContainers`);
-  const elsewhere = (volumes: Set<string>, paths: readonly string[], m: k8s.VolumeMount) => ({ volume: !volumes.has(m.name), path: paths.includes(m.mountPath) });
-  const redisVolumes = new Set([...REDIS_POD.volumes, ...(s.redisPod.extraVolumes ?? []).map((v) => v.name)]);
+  const has = (own: readonly string[], pod: PodOptions, name: string) => own.includes(name) || (pod.extraVolumes ?? []).some((v) => v.name === name);
   checkPodKinds(p, { ...s.podDefaults, extraContainers: undefined }, [{ own: BACKUP_POD, prefix: prop, options: o }],
-    // The deployment already refused deployment-level mounts that break its Redis pods.
-    (m) => elsewhere(redisVolumes, [...REDIS_POD.mountPaths, ...SENTINEL_POD.mountPaths], m));
+    // The deployment already reported deployment-level mounts that break its Redis or Sentinel pods: one message per mistake.
+    (m) => ({
+      volume: !has(REDIS_POD.volumes, s.redisPod, m.name) || !has(SENTINEL_POD.volumes, s.sentinelPod, m.name),
+      path: [...REDIS_POD.mountPaths, ...SENTINEL_POD.mountPaths].includes(m.mountPath),
+    }));
   return mergePodOptions(s.podDefaults, o, false);
 }
 

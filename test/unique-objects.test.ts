@@ -1,0 +1,72 @@
+/**
+ * Safe sharing: objects that land outside a release's namespace carry it in their name, and the
+ * App-wide check fails synth when two objects of any Charts would be the same Kubernetes object.
+ */
+import { App, Chart, Testing } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { RedisSentinel, RedisSentinelChart } from '../src';
+import { UNIQUE_OBJECTS_ID } from '../src/unique-objects';
+import { KubeObject, testApp } from './support/synth';
+
+const key = (o: KubeObject) => `${o.apiVersion.split('/').slice(0, -1).join('/')}|${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
+
+describe('two releases named redis in team-a and team-b, monitored from one shared namespace', () => {
+  const app: App = testApp();
+  const a = new RedisSentinelChart(app, 'team-a-redis', { name: 'redis', namespace: 'team-a', monitoring: { namespace: 'monitoring' }, backup: {} });
+  const b = new RedisSentinelChart(app, 'team-b-redis', { name: 'redis', namespace: 'team-b', monitoring: { namespace: 'monitoring' }, backup: {} });
+
+  test('synthesize, with no object in common', () => {
+    const objects = [...Testing.synth(a), ...Testing.synth(b)] as KubeObject[];
+    const keys = objects.map(key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(() => app.synthYaml()).not.toThrow();
+  });
+
+  test('their objects in the monitoring namespace are named after their own namespace', () => {
+    const shared = [...Testing.synth(a), ...Testing.synth(b)].filter((o: KubeObject) => o.metadata.namespace === 'monitoring') as KubeObject[];
+    expect(shared.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/team-a.redis-dashboard', 'ConfigMap/team-b.redis-dashboard',
+      'PrometheusRule/team-a.redis', 'PrometheusRule/team-b.redis',
+      'ServiceMonitor/team-a.redis', 'ServiceMonitor/team-b.redis',
+    ]);
+  });
+
+  test('the check is registered once for the App', () => {
+    expect(app.node.children.filter((c) => c.node.id === UNIQUE_OBJECTS_ID)).toHaveLength(1);
+  });
+});
+
+describe('the App-wide check', () => {
+  test('fails when two releases of two Charts emit the same objects, naming both Charts', () => {
+    const app: App = testApp();
+    new RedisSentinelChart(app, 'first', { name: 'redis', namespace: 'shared' });
+    new RedisSentinelChart(app, 'second', { name: 'redis', namespace: 'shared' });
+    expect(() => app.synthYaml()).toThrow(
+      /StatefulSet\.apps shared\/redis-master is emitted twice: by first\/Resource\/Master\/Resource \(Chart 'first'\) and by second\/Resource\/Master\/Resource \(Chart 'second'\); applying both files, the second replaces the first[^\n]*give one of them another name or namespace/);
+  });
+
+  test('fails when an object of any other Chart collides with one of a release (API group, kind, namespace, name)', () => {
+    const app: App = testApp();
+    const mine = new Chart(app, 'mine', { namespace: 'data' });
+    new k8s.KubeConfigMap(mine, 'Cfg', { metadata: { name: 'cache-config' } });
+    const core = new Chart(app, 'core', { namespace: 'data' });
+    new RedisSentinel(core, 'cache');
+    expect(() => Testing.synth(core)).toThrow(/ConfigMap data\/cache-config is emitted twice: by mine\/Cfg \(Chart 'mine'\) and by core\/cache\/RedisConfig \(Chart 'core'\)/);
+  });
+
+  test('fails when two releases in one namespace both emit the Namespace, saying to emit it once', () => {
+    const app: App = testApp();
+    new RedisSentinelChart(app, 'one', { namespace: 'redis', createNamespace: true });
+    new RedisSentinelChart(app, 'two', { namespace: 'redis', createNamespace: true });
+    expect(() => app.synthYaml()).toThrow(/Namespace redis is emitted twice: [^\n]*createNamespace: false on the others/);
+  });
+
+  test('passes for the same name in another namespace, or another API group', () => {
+    const app: App = testApp();
+    const chart = new Chart(app, 'c');
+    new RedisSentinel(chart, 'cache', { namespace: 'a' });
+    new RedisSentinel(chart, 'cache2', { name: 'cache', namespace: 'b' });
+    new k8s.KubeConfigMap(chart, 'Other', { metadata: { name: 'cache-config', namespace: 'c' } });
+    expect(() => Testing.synth(chart)).not.toThrow();
+  });
+});
