@@ -22,12 +22,11 @@ function describe(o: ApiObject): string {
   return `${o.kind}${group} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.name}`;
 }
 
-/** Every pair of ApiObjects under `root` that are the same Kubernetes object: one message each. */
-export function duplicateObjects(root: IConstruct): string[] {
+/** Every pair of the ApiObjects that are the same Kubernetes object: one message each. */
+export function duplicateObjects(objects: ApiObject[]): string[] {
   const first = new Map<string, ApiObject>();
   const problems: string[] = [];
-  for (const c of root.node.findAll()) {
-    if (!(c instanceof ApiObject)) continue;
+  for (const c of objects) {
     const key = identity(c);
     const earlier = first.get(key);
     if (!earlier) {
@@ -43,11 +42,28 @@ export function duplicateObjects(root: IConstruct): string[] {
   return problems;
 }
 
-/** The check's home: one per App, found with tryFindChild. */
+/**
+ * The check's home: one per App, found with tryFindChild. cdk8s validates the whole App once per
+ * Chart it synthesizes; an object's apiVersion, kind, namespace and name are fixed at construction,
+ * so while the App holds the same objects the last answer stands (a walk instead of a recount).
+ */
 class UniqueObjects extends Construct {
+  private lastObjects: IConstruct[] = [];
+  private lastProblems: string[] = [];
+
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.node.addValidation({ validate: () => duplicateObjects(this.node.root) });
+    this.node.addValidation({ validate: () => this.validateApp() });
+  }
+
+  private validateApp(): string[] {
+    const objects = this.node.root.node.findAll().filter((c) => c instanceof ApiObject);
+    const same = objects.length === this.lastObjects.length && objects.every((o, i) => o === this.lastObjects[i]);
+    if (!same) {
+      this.lastObjects = objects;
+      this.lastProblems = duplicateObjects(objects as ApiObject[]);
+    }
+    return this.lastProblems;
   }
 }
 

@@ -433,6 +433,17 @@ describe('the error', () => {
     expect(errorOf({ downAfter: Duration.seconds(0) }).problems).toHaveLength(1);
     expect(errorOf({ redisPort: 0 }).problems).toHaveLength(1);
   });
+
+  it.each<[string, RedisSentinelChartProps, RegExp]>([
+    ['replicas -1 with minReplicasToWrite', { replicas: -1, minReplicasToWrite: 2 }, /^replicas \(-1\)/],
+    ['an invalid name, with backups and monitoring (names, client label, Service names derive from it)', { name: 'Bad_Id', backup: {}, monitoring: {} }, /^name \('Bad_Id'\)/],
+    ['a name too long for the StatefulSets (the default client label derives from it)', { name: 'x'.repeat(60), backup: {}, monitoring: {} }, /^name \('x{60}', 60 characters\)/],
+    ['storageSize 0 with backups (backup.storageSize defaults to it)', { storageSize: Size.gibibytes(0), backup: {} }, /^storageSize \(0Gi\)/],
+    ['an invalid namespace with monitoring (monitoring.namespace defaults to it)', { namespace: 'Bad_NS', monitoring: {}, backup: {} }, /^namespace \('Bad_NS'\)/],
+    ['an invalid backup schedule with maxAge (checked against the schedule)', { backup: { schedule: cron('bad'), maxAge: Duration.hours(1) } }, /^backup\.schedule \('bad'\)/],
+  ])('one mistake gives one message: %s', (_label, props, message) => {
+    expect(errorOf(props).problems).toEqual([expect.stringMatching(message)]);
+  });
 });
 
 describe('opt-ins', () => {
