@@ -2,8 +2,11 @@
  * The pod knobs (src/pod-options.ts): what each does to the pods, how the deployment-level and the
  * per-component options merge, and one message per mistake (naming the prop, the value and the fix).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import { PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
+import * as ts from 'typescript';
 import { AntiAffinity, RedisBackup, RedisSentinel, RedisSentinelChart, RedisSentinelChartProps, RedisSentinelConfigError } from '../src';
 import { restrictedProblems } from '../src/pod-options';
 import { restrictedContainer } from './support/chart-variants';
@@ -272,5 +275,23 @@ describe('claims', () => {
       .toEqual(["persistentVolumeClaimRetentionPolicy.whenDeleted ('Keep') must be 'Retain' or 'Delete'"]);
     expect(problemsOf({ backup: { existingClaim: 'mine', storageAccessModes: [PersistentVolumeAccessMode.READ_WRITE_MANY] } }))
       .toEqual([expect.stringMatching(/^backup\.storageAccessModes is set but backup\.existingClaim \('mine'\) names a claim the library does not create/)]);
+  });
+});
+
+describe("the README's Customizing example", () => {
+  test('runs as written (imports pointed at src) and every pod it emits passes Pod Security "restricted"', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Customizing'));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)![1];
+    const js = ts.transpileModule(code.replace(/'cdk8s-redis-sentinel'/g, "'../src'"), { compilerOptions: { module: ts.ModuleKind.CommonJS } }).outputText;
+    const chart = new Chart(testApp(), 'shop', { namespace: 'shop' });
+    new Function('require', 'exports', 'chart', js)((m: string) => require(m.startsWith('../') ? path.join(__dirname, m) : m), {}, chart);
+    const objects = Testing.synth(chart) as KubeObject[];
+    const workloads = [...ofKind(objects, 'StatefulSet'), ...ofKind(objects, 'CronJob')];
+    expect(workloads).toHaveLength(4);
+    for (const o of workloads) {
+      const t = podOf(objects, o.kind, o.metadata.name);
+      expect(restrictedViolations(t.spec, t.metadata)).toEqual([]);
+    }
   });
 });
