@@ -330,7 +330,8 @@ export class RedisMonitoring extends Construct {
           redisMetricsService: n.redisMetrics,
           sentinelMetricsService: n.sentinelMetrics,
           title: `Redis Sentinel: ${s.namespace}/${s.name}`,
-          uid: `redis-sentinel-${s.namespace}-${s.name}`.slice(0, 40),
+          // Grafana keeps one dashboard per uid: a truncated one could be another release's; when too long, the renderer hashes namespace/Service.
+          uid: `redis-sentinel-${s.namespace}-${s.name}`.length <= 40 ? `redis-sentinel-${s.namespace}-${s.name}` : undefined,
         }), null, 2),
       },
     });

@@ -70,3 +70,15 @@ describe('the App-wide check', () => {
     expect(() => Testing.synth(chart)).not.toThrow();
   });
 });
+
+test('two releases whose names only differ past the 40th character of the dashboard uid get different Grafana uids', () => {
+  const uid = (namespace: string) => {
+    const cm = (Testing.synth(new RedisSentinelChart(testApp(), 'redis', { namespace, monitoring: {} })) as KubeObject[])
+      .find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'redis-dashboard')!;
+    return JSON.parse(Object.values(cm.data as Record<string, string>)[0]).uid as string;
+  };
+  const a = uid('team-payments-production-a');
+  expect(a).not.toBe(uid('team-payments-production-b'));
+  expect(a.length).toBeLessThanOrEqual(40);
+  expect(uid('redis')).toBe('redis-sentinel-redis-redis');
+});
