@@ -184,6 +184,8 @@ export function checkPodOptions(p: Problems, prop: string, o: PodOptions | undef
   (o.tolerations ?? []).forEach((t, i) => {
     p.check(t.operator === undefined || t.operator === 'Equal' || t.operator === 'Exists',
       `${prop}tolerations[${i}].operator ('${t.operator}') must be 'Equal' or 'Exists'`);
+    p.check(t.operator !== 'Exists' || !t.value,
+      `${prop}tolerations[${i}] has operator 'Exists' and value '${t.value}': the API server refuses a value with Exists; remove value or use operator 'Equal'`);
     p.check(t.effect === undefined || ['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(t.effect),
       `${prop}tolerations[${i}].effect ('${t.effect}') must be NoSchedule, PreferNoSchedule or NoExecute (or unset for all)`);
   });

@@ -208,6 +208,14 @@ describe('extra containers, init containers, volumes and mounts', () => {
   });
 });
 
+test('fails when a toleration has an unknown operator or effect, or a value with Exists', () => {
+  expect(problemsOf({ tolerations: [{ key: 'a', operator: 'In' }] })).toEqual(["tolerations[0].operator ('In') must be 'Equal' or 'Exists'"]);
+  expect(problemsOf({ sentinelPod: { tolerations: [{ key: 'a', operator: 'Exists', value: 'x' }] } }))
+    .toEqual([expect.stringMatching(/^sentinelPod\.tolerations\[0\] has operator 'Exists' and value 'x'/)]);
+  expect(problemsOf({ backup: { pod: { tolerations: [{ key: 'a', effect: 'NoRun' }] } } }))
+    .toEqual([expect.stringMatching(/^backup\.pod\.tolerations\[0\]\.effect \('NoRun'\) must be NoSchedule/)]);
+});
+
 describe('labels and annotations', () => {
   test('commonLabels and commonAnnotations reach every object of the deployment, its backups and monitoring in other Charts too', () => {
     const app: App = testApp();
