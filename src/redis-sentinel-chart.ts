@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { RedisSentinelProps } from './props';
 import { RedisSentinel } from './redis-sentinel';
-import { Problems, checkLabels } from './validation';
+import { Problems, RedisSentinelConfigError, checkLabels } from './validation';
 
 /** Props of {@link RedisSentinelChart}. */
 export interface RedisSentinelChartProps extends RedisSentinelProps {
@@ -27,18 +27,22 @@ export class RedisSentinelChart extends Chart {
   constructor(scope: Construct, id: string, props: RedisSentinelChartProps = {}) {
     // Every object names its namespace itself (the Namespace object must not carry one).
     super(scope, id, { disableResourceNameHashes: true, labels: props.labels });
+    // The Chart's own prop, reported in the same error as the deployment's props.
+    const p = new Problems();
+    checkLabels(p, 'labels', props.labels);
     try {
-      const p = new Problems();
-      checkLabels(p, 'labels', props.labels);
-      p.throwIfAny(this.node.path);
       this.redis = new RedisSentinel(this, 'Resource', {
         ...props,
         name: props.name ?? id,
         namespace: props.namespace ?? 'redis',
       });
+      p.throwIfAny(this.redis.node.path);
     } catch (e) {
       // Invalid props: no (empty) chart stays in the app, so nothing is written for it.
       scope.node.tryRemoveChild(id);
+      if (e instanceof RedisSentinelConfigError && p.list.length > 0 && e.problems !== p.list) {
+        throw new RedisSentinelConfigError(e.constructPath, [...p.list, ...e.problems]);
+      }
       throw e;
     }
   }

@@ -237,7 +237,11 @@ describe('labels and annotations', () => {
   test('RedisSentinelChart passes its labels to cdk8s (every object) and checks them', () => {
     const objects = synthChart({ labels: { 'example.com/stack': 'shop' } });
     for (const o of objects) expect(o.metadata.labels['example.com/stack']).toBe('shop');
-    expect(() => synthChart({ labels: { 'bad key': 'x' } })).toThrow(/labels key 'bad key' is not a valid Kubernetes label key/);
+    expect(() => synthChart({ labels: { 'bad key': 'x' } })).toThrow(/at redis\/Resource:\n  - labels key 'bad key' is not a valid Kubernetes label key/);
+    // With the deployment's own mistakes, in one error.
+    expect(problemsOf({ labels: { 'bad key': 'x' }, sentinels: 2 })).toEqual([
+      expect.stringMatching(/^labels key 'bad key'/), expect.stringMatching(/^sentinels \(2\)/),
+    ]);
   });
 
   test.each([
