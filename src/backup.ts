@@ -196,7 +196,8 @@ export function resolveBackupOptions(p: Problems, o: BackupOptions, s: Deploymen
 
 /** Checks the backup pods' options and merges them over the deployment-level ones (whose own problems the deployment reported). */
 function resolveBackupPod(p: Problems, o: PodOptions | undefined, s: DeploymentSettings, prop: string): PodOptions {
-  checkPodOptions(p, prop, o);
+  // extraContainers are refused as a whole (one message), not checked one by one.
+  checkPodOptions(p, prop, o && { ...o, extraContainers: undefined });
   p.check(!o?.extraContainers?.length,
     `${prop}extraContainers (${(o?.extraContainers ?? []).map((c) => c.name).join(', ')}) are not run in backup Job pods: a Job pod ends only when every container exits, so a sidecar would hold each backup until its deadline; use ${prop}extraInitContainers`);
   const has = (own: readonly string[], pod: PodOptions, name: string) => own.includes(name) || (pod.extraVolumes ?? []).some((v) => v.name === name);

@@ -22,10 +22,14 @@ function describe(o: ApiObject): string {
   return `${o.kind}${group} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.name}`;
 }
 
-/** Every pair of the ApiObjects that are the same Kubernetes object: one message each. */
+/**
+ * Every ApiObject that is the same Kubernetes object as an earlier one: one message per pair of
+ * Charts (two releases with one name and namespace clash on every object: that is one mistake),
+ * naming both Charts, the objects (the first few) and their construct paths.
+ */
 export function duplicateObjects(objects: ApiObject[]): string[] {
   const first = new Map<string, ApiObject>();
-  const problems: string[] = [];
+  const byCharts = new Map<string, Array<[ApiObject, ApiObject]>>();
   for (const c of objects) {
     const key = identity(c);
     const earlier = first.get(key);
@@ -33,13 +37,19 @@ export function duplicateObjects(objects: ApiObject[]): string[] {
       first.set(key, c);
       continue;
     }
-    const hint = c.kind === 'Namespace'
+    const charts = `${Chart.of(earlier).node.path}\0${Chart.of(c).node.path}`;
+    byCharts.set(charts, [...(byCharts.get(charts) ?? []), [earlier, c]]);
+  }
+  return [...byCharts.values()].map((pairs) => {
+    const [a, b] = pairs[0];
+    const shown = pairs.slice(0, 3).map(([x, y]) => `${describe(y)} (${x.node.path} and ${y.node.path})`).join(', ');
+    const more = pairs.length > 3 ? ` and ${pairs.length - 3} more` : '';
+    const hint = pairs.every(([, y]) => y.kind === 'Namespace')
       ? 'emit the Namespace from one of them only (createNamespace: false on the others)'
       : 'give one of them another name or namespace';
-    problems.push(`${describe(c)} is emitted twice: by ${earlier.node.path} (Chart '${Chart.of(earlier).node.path}') and by ${c.node.path} (Chart '${Chart.of(c).node.path}'); `
-      + `applying both files, the second replaces the first, and deleting either deletes it for both: ${hint}`);
-  }
-  return problems;
+    return `Chart '${Chart.of(a).node.path}' and Chart '${Chart.of(b).node.path}' both emit ${pairs.length === 1 ? 'the object' : `${pairs.length} objects`} ${shown}${more}; `
+      + `applying both, the second replaces the first, and deleting either deletes it for both: ${hint}`;
+  });
 }
 
 /**

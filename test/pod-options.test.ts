@@ -205,6 +205,8 @@ describe('extra containers, init containers, volumes and mounts', () => {
   test('fails when backup.pod has extraContainers: a Job pod ends only when every container exits', () => {
     expect(problemsOf({ backup: { pod: { extraContainers: [restrictedContainer('sidecar')] } } }))
       .toEqual([expect.stringMatching(/^backup\.pod\.extraContainers \(sidecar\) are not run in backup Job pods: [^\n]*use backup\.pod\.extraInitContainers$/)]);
+    // A non-compliant one too: one message, not also the Pod Security one.
+    expect(problemsOf({ backup: { pod: { extraContainers: [{ name: 'side', image: 'busybox:1.36.1' }] } } })).toHaveLength(1);
   });
 });
 
