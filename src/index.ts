@@ -5,6 +5,7 @@ export { RedisSentinel } from './redis-sentinel';
 export { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-chart';
 export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 export { RedisAuth, PasswordSecretOptions } from './auth';
+export { ClientPasswordSecret, ClientPeer, ConnectOptions, RedisConnection } from './connection';
 export { RedisMaster, RedisMasterProps } from './redis-master';
 export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';
 export { SentinelQuorum, SentinelQuorumProps } from './sentinel-quorum';
