@@ -18,3 +18,7 @@ export {
   Fleet, IReleaseConfigurer, IReleaseListener, Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease,
   synthReleases,
 } from './fleet';
+// The generated prometheus-operator bindings of the two kinds the library emits (RedisMonitoring's
+// `serviceMonitor` and `prometheusRule` handles), as one namespace (a jsii submodule), as cdk8s-plus does
+// with `k8s`: `import { prometheusOperator } from 'cdk8s-redis-sentinel'`.
+export * as prometheusOperator from '../imports/monitoring.coreos.com';

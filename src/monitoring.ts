@@ -1,4 +1,4 @@
-import { ApiObject, Duration, Lazy, Size } from 'cdk8s';
+import { Duration, Lazy, Size } from 'cdk8s';
 import { ContainerResources, Cpu, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
@@ -199,13 +199,10 @@ export function exporters(deployment: RedisSentinel, component: Component): k8s.
 export class RedisMonitoring extends Construct {
   public readonly redisMetricsService: k8s.KubeService;
   public readonly sentinelMetricsService: k8s.KubeService;
-  /**
-   * The ServiceMonitor (the construct's `Resource` child; typed as ApiObject so the API does not
-   * carry the generated prometheus-operator bindings).
-   */
-  public readonly serviceMonitor: ApiObject;
+  /** The ServiceMonitor (the construct's `Resource` child), typed by the exported `prometheusOperator` bindings. */
+  public readonly serviceMonitor: ServiceMonitor;
   /** The PrometheusRule. */
-  public readonly prometheusRule: ApiObject;
+  public readonly prometheusRule: PrometheusRule;
   public readonly dashboard: k8s.KubeConfigMap;
   /** The deployment monitored. */
   public readonly deployment: RedisSentinel;
