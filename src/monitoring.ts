@@ -1,5 +1,6 @@
 import { Duration, Lazy, Size } from 'cdk8s';
-import { ContainerResources, Cpu, k8s } from 'cdk8s-plus-27';
+import type { ContainerResources } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import {
   PrometheusRule, PrometheusRuleSpecGroups, PrometheusRuleSpecGroupsRulesExpr, ServiceMonitor, ServiceMonitorSpecEndpointsScheme,
@@ -12,7 +13,7 @@ import { resourceRequirements } from './pod';
 import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS } from './settings';
-import { Problems, checkImage, checkLabels, checkPort, checkResources, checkSeconds, isDnsLabel } from './validation';
+import { Problems, checkImage, checkLabels, checkPort, checkResources, checkSeconds, cpuMillis, isDnsLabel } from './validation';
 
 /** Default redis_exporter image (>= v1.80.2 has redis_sentinel_master_config_epoch). */
 export const DEFAULT_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.91.1';
@@ -115,7 +116,7 @@ export function resolveMonitoringOptions(p: Problems, o: MonitoringOptions, s: D
       `${prop}exporterImage ('${exporterImage}') is older than redis_exporter v1.80.2, which added redis_sentinel_master_config_epoch: the RedisSentinelFailover alert could never fire; use '${DEFAULT_EXPORTER_IMAGE}' or newer`);
   }
   const exporterResources: ContainerResources = o.exporterResources ?? {
-    cpu: { request: Cpu.millis(10) },
+    cpu: { request: cpuMillis(10) },
     memory: { request: Size.mebibytes(32), limit: Size.mebibytes(64) },
   };
   checkResources(p, `${prop}exporterResources`, exporterResources);

@@ -1,5 +1,5 @@
 import { Duration, Size } from 'cdk8s';
-import { ContainerResources, ImagePullPolicy } from 'cdk8s-plus-27';
+import type { ContainerResources, ImagePullPolicy } from 'cdk8s-plus-27';
 import { RedisAuth } from './auth';
 import { BackupOptions, RestoreOptions } from './backup';
 import { MonitoringOptions } from './monitoring';

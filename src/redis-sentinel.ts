@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { Construct, IConstruct } from 'constructs';
 import type { AbstractPod } from 'cdk8s-plus-27';
 import { RedisBackup, resolveBackupOptions, resolveRestoreOptions } from './backup';

@@ -4,13 +4,13 @@
  * (backup, monitoring) resolve and check their own options in their own modules.
  */
 import { Duration, Size } from 'cdk8s';
-import { ContainerResources, Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
+import type { ContainerResources, ImagePullPolicy } from 'cdk8s-plus-27';
 import { isMajority, quorumFor } from './config/quorum';
 import { DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, podFqdn, podFqdns, resourceNames } from './names';
 import { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 import {
   DNS_1035_LABEL, Problems, bytesOf, checkImage, checkLabels, checkObjectName, checkPort, checkPositiveSize, checkResources,
-  checkSeconds, isDnsLabel, isDnsSubdomain, isInt,
+  checkSeconds, cpuMillis, isDnsLabel, isDnsSubdomain, isInt,
 } from './validation';
 
 /** Default Redis image: the last BSD-licensed Redis line, patched for CVE-2025-49844. */
@@ -213,11 +213,11 @@ function resolvePods(p: Problems, props: RedisSentinelProps) {
   for (const secret of imagePullSecrets) checkObjectName(p, 'imagePullSecrets entry', secret, 'Secret');
 
   const redisResources: ContainerResources = props.redisResources ?? {
-    cpu: { request: Cpu.millis(250) },
+    cpu: { request: cpuMillis(250) },
     memory: { request: Size.mebibytes(512), limit: Size.gibibytes(1) },
   };
   const sentinelResources: ContainerResources = props.sentinelResources ?? {
-    cpu: { request: Cpu.millis(50) },
+    cpu: { request: cpuMillis(50) },
     memory: { request: Size.mebibytes(64), limit: Size.mebibytes(128) },
   };
   checkResources(p, 'redisResources', redisResources);
@@ -253,7 +253,7 @@ function resolvePods(p: Problems, props: RedisSentinelProps) {
   return {
     storageSize, storageClassName: props.storageClassName, sentinelStorageSize,
     sentinelStorageClassName: props.sentinelStorageClassName ?? props.storageClassName,
-    image, sentinelImage, imagePullPolicy: props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT, imagePullSecrets,
+    image, sentinelImage, imagePullPolicy: props.imagePullPolicy ?? ('IfNotPresent' as ImagePullPolicy.IF_NOT_PRESENT), imagePullSecrets,
     redisResources, sentinelResources, maxmemoryBytes, maxmemoryPolicy, redisConfig,
   };
 }

@@ -116,3 +116,9 @@ test('the app\'s Deployment and Job are wired: client labels, env, admitted by t
   });
   expect(existsSync(join(dir, 'app', 'lib', 'app.js'))).toBe(true);
 });
+
+test('loading the package loads cdk8s-plus-27\'s L1 module, not its index (test/imports.test.ts)', () => {
+  const script = "require('cdk8s-redis-sentinel'); const f = Object.keys(require.cache).filter((f) => f.includes('cdk8s-plus-27')).map((f) => f.replace(/.*cdk8s-plus-27\\//, '')); console.log(JSON.stringify(f));";
+  const loaded = JSON.parse(run(process.execPath, ['-e', script], join(dir, 'app')));
+  expect(loaded).toEqual(['lib/imports/k8s.js']);
+});
