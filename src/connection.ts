@@ -44,7 +44,8 @@ export interface RedisConnection {
   /** `host:port` of the read Service. */
   readonly readEndpoint: string;
   // The master endpoint (a `<name>-master` Service that always points at the current master) is being
-  // added separately: its `masterHost` / `masterEndpoint` fields go here, filled in connectionOf().
+  // added separately: its `masterHost` / `masterEndpoint` fields go here, filled in connectionOf(), and
+  // its `<prefix>MASTER_ENDPOINT` variable in plainEnv() (and in ConnectOptions.env's list).
   /**
    * Name of the Secret holding the password (in `namespace`).
    * @default - no password (RedisAuth.none())
@@ -175,16 +176,23 @@ function crossNamespacePeer(deployment: RedisSentinel, pod: plus.AbstractPod, po
   return { podLabels: s.clientPodLabels, namespaceLabels: { [NAMESPACE_NAME_LABEL]: podNamespace } };
 }
 
-/** The names of the environment variables of {@link ConnectOptions.env}, checking the prefix. */
-function envNames(deployment: RedisSentinel, pod: plus.AbstractPod, options: ConnectOptions): string[] {
-  if (!options.env) return [];
+/**
+ * The plain values of {@link ConnectOptions.env} by name (without the password, which comes from a Secret),
+ * checking the prefix. Empty without `env`.
+ */
+function plainEnv(deployment: RedisSentinel, pod: plus.AbstractPod, options: ConnectOptions): Record<string, string> {
+  if (!options.env) return {};
   const prefix = options.envPrefix ?? 'REDIS_';
   if (!ENV_PREFIX.test(prefix)) {
     throw new Error(`connect: envPrefix ('${prefix}') of the workload at ${pod.node.path} must be letters, digits and '_', not starting with a digit: e.g. 'REDIS_'`);
   }
-  const names = ['SENTINELS', 'SENTINEL_SERVICE', 'MASTER_NAME', 'READ_ENDPOINT'];
-  if (deployment._settings.auth) names.push('PASSWORD');
-  return names.map((n) => `${prefix}${n}`);
+  const c = deployment.connection;
+  return {
+    [`${prefix}SENTINELS`]: c.sentinels.join(','),
+    [`${prefix}SENTINEL_SERVICE`]: c.sentinelService,
+    [`${prefix}MASTER_NAME`]: c.masterName,
+    [`${prefix}READ_ENDPOINT`]: c.readEndpoint,
+  };
 }
 
 /** The Secret and key `<prefix>PASSWORD` comes from, or a clear error when the pod cannot read the deployment's. */
@@ -203,17 +211,17 @@ function passwordSource(deployment: RedisSentinel, pod: plus.AbstractPod, podNam
   return { name: c.passwordSecretName!, key: c.passwordSecretKey! };
 }
 
-/** The values of the environment variables `names` (from {@link envNames}). */
-function clientEnv(deployment: RedisSentinel, pod: plus.AbstractPod, names: string[], password?: { name: string; key: string }) {
-  if (names.length === 0) return [];
+/** The variables to add: `plain`, and `<prefix>PASSWORD` from the Secret when there is a password. */
+function clientEnv(pod: plus.AbstractPod, plain: Record<string, string>, passwordVar: string, password?: { name: string; key: string }) {
+  const entries = Object.entries(plain);
+  if (entries.length === 0) return [];
   const plusLib: typeof plus = require('cdk8s-plus-27');
-  const c = deployment.connection;
-  const values = [c.sentinels.join(','), c.sentinelService, c.masterName, c.readEndpoint].map((v) => plusLib.EnvValue.fromValue(v));
+  const env = entries.map(([name, value]) => [name, plusLib.EnvValue.fromValue(value)] as const);
   if (password) {
-    const secret = plusLib.Secret.fromSecretName(pod, `${names[4]}-Secret`, password.name);
-    values.push(plusLib.EnvValue.fromSecretValue({ secret, key: password.key }));
+    const secret = plusLib.Secret.fromSecretName(pod, `${passwordVar}-Secret`, password.name);
+    env.push([passwordVar, plusLib.EnvValue.fromSecretValue({ secret, key: password.key })]);
   }
-  return names.map((n, i) => [n, values[i]] as const);
+  return env;
 }
 
 /** {@link RedisSentinel.connect}: labels, an admitting peer for another namespace, and env. Returns the peer to add, if any. */
@@ -221,8 +229,10 @@ export function connectPod(deployment: RedisSentinel, pod: plus.AbstractPod, opt
   // Every check first: a failed connect changes nothing.
   const podNamespace = namespaceOf(pod);
   const peer = crossNamespacePeer(deployment, pod, podNamespace);
-  const names = envNames(deployment, pod, options);
+  const plain = plainEnv(deployment, pod, options);
   const password = options.env && deployment._settings.auth ? passwordSource(deployment, pod, podNamespace, options) : undefined;
+  const passwordVar = `${options.envPrefix ?? 'REDIS_'}PASSWORD`;
+  const names = [...Object.keys(plain), ...(password ? [passwordVar] : [])];
   const containers = pod.containers;
   if (options.env && containers.length === 0) {
     throw new Error(`connect: the workload at ${pod.node.path} has no container yet, so env: true has nothing to set: call connect after addContainer`);
@@ -242,7 +252,7 @@ export function connectPod(deployment: RedisSentinel, pod: plus.AbstractPod, opt
   }
 
   for (const [key, value] of Object.entries(labels)) pod.podMetadata.addLabel(key, value);
-  const env = clientEnv(deployment, pod, names, password);
+  const env = clientEnv(pod, plain, passwordVar, password);
   for (const container of containers) {
     for (const [name, value] of env) container.env.addVariable(name, value);
   }
