@@ -19,6 +19,16 @@ const TASKS = JSON.parse(readFileSync(join(ROOT, '.projen', 'tasks.json'), 'utf8
 
 let dir: string;
 
+/** Whether `version` satisfies a caret range `^x.y.z` (the form of this package's peer ranges; others fail). */
+function satisfiesCaret(version: string, range: string): boolean {
+  const m = /^\^([0-9]+)\.([0-9]+)\.([0-9]+)$/.exec(range);
+  if (!m) return false;
+  const [want, have] = [m.slice(1).map(Number), version.split('.').map(Number)];
+  if (have[0] !== want[0]) return false;
+  for (let i = 1; i < 3; i++) if (have[i] !== want[i]) return have[i] > want[i];
+  return true;
+}
+
 function run(cmd: string, args: string[], cwd: string): string {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, PATH: `${BIN}:${process.env.PATH}` } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed with ${r.status}:\n${r.stdout}${r.stderr}`);
@@ -53,7 +63,9 @@ beforeAll(() => {
     versions[p] = JSON.parse(readFileSync(join(ROOT, 'node_modules', p, 'package.json'), 'utf8')).version;
   }
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: versions }));
-  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', tarball], app);
+  // --legacy-peer-deps: npm resolves peers through registry metadata, which a fresh CI machine's cache (filled by
+  // `npm ci` with tarballs only) does not hold offline; the peer ranges are checked below instead.
+  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', '--legacy-peer-deps', tarball], app);
   cpSync(join(__dirname, 'consumer', 'app.ts'), join(app, 'app.ts'));
   cpSync(join(__dirname, 'consumer', 'tsconfig.json'), join(app, 'tsconfig.json'));
   run(join(BIN, 'tsc'), ['-p', 'tsconfig.json'], app);
@@ -80,6 +92,16 @@ test('the tarball holds the library, its types, the jsii assembly and the change
   for (const f of ['lib/src/index.js', 'lib/src/redis-sentinel.js']) {
     expect(readFileSync(join(pkg, f), 'utf8')).not.toMatch(/sourceMappingURL/);
   }
+});
+
+test('the linked cdk8s, constructs and cdk8s-plus-27 satisfy the package\'s peer dependency ranges', () => {
+  const pkg = JSON.parse(readFileSync(join(dir, 'app', 'node_modules', 'cdk8s-redis-sentinel', 'package.json'), 'utf8'));
+  expect(Object.keys(pkg.peerDependencies).sort()).toEqual([...PEERS].sort());
+  for (const p of PEERS) {
+    const version = JSON.parse(readFileSync(join(dir, 'app', 'node_modules', p, 'package.json'), 'utf8')).version;
+    expect(`${p}@${version} satisfies ${pkg.peerDependencies[p]}: ${satisfiesCaret(version, pkg.peerDependencies[p])}`).toBe(`${p}@${version} satisfies ${pkg.peerDependencies[p]}: true`);
+  }
+  expect(pkg.dependencies ?? {}).toEqual({});
 });
 
 test('the version is a real one (not 0.0.0) with a changelog entry', () => {
