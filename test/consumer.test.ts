@@ -1,8 +1,8 @@
 /**
  * The package as a consumer gets it: `npm pack` of a fresh jsii build (in a copy of the package, so the
  * work tree's lib/ is left alone), installed with `npm install --offline` into a scratch cdk8s app whose
- * peer dependencies (cdk8s, constructs, cdk8s-plus-27) are the ones `npm ci` installed here (linked, so
- * npm checks the peer ranges against them and needs no registry), then test/consumer/app.ts compiled by
+ * peer dependencies (cdk8s, constructs, cdk8s-plus-27) are the ones `npm ci` installed here (linked; their
+ * versions checked against the package's peer ranges; no registry, no npm cache), then test/consumer/app.ts compiled by
  * tsc with strict settings (test/consumer/tsconfig.json, library .d.ts files checked too) and run.
  */
 import { spawnSync } from 'child_process';
