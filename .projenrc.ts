@@ -142,6 +142,8 @@ project.package.addField('files', [
 // dist/ holds the committed manifests of the example app: track it.
 project.gitignore.include('/dist/');
 project.gitignore.exclude('/build/');
+// A worktree's node_modules is a symlink to the main checkout's, which `node_modules/` does not match.
+project.gitignore.exclude('/node_modules');
 // The shell scripts' text, generated from src/scripts/*.sh (scripts/embed-shell.js).
 project.gitignore.exclude('/src/scripts/*.generated.ts');
 // Before tsc: the compiled library carries the scripts' text and reads no file at synth time.
