@@ -2,6 +2,12 @@ import { javascript, typescript } from 'projen';
 
 const REPOSITORY_URL = 'https://example.invalid/cdk8s-redis-sentinel.git';
 
+// The package version, set by hand with each entry of CHANGELOG.md (its policy: semver, 0.x while the
+// API is experimental, so a minor bump may break). projen's own release flow (version from git tags,
+// bumped by a release workflow) needs the GitHub workflows this project turns off; without it projen
+// writes 0.0.0, which npm and Construct Hub read as "nothing released".
+const VERSION = '0.1.0';
+
 // A plain TypeScript project compiled by jsii (see ../shared/TOOLCHAIN.md for why projen's
 // cdk8s construct-library project type does not fit: forced src/imports, old cdk8s). jsii compiles
 // with the tsconfig.json below (`jsii.tsconfig`), so src/ and the generated imports/ both land in lib/.
@@ -76,6 +82,9 @@ const project = new typescript.TypeScriptProject({
       types: ['jest', 'node'],
     },
     include: ['src/**/*.ts', 'imports/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    // test/consumer/ (paths here are relative to test/): the consumer app imports the package by name;
+    // test/consumer.test.ts compiles it against the packed tarball.
+    exclude: ['consumer'],
   },
 
   jest: true,
@@ -98,6 +107,7 @@ project.package.file.addOverride('jest.testMatch', ['<rootDir>/test/**/*.test.ts
 project.package.file.addOverride('jest.reporters', ['default', '<rootDir>/test/support/summary-reporter.js']);
 project.testTask.reset('jest --ci', { receiveArgs: true });
 
+project.package.addField('version', VERSION);
 project.package.addField('main', 'lib/src/index.js');
 project.package.addField('types', 'lib/src/index.d.ts');
 project.package.addField('stability', 'experimental');
@@ -125,11 +135,15 @@ project.package.addField('files', [
   '!lib/src/main.*', '!lib/src/main-one-node.*', '!lib/src/example.*',
   // The jsii assembly: Construct Hub and the jsii runtimes of other languages read it.
   '.jsii',
+  // npm ships README and LICENSE by itself, not the changelog.
+  'CHANGELOG.md',
 ]);
 
 // dist/ holds the committed manifests of the example app: track it.
 project.gitignore.include('/dist/');
 project.gitignore.exclude('/build/');
+// A worktree's node_modules is a symlink to the main checkout's, which `node_modules/` does not match.
+project.gitignore.exclude('/node_modules');
 // The shell scripts' text, generated from src/scripts/*.sh (scripts/embed-shell.js).
 project.gitignore.exclude('/src/scripts/*.generated.ts');
 // Before tsc: the compiled library carries the scripts' text and reads no file at synth time.

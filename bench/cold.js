@@ -102,6 +102,9 @@ function helmRows(reps) {
 }
 
 module.exports = {
+  findHelm,
+  helmArgs: (c, chart) => ['template', 'redis', path.resolve(chart), '--namespace', 'redis', ...setFlags(c.setEnv, c.set)],
+  HELM_CHARTS,
   title: '1. cold, 1 release',
   run({ quick }) {
     const reps = quick ? 3 : 7;

@@ -15,6 +15,7 @@ const { execSync } = require('child_process');
 const { ROOT } = require('./util');
 
 const SECTIONS = [
+  { key: 'helm', module: './versus-helm' },
   { key: 'cold', module: './cold' },
   { key: 'inprocess', module: './inprocess' },
   // Failover figures from the end-to-end harness (test/e2e), bench/failover.js: only with --failover
@@ -71,15 +72,17 @@ const fmt = (ms) => (ms === undefined ? '' : ms >= 1000 ? `${(ms / 1000).toFixed
 
 function table(sections) {
   const lines = [
-    '| section | row | median | min-max | runs | ms/chart | peak RSS | note |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| section | row | median | min-max | runs | CPU (median) | ms/chart | peak RSS | note |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const { title, rows } of sections) {
     for (const r of rows) {
       if (r.skipped) {
-        lines.push(`| ${title} | ${r.name} | skipped: ${r.skipped} | | | | | |`);
+        lines.push(`| ${title} | ${r.name} | skipped: ${r.skipped} | | | | | | |`);
+      } else if (r.reference) {
+        lines.push(`| ${title} | ${r.name} | ${fmt(r.median)} | | reference | ${fmt(r.cpuMs)} | | | ${r.note ?? ''} |`);
       } else {
-        lines.push(`| ${title} | ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} - ${fmt(r.max)} | ${r.runs} | ${r.perChart === undefined ? '' : r.perChart.toFixed(2)} | ${r.rssMB === undefined ? '' : `${r.rssMB.toFixed(0)} MB`} | ${r.note ?? ''} |`);
+        lines.push(`| ${title} | ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} - ${fmt(r.max)} | ${r.runs} | ${fmt(r.cpuMs)} | ${r.perChart === undefined ? '' : r.perChart.toFixed(2)} | ${r.rssMB === undefined ? '' : `${r.rssMB.toFixed(0)} MB`} | ${r.note ?? ''} |`);
       }
     }
   }

@@ -8,10 +8,13 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..');
 const GNU_TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-/** Runs a command once in a fresh process; returns its wall time (ms) and, when GNU time is there, its peak RSS (MB). */
+/**
+ * Runs a command once in a fresh process; returns its wall time (ms) and, when GNU time is there, its
+ * peak RSS (MB) and CPU time (user + system, ms).
+ */
 function timeProcess(cmd, args, opts = {}) {
   const rssFile = path.join(os.tmpdir(), `bench-rss-${process.pid}`);
-  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args]] : [cmd, args];
   const start = process.hrtime.bigint();
   const r = spawnSync(file, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...opts });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -20,11 +23,14 @@ function timeProcess(cmd, args, opts = {}) {
     throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${(r.stderr || '').slice(-2000)}`);
   }
   let rssMB;
+  let cpuMs;
   if (GNU_TIME) {
-    rssMB = Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024;
+    const [rssKB, user, sys] = fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    rssMB = rssKB / 1024;
+    cpuMs = (user + sys) * 1000;
     fs.rmSync(rssFile, { force: true });
   }
-  return { ms, rssMB, stdout: r.stdout };
+  return { ms, rssMB, cpuMs, stdout: r.stdout };
 }
 
 /** Looks a program up on PATH. */
@@ -51,6 +57,7 @@ function median(xs) {
 function summarize(name, samples, extra = {}) {
   const ms = samples.map((s) => s.ms);
   const rss = samples.map((s) => s.rssMB).filter((x) => x !== undefined);
+  const cpu = samples.map((s) => s.cpuMs).filter((x) => x !== undefined);
   return {
     name,
     median: median(ms),
@@ -59,6 +66,7 @@ function summarize(name, samples, extra = {}) {
     runs: samples.length,
     perChart: extra.charts ? median(ms) / extra.charts : undefined,
     rssMB: rss.length ? Math.max(...rss) : undefined,
+    cpuMs: cpu.length ? median(cpu) : undefined,
     note: extra.note ?? '',
   };
 }

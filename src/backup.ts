@@ -1,5 +1,6 @@
 import { Cron, Duration, Size } from 'cdk8s';
-import { ContainerResources, Cpu, PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
+import type { ContainerResources, PersistentVolumeAccessMode } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import { CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';
 import { componentSelector, objectLabels } from './names';
@@ -11,7 +12,7 @@ import { applyCommonMetadata, deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS, REDIS_POD, SCRIPT, SENTINEL_POD, checkAccessModes } from './settings';
 import { backupContainerEnv } from './shared-config';
-import { Problems, checkObjectName, checkPositiveSize, checkResources, isInt } from './validation';
+import { Problems, checkObjectName, checkPositiveSize, checkResources, cpuMillis, isInt } from './validation';
 
 /** Options of scheduled backups ({@link RedisSentinelProps.backup}, {@link RedisBackup}). */
 export interface BackupOptions {
@@ -180,7 +181,7 @@ export function resolveBackupOptions(p: Problems, o: BackupOptions, s: Deploymen
       `${prop}maxAge (${maxAgeMs / 1000} s) is shorter than the ${gapMinutes * 60} s between two runs of ${prop}schedule ('${schedule}'): the alert would fire between healthy runs; use at least ${gapMinutes * 60 + deadlineMs / 1000} s`);
   }
   const resources: ContainerResources = o.resources ?? {
-    cpu: { request: Cpu.millis(50) },
+    cpu: { request: cpuMillis(50) },
     memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
   };
   checkResources(p, `${prop}resources`, resources);

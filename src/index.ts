@@ -6,6 +6,7 @@ export { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-ch
 export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 export { PodOptions } from './pod-options';
 export { RedisAuth, PasswordSecretOptions } from './auth';
+export { ClientPasswordSecret, ClientPeer, ConnectOptions, RedisConnection } from './connection';
 export { RedisMaster, RedisMasterProps } from './redis-master';
 export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';
 export { SentinelQuorum, SentinelQuorumProps } from './sentinel-quorum';
@@ -18,3 +19,7 @@ export {
   Fleet, IReleaseConfigurer, IReleaseListener, Release, ReleaseSynthError, SynthReleasesOptions, SynthesizedRelease,
   synthReleases,
 } from './fleet';
+// The generated prometheus-operator bindings of the two kinds the library emits (RedisMonitoring's
+// `serviceMonitor` and `prometheusRule` handles), as one namespace (a jsii submodule), as cdk8s-plus does
+// with `k8s`: `import { prometheusOperator } from 'cdk8s-redis-sentinel'`.
+export * as prometheusOperator from '../imports/monitoring.coreos.com';

@@ -1,5 +1,6 @@
-import { ApiObject, Duration, Lazy, Size } from 'cdk8s';
-import { ContainerResources, Cpu, k8s } from 'cdk8s-plus-27';
+import { Duration, Lazy, Size } from 'cdk8s';
+import type { ContainerResources } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import {
   PrometheusRule, PrometheusRuleSpecGroups, PrometheusRuleSpecGroupsRulesExpr, ServiceMonitor, ServiceMonitorSpecEndpointsScheme,
@@ -12,7 +13,7 @@ import { resourceRequirements } from './pod';
 import { applyCommonMetadata, deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS } from './settings';
-import { Problems, checkImage, checkLabels, checkPort, checkResources, checkSeconds, isDnsLabel } from './validation';
+import { Problems, checkImage, checkLabels, checkPort, checkResources, checkSeconds, cpuMillis, isDnsLabel } from './validation';
 
 /** Default redis_exporter image (>= v1.80.2 has redis_sentinel_master_config_epoch). */
 export const DEFAULT_EXPORTER_IMAGE = 'oliver006/redis_exporter:v1.91.1';
@@ -131,7 +132,7 @@ export function resolveMonitoringOptions(p: Problems, o: MonitoringOptions, s: D
       `${prop}exporterImage ('${exporterImage}') is older than redis_exporter v1.80.2, which added redis_sentinel_master_config_epoch: the RedisSentinelFailover alert could never fire; use '${DEFAULT_EXPORTER_IMAGE}' or newer`);
   }
   const exporterResources: ContainerResources = o.exporterResources ?? {
-    cpu: { request: Cpu.millis(10) },
+    cpu: { request: cpuMillis(10) },
     memory: { request: Size.mebibytes(32), limit: Size.mebibytes(64) },
   };
   checkResources(p, `${prop}exporterResources`, exporterResources);
@@ -228,13 +229,10 @@ export function exporters(deployment: RedisSentinel, component: Component): k8s.
 export class RedisMonitoring extends Construct {
   public readonly redisMetricsService: k8s.KubeService;
   public readonly sentinelMetricsService: k8s.KubeService;
-  /**
-   * The ServiceMonitor (the construct's `Resource` child; typed as ApiObject so the API does not
-   * carry the generated prometheus-operator bindings).
-   */
-  public readonly serviceMonitor: ApiObject;
+  /** The ServiceMonitor (the construct's `Resource` child), typed by the exported `prometheusOperator` bindings. */
+  public readonly serviceMonitor: ServiceMonitor;
   /** The PrometheusRule. */
-  public readonly prometheusRule: ApiObject;
+  public readonly prometheusRule: PrometheusRule;
   public readonly dashboard: k8s.KubeConfigMap;
   /** The deployment monitored. */
   public readonly deployment: RedisSentinel;

@@ -1,5 +1,5 @@
 import { Lazy } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels } from './names';
 import { dnsEgress, tcpPort } from './pod';
@@ -35,6 +35,11 @@ export class RedisNetworkPolicies extends Construct {
     if (s.clientNamespaceLabels) {
       clients.push({ namespaceSelector: { matchLabels: s.clientNamespaceLabels }, podSelector: { matchLabels: s.clientPodLabels } });
     }
+    // Clients added later (RedisSentinel.connect for another namespace, allowClients): read at synth time.
+    const moreClients = (): k8s.NetworkPolicyPeer[] => deployment._clientPeers.map((c) => ({
+      podSelector: { matchLabels: c.podLabels },
+      ...(c.namespaceLabels ? { namespaceSelector: { matchLabels: c.namespaceLabels } } : {}),
+    }));
     // Backups and monitoring may be attached after this construct: their rules are added at synth time.
     const backupPods = (): k8s.NetworkPolicyPeer[] => deployment.backup
       ? [{ podSelector: { matchLabels: componentSelector(s.name, 'backup') } }] : [];
@@ -50,7 +55,7 @@ export class RedisNetworkPolicies extends Construct {
       }] : [];
     };
     const ingress = (own: k8s.NetworkPolicyPeer, other: k8s.NetworkPolicyPeer, port: number): k8s.NetworkPolicyIngressRule[] => Lazy.any({
-      produce: () => [{ from: [own, other, ...backupPods(), ...clients], ports: [tcpPort(port)] }, ...prometheus()],
+      produce: () => [{ from: [own, other, ...backupPods(), ...clients, ...moreClients()], ports: [tcpPort(port)] }, ...prometheus()],
     });
     const dns = dnsEgress(s.dnsPort);
 

@@ -3,7 +3,7 @@
  * annotations, service account, extra containers and volumes), given for the whole deployment and
  * per component, merged into one set per pod kind, and checked.
  */
-import { k8s } from 'cdk8s-plus-27';
+import type * as k8s from './k8s';
 import { LABEL } from './names';
 import { Problems, checkAnnotations, checkImage, checkLabels, checkObjectName, isDnsLabel } from './validation';
 

@@ -3,7 +3,8 @@
  * Pod Security "restricted", scheduling, resources, probes. Plain functions returning L1 data.
  */
 import { Size, SizeRoundingBehavior } from 'cdk8s';
-import { ContainerResources, k8s } from 'cdk8s-plus-27';
+import type { ContainerResources } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { PodOptions, mergeAffinity, mergeSpread } from './pod-options';
 import { AntiAffinity } from './props';
 import { DeploymentSettings as Settings, PATHS } from './settings';

@@ -1,5 +1,6 @@
 import { Duration, Size } from 'cdk8s';
-import { ContainerResources, ImagePullPolicy, PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
+import type { ContainerResources, ImagePullPolicy, PersistentVolumeAccessMode } from 'cdk8s-plus-27';
+import type * as k8s from './k8s';
 import { RedisAuth } from './auth';
 import { BackupOptions, RestoreOptions } from './backup';
 import { MonitoringOptions } from './monitoring';

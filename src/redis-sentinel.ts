@@ -1,7 +1,9 @@
 import { Chart } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { Construct, IConstruct } from 'constructs';
+import type { AbstractPod } from 'cdk8s-plus-27';
 import { RedisBackup, resolveBackupOptions, resolveRestoreOptions } from './backup';
+import { ClientPeer, ConnectOptions, RedisConnection, checkClientPeer, connectPod, connectionOf } from './connection';
 import { RedisMonitoring, resolveMonitoringOptions } from './monitoring';
 import { componentSelector, objectLabels } from './names';
 import { applyCommonMetadata } from './part';
@@ -45,6 +47,11 @@ export class RedisSentinel extends Construct {
   public readonly namespaceObject?: k8s.KubeNamespace;
   /** The NetworkPolicies, unless `networkPolicy` is false. */
   public readonly networkPolicies?: RedisNetworkPolicies;
+  /**
+   * Where and how clients connect: Sentinel addresses, master name, password Secret, Services, client
+   * labels. {@link connect} wires a cdk8s-plus workload with it.
+   */
+  public readonly connection: RedisConnection;
 
   /** @internal */
   public readonly _settings: DeploymentSettings;
@@ -54,6 +61,8 @@ export class RedisSentinel extends Construct {
   public readonly _configChecksum: { redis: string; sentinel: string };
   /** @internal */
   public readonly _restore?: { readonly file: string; readonly claimName: string };
+  /** Pods the NetworkPolicies admit besides `clientPodLabels` (from allowClients and connect). @internal */
+  public readonly _clientPeers: ClientPeer[] = [];
   private readonly parts = new Map<string, IConstruct>();
   private backupPart?: RedisBackup;
   private monitoringPart?: RedisMonitoring;
@@ -90,6 +99,7 @@ export class RedisSentinel extends Construct {
     this.redisPort = s.redisPort;
     this.sentinelPort = s.sentinelPort;
     this.quorum = s.quorum;
+    this.connection = connectionOf(s);
     const n = s.names;
 
     if (s.createNamespace) {
@@ -137,6 +147,34 @@ export class RedisSentinel extends Construct {
     if (props.monitoring) new RedisMonitoring(this, 'Monitoring', { ...props.monitoring, deployment: this });
     if (s.networkPolicy) this.networkPolicies = new RedisNetworkPolicies(this, 'NetworkPolicies', { deployment: this });
     applyCommonMetadata(this, s);
+  }
+
+  /**
+   * Lets the pods of a cdk8s-plus workload (Deployment, StatefulSet, Job, CronJob, DaemonSet, Pod) connect:
+   * they get the client labels the NetworkPolicies admit (`clientPodLabels`) and, with `env: true`, the
+   * environment variables of the common clients (see {@link ConnectOptions.env}). A workload in another
+   * namespace is admitted by that namespace's `kubernetes.io/metadata.name` label (unless
+   * `clientNamespaceLabels` already admits it); its password must come from a Secret in its own
+   * namespace (`passwordSecret`). Fails, changing nothing, on a label or variable the pods already have.
+   */
+  public connect(workload: AbstractPod, options: ConnectOptions = {}): void {
+    const peer = connectPod(this, workload, options);
+    if (peer) this.addClientPeer(peer);
+  }
+
+  /**
+   * Admits pods you cannot give the client labels (another tool's workload, a raw `KubeDeployment`)
+   * to Redis and Sentinel: pods with `podLabels`, in the deployment's namespace or in the namespaces
+   * with `namespaceLabels`. They connect as in {@link connection}.
+   */
+  public allowClients(peer: ClientPeer): void {
+    checkClientPeer(this, peer);
+    this.addClientPeer({ podLabels: { ...peer.podLabels }, namespaceLabels: peer.namespaceLabels && { ...peer.namespaceLabels } });
+  }
+
+  private addClientPeer(peer: ClientPeer): void {
+    const key = JSON.stringify([peer.podLabels, peer.namespaceLabels]);
+    if (!this._clientPeers.some((q) => JSON.stringify([q.podLabels, q.namespaceLabels]) === key)) this._clientPeers.push(peer);
   }
 
   /** The deployment's backups (from `backup`, or a {@link RedisBackup} created for it), if any. */

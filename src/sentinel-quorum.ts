@@ -1,5 +1,5 @@
 import { Lazy, Size } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {

@@ -4,14 +4,15 @@
  * (backup, monitoring) resolve and check their own options in their own modules.
  */
 import { Duration, Size } from 'cdk8s';
-import { ContainerResources, Cpu, ImagePullPolicy, PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
+import type { ContainerResources, ImagePullPolicy } from 'cdk8s-plus-27';
+import type * as k8s from './k8s';
 import { isMajority, quorumFor } from './config/quorum';
 import { DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, podFqdn, podFqdns, resourceNames } from './names';
 import { OwnPod, PodOptions, checkPodKinds, checkPodOptions, checkSpreadAgainstPreset, checkUserLabels, mergePodOptions } from './pod-options';
 import { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 import {
   DNS_1035_LABEL, Problems, bytesOf, checkAnnotations, checkImage, checkLabels, checkObjectName, checkPort, checkPositiveSize, checkResources,
-  checkSeconds, isDnsLabel, isDnsSubdomain, isInt,
+  checkSeconds, cpuMillis, isDnsLabel, isDnsSubdomain, isInt,
 } from './validation';
 
 /** Default Redis image: the last BSD-licensed Redis line, patched for CVE-2025-49844. */
@@ -223,11 +224,11 @@ function resolvePods(p: Problems, props: RedisSentinelProps) {
   for (const secret of imagePullSecrets) checkObjectName(p, 'imagePullSecrets entry', secret, 'Secret');
 
   const redisResources: ContainerResources = props.redisResources ?? {
-    cpu: { request: Cpu.millis(250) },
+    cpu: { request: cpuMillis(250) },
     memory: { request: Size.mebibytes(512), limit: Size.gibibytes(1) },
   };
   const sentinelResources: ContainerResources = props.sentinelResources ?? {
-    cpu: { request: Cpu.millis(50) },
+    cpu: { request: cpuMillis(50) },
     memory: { request: Size.mebibytes(64), limit: Size.mebibytes(128) },
   };
   checkResources(p, 'redisResources', redisResources);
@@ -263,7 +264,7 @@ function resolvePods(p: Problems, props: RedisSentinelProps) {
   return {
     storageSize, storageClassName: props.storageClassName, sentinelStorageSize,
     sentinelStorageClassName: props.sentinelStorageClassName ?? props.storageClassName,
-    image, sentinelImage, imagePullPolicy: props.imagePullPolicy ?? ImagePullPolicy.IF_NOT_PRESENT, imagePullSecrets,
+    image, sentinelImage, imagePullPolicy: props.imagePullPolicy ?? ('IfNotPresent' as ImagePullPolicy.IF_NOT_PRESENT), imagePullSecrets,
     redisResources, sentinelResources, maxmemoryBytes, maxmemoryPolicy, redisConfig,
   };
 }
@@ -322,15 +323,16 @@ export const SENTINEL_POD: OwnPod = {
   mountPaths: [PATHS.data, PATHS.sentinelTemplateDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir],
 };
 
-const ACCESS_MODES: string[] = Object.values(PersistentVolumeAccessMode);
+/** The values of cdk8s-plus-27's PersistentVolumeAccessMode, spelled out so the library does not load its index (see src/k8s.ts). */
+const ACCESS_MODES: string[] = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'];
 
 /** Checks a claim's access modes (`prop` names them); the process writes, so it needs a writable mode. */
 export function checkAccessModes(p: Problems, prop: string, modes: string[]): void {
   const unknown = modes.filter((m) => !ACCESS_MODES.includes(m));
   if (!p.check(unknown.length === 0, `${prop} (${modes.join(', ')}) has unknown modes (${unknown.join(', ')}): use PersistentVolumeAccessMode values`)) return;
-  const writable = modes.filter((m) => m !== PersistentVolumeAccessMode.READ_ONLY_MANY);
+  const writable = modes.filter((m) => m !== 'ReadOnlyMany');
   if (!p.check(writable.length > 0, `${prop} (${modes.join(', ') || 'none'}) must include a writable mode: e.g. [PersistentVolumeAccessMode.READ_WRITE_ONCE]`)) return;
-  p.check(!modes.includes(PersistentVolumeAccessMode.READ_WRITE_ONCE_POD) || modes.length === 1,
+  p.check(!modes.includes('ReadWriteOncePod') || modes.length === 1,
     `${prop} (${modes.join(', ')}): ReadWriteOncePod cannot be combined with other modes; use it alone`);
   p.check(new Set(modes).size === modes.length, `${prop} (${modes.join(', ')}) lists a mode twice`);
 }
@@ -356,7 +358,7 @@ function resolveKnobs(p: Problems, props: RedisSentinelProps) {
     p.check(v === undefined || v === 'Retain' || v === 'Delete',
       `persistentVolumeClaimRetentionPolicy.${key} ('${v}') must be 'Retain' or 'Delete'`);
   }
-  const storageAccessModes: string[] = props.storageAccessModes ?? [PersistentVolumeAccessMode.READ_WRITE_ONCE];
+  const storageAccessModes: string[] = props.storageAccessModes ?? ['ReadWriteOnce'];
   checkAccessModes(p, 'storageAccessModes', storageAccessModes);
   if (props.sentinelStorageAccessModes) checkAccessModes(p, 'sentinelStorageAccessModes', props.sentinelStorageAccessModes);
   return {

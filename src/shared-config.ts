@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from './k8s';
 import { renderRedisConf } from './config/redis-conf';
 import { backupEnv, renderScriptConstants, restoreEnv } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';

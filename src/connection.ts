@@ -1,0 +1,260 @@
+/**
+ * Typed client wiring: where a deployment's clients connect ({@link RedisConnection}), and how a
+ * cdk8s-plus workload gets what the NetworkPolicies admit and, on request, the usual environment
+ * variables ({@link RedisSentinel.connect}).
+ */
+import { Chart } from 'cdk8s';
+// Types only: cdk8s-plus-27 is loaded (lazily, in connectPod) only when a workload connects, so a
+// synth that never connects one does not pay for loading it.
+import type * as plus from 'cdk8s-plus-27';
+import { serviceDomain } from './names';
+import type { RedisSentinel } from './redis-sentinel';
+import { DeploymentSettings } from './settings';
+import { Problems, checkLabels, isDnsSubdomain } from './validation';
+
+/**
+ * Label Kubernetes (1.21+) sets on every Namespace to its own name, immutable: the NetworkPolicies
+ * admit the clients of another namespace by it.
+ */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/**
+ * Where and how clients reach a deployment. Every host is a fully qualified cluster DNS name
+ * (`<service>.<namespace>.svc.<clusterDomain>`), so it works from any namespace.
+ */
+export interface RedisConnection {
+  /** Namespace of the deployment's Services, pods and password Secret. */
+  readonly namespace: string;
+  /** The name Sentinel monitors the master under: what clients ask Sentinel for. */
+  readonly masterName: string;
+  /** Port of every Sentinel. */
+  readonly sentinelPort: number;
+  /** FQDN of every Sentinel pod, in ordinal order (stable: the StatefulSet's headless Service). */
+  readonly sentinelHosts: string[];
+  /** `host:port` of every Sentinel pod: what Sentinel-aware clients take as their list of Sentinels. */
+  readonly sentinels: string[];
+  /** FQDN of the client-facing Sentinel Service (any ready Sentinel). */
+  readonly sentinelServiceHost: string;
+  /** `host:port` of the client-facing Sentinel Service: one address for clients that take a single Sentinel. */
+  readonly sentinelService: string;
+  /** Port of every Redis server. */
+  readonly redisPort: number;
+  /** FQDN of the read Service (every ready Redis pod, master or replica: reads may be slightly stale). */
+  readonly readHost: string;
+  /** `host:port` of the read Service. */
+  readonly readEndpoint: string;
+  // The master endpoint (a `<name>-master` Service that always points at the current master) is being
+  // added separately: its `masterHost` / `masterEndpoint` fields go here, filled in connectionOf(), and
+  // its `<prefix>MASTER_ENDPOINT` variable in plainEnv() (and in ConnectOptions.env's list).
+  /**
+   * Name of the Secret holding the password (in `namespace`).
+   * @default - no password (RedisAuth.none())
+   */
+  readonly passwordSecretName?: string;
+  /**
+   * Key of the password in that Secret.
+   * @default - no password (RedisAuth.none())
+   */
+  readonly passwordSecretKey?: string;
+  /** Labels a client pod needs so that the NetworkPolicies admit it (`clientPodLabels`). */
+  readonly clientPodLabels: Record<string, string>;
+  /**
+   * Labels of other namespaces whose client pods are admitted (`clientNamespaceLabels`).
+   * @default - only the deployment's namespace, and those of the workloads given to `connect`
+   */
+  readonly clientNamespaceLabels?: Record<string, string>;
+}
+
+/** The connection of a deployment with settings `s`. */
+export function connectionOf(s: DeploymentSettings): RedisConnection {
+  const host = (service: string) => serviceDomain(service, s.namespace, s.clusterDomain);
+  const sentinelServiceHost = host(s.names.sentinelService);
+  const readHost = host(s.names.readService);
+  return {
+    namespace: s.namespace,
+    masterName: s.masterName,
+    sentinelPort: s.sentinelPort,
+    sentinelHosts: [...s.sentinelFqdns],
+    sentinels: s.sentinelFqdns.map((h) => `${h}:${s.sentinelPort}`),
+    sentinelServiceHost,
+    sentinelService: `${sentinelServiceHost}:${s.sentinelPort}`,
+    redisPort: s.redisPort,
+    readHost,
+    readEndpoint: `${readHost}:${s.redisPort}`,
+    passwordSecretName: s.auth ? s.authSecretName : undefined,
+    passwordSecretKey: s.auth ? s.authSecretKey : undefined,
+    clientPodLabels: { ...s.clientPodLabels },
+    clientNamespaceLabels: s.clientNamespaceLabels ? { ...s.clientNamespaceLabels } : undefined,
+  };
+}
+
+/** Options of {@link RedisSentinel.connect}. */
+export interface ConnectOptions {
+  /**
+   * Also give every container of the pod (those it has when `connect` is called) the environment
+   * variables of the common clients: `<prefix>SENTINELS` (`host:port,host:port,...`, every Sentinel
+   * pod), `<prefix>SENTINEL_SERVICE` (`host:port`), `<prefix>MASTER_NAME`, `<prefix>READ_ENDPOINT`
+   * (`host:port`) and, with a password, `<prefix>PASSWORD` from the Secret (`secretKeyRef`: the
+   * password is never written into any file).
+   * @default false - only the client labels
+   */
+  readonly env?: boolean;
+
+  /**
+   * Prefix of the environment variables' names (another one for each deployment a pod connects to).
+   * @default 'REDIS_'
+   */
+  readonly envPrefix?: string;
+
+  /**
+   * The Secret `<prefix>PASSWORD` is read from, for a workload in another namespace: a pod reads only
+   * Secrets of its own namespace, so the password must be copied there (by your secret manager).
+   * @default - the deployment's password Secret, when the workload is in the deployment's namespace
+   */
+  readonly passwordSecret?: ClientPasswordSecret;
+}
+
+/** A copy of the password in a client's namespace. */
+export interface ClientPasswordSecret {
+  /** Name of the Secret, in the workload's namespace. */
+  readonly secretName: string;
+  /**
+   * Key of the password in it.
+   * @default - the deployment's key (`password` unless set)
+   */
+  readonly secretKey?: string;
+}
+
+/** Pods (by labels, optionally in other namespaces) that the deployment's NetworkPolicies admit. */
+export interface ClientPeer {
+  /** Labels of the admitted pods. Must not be empty (that would admit every pod). */
+  readonly podLabels: Record<string, string>;
+  /**
+   * Labels of the namespaces they run in, e.g. `{ 'kubernetes.io/metadata.name': 'team-a' }`.
+   * @default - the deployment's namespace
+   */
+  readonly namespaceLabels?: Record<string, string>;
+}
+
+const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Checks a peer, throwing one error that names the deployment, the prop and the fix. */
+export function checkClientPeer(deployment: RedisSentinel, peer: ClientPeer): void {
+  const p = new Problems();
+  if (p.check(Object.keys(peer.podLabels ?? {}).length > 0,
+    'allowClients: podLabels is empty: that would admit every pod; give the labels of the client pods, e.g. { app: \'web\' }')) {
+    checkLabels(p, 'allowClients: podLabels', peer.podLabels);
+  }
+  if (peer.namespaceLabels !== undefined) {
+    p.check(Object.keys(peer.namespaceLabels).length > 0,
+      `allowClients: namespaceLabels is empty: that would admit the pods of every namespace; name one, e.g. { '${NAMESPACE_NAME_LABEL}': 'team-a' }`);
+    checkLabels(p, 'allowClients: namespaceLabels', peer.namespaceLabels);
+  }
+  p.throwIfAny(deployment.node.path);
+}
+
+/** The namespace a workload's pods run in. */
+function namespaceOf(pod: plus.AbstractPod): string | undefined {
+  return pod.metadata.namespace ?? Chart.of(pod).namespace;
+}
+
+/**
+ * The peer that admits `pod`'s pods when they run outside the deployment's namespace (undefined when
+ * the deployment's own rules already admit them). Throws when neither works.
+ */
+function crossNamespacePeer(deployment: RedisSentinel, pod: plus.AbstractPod, podNamespace: string | undefined): ClientPeer | undefined {
+  const s = deployment._settings;
+  if (podNamespace === s.namespace) return undefined;
+  if (podNamespace === undefined) {
+    throw new Error(`connect: the workload at ${pod.node.path} has no namespace (neither its metadata nor its Chart sets one), so the NetworkPolicies of the RedisSentinel at ${deployment.node.path} cannot admit it: set the Chart's namespace, e.g. new Chart(app, 'web', { namespace: '${s.namespace}' })`);
+  }
+  const named = s.clientNamespaceLabels?.[NAMESPACE_NAME_LABEL];
+  if (s.clientNamespaceLabels && (named === undefined || named === podNamespace)) {
+    // The user's own namespace labels admit it (when the namespace carries them: not checkable here).
+    return undefined;
+  }
+  return { podLabels: s.clientPodLabels, namespaceLabels: { [NAMESPACE_NAME_LABEL]: podNamespace } };
+}
+
+/**
+ * The plain values of {@link ConnectOptions.env} by name (without the password, which comes from a Secret),
+ * checking the prefix. Empty without `env`.
+ */
+function plainEnv(deployment: RedisSentinel, pod: plus.AbstractPod, options: ConnectOptions): Record<string, string> {
+  if (!options.env) return {};
+  const prefix = options.envPrefix ?? 'REDIS_';
+  if (!ENV_PREFIX.test(prefix)) {
+    throw new Error(`connect: envPrefix ('${prefix}') of the workload at ${pod.node.path} must be letters, digits and '_', not starting with a digit: e.g. 'REDIS_'`);
+  }
+  const c = deployment.connection;
+  return {
+    [`${prefix}SENTINELS`]: c.sentinels.join(','),
+    [`${prefix}SENTINEL_SERVICE`]: c.sentinelService,
+    [`${prefix}MASTER_NAME`]: c.masterName,
+    [`${prefix}READ_ENDPOINT`]: c.readEndpoint,
+  };
+}
+
+/** The Secret and key `<prefix>PASSWORD` comes from, or a clear error when the pod cannot read the deployment's. */
+function passwordSource(deployment: RedisSentinel, pod: plus.AbstractPod, podNamespace: string | undefined, options: ConnectOptions) {
+  const c = deployment.connection;
+  if (options.passwordSecret) {
+    const name = options.passwordSecret.secretName;
+    if (!isDnsSubdomain(name ?? '')) {
+      throw new Error(`connect: passwordSecret.secretName ('${name}') of the workload at ${pod.node.path} must be a Secret name (lowercase letters, digits, '-', '.')`);
+    }
+    return { name, key: options.passwordSecret.secretKey ?? c.passwordSecretKey! };
+  }
+  if (podNamespace !== c.namespace) {
+    throw new Error(`connect: the workload at ${pod.node.path} runs in namespace '${podNamespace}', the password Secret '${c.passwordSecretName}' of the RedisSentinel at ${deployment.node.path} is in '${c.namespace}', and a pod reads only Secrets of its own namespace: copy the password into a Secret in '${podNamespace}' and pass env: true, passwordSecret: { secretName: '<its name>' }`);
+  }
+  return { name: c.passwordSecretName!, key: c.passwordSecretKey! };
+}
+
+/** The variables to add: `plain`, and `<prefix>PASSWORD` from the Secret when there is a password. */
+function clientEnv(pod: plus.AbstractPod, plain: Record<string, string>, passwordVar: string, password?: { name: string; key: string }) {
+  const entries = Object.entries(plain);
+  if (entries.length === 0) return [];
+  const plusLib: typeof plus = require('cdk8s-plus-27');
+  const env = entries.map(([name, value]) => [name, plusLib.EnvValue.fromValue(value)] as const);
+  if (password) {
+    const secret = plusLib.Secret.fromSecretName(pod, `${passwordVar}-Secret`, password.name);
+    env.push([passwordVar, plusLib.EnvValue.fromSecretValue({ secret, key: password.key })]);
+  }
+  return env;
+}
+
+/** {@link RedisSentinel.connect}: labels, an admitting peer for another namespace, and env. Returns the peer to add, if any. */
+export function connectPod(deployment: RedisSentinel, pod: plus.AbstractPod, options: ConnectOptions = {}): ClientPeer | undefined {
+  // Every check first: a failed connect changes nothing.
+  const podNamespace = namespaceOf(pod);
+  const peer = crossNamespacePeer(deployment, pod, podNamespace);
+  const plain = plainEnv(deployment, pod, options);
+  const password = options.env && deployment._settings.auth ? passwordSource(deployment, pod, podNamespace, options) : undefined;
+  const passwordVar = `${options.envPrefix ?? 'REDIS_'}PASSWORD`;
+  const names = [...Object.keys(plain), ...(password ? [passwordVar] : [])];
+  const containers = pod.containers;
+  if (options.env && containers.length === 0) {
+    throw new Error(`connect: the workload at ${pod.node.path} has no container yet, so env: true has nothing to set: call connect after addContainer`);
+  }
+  for (const container of containers) {
+    const existing = names.filter((k) => container.env.variables[k] !== undefined);
+    if (existing.length) {
+      throw new Error(`connect: container '${container.name}' of the workload at ${pod.node.path} already has ${existing.join(', ')}: give each deployment a pod connects to its own envPrefix, e.g. envPrefix: 'CACHE_'`);
+    }
+  }
+  const labels = deployment._settings.clientPodLabels;
+  for (const [key, value] of Object.entries(labels)) {
+    const current = pod.podMetadata.getLabel(key);
+    if (current !== undefined && current !== value) {
+      throw new Error(`connect: the pods of the workload at ${pod.node.path} already have the label ${key}=${current}, and the RedisSentinel at ${deployment.node.path} admits ${key}=${value} (clientPodLabels): use another clientPodLabels`);
+    }
+  }
+
+  for (const [key, value] of Object.entries(labels)) pod.podMetadata.addLabel(key, value);
+  const env = clientEnv(pod, plain, passwordVar, password);
+  for (const container of containers) {
+    for (const [name, value] of env) container.env.addVariable(name, value);
+  }
+  return peer;
+}

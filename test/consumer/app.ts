@@ -1,0 +1,48 @@
+/**
+ * A consumer's cdk8s app, compiled by test/consumer.test.ts against the packed npm tarball with
+ * strict TypeScript (test/consumer/tsconfig.json) and synthesized. It uses the package only through
+ * its public entry point, as an app installed from npm would. Add every new public knob here.
+ */
+import { App, Chart, Cron, Duration, Size } from 'cdk8s';
+import * as plus from 'cdk8s-plus-27';
+import {
+  MaxmemoryPolicy, RedisAuth, RedisConnection, RedisMonitoring, RedisSentinel, RedisSentinelChart, prometheusOperator,
+} from 'cdk8s-redis-sentinel';
+
+const app = new App({ outdir: 'dist' });
+
+// 1. The deployment inside the app's own Chart and namespace, next to the app's workload.
+const shop = new Chart(app, 'shop', { namespace: 'shop' });
+const cache = new RedisSentinel(shop, 'cache', {
+  replicas: 2,
+  sentinels: 3,
+  downAfter: Duration.seconds(5),
+  failoverTimeout: Duration.seconds(10),
+  maxmemoryPolicy: MaxmemoryPolicy.ALLKEYS_LRU,
+  storageSize: Size.gibibytes(5),
+  auth: RedisAuth.fromSecret({ secretName: 'cache-password', secretKey: 'pw' }),
+  backup: { schedule: Cron.schedule({ minute: '30', hour: '3' }), retention: 3 },
+});
+const web = new plus.Deployment(shop, 'web', { replicas: 2 });
+web.addContainer({ image: 'ghcr.io/example/web:1.0.0', portNumber: 8080, securityContext: { user: 1000, group: 1000 } });
+cache.connect(web, { env: true });
+
+// 2. A second release in its own Chart and namespace, with its monitoring in a third Chart, and a
+//    client in the shop namespace that reads the password from a copy of the Secret there.
+const data = new RedisSentinelChart(app, 'sessions', { namespace: 'data', masterName: 'sessions' });
+const monitoring = new Chart(app, 'sessions-monitoring');
+const m = new RedisMonitoring(monitoring, 'Monitoring', { deployment: data.redis, namespace: 'monitoring', labels: { release: 'kps' } });
+const worker = new plus.Job(shop, 'worker');
+worker.addContainer({ image: 'ghcr.io/example/worker:1.0.0', securityContext: { user: 1000, group: 1000 } });
+data.redis.connect(worker, { env: true, envPrefix: 'SESSIONS_', passwordSecret: { secretName: 'sessions-password' } });
+data.redis.allowClients({ podLabels: { app: 'legacy' }, namespaceLabels: { 'kubernetes.io/metadata.name': 'legacy' } });
+
+// 3. The typed handles: the connection and the generated prometheus-operator types.
+const c: RedisConnection = cache.connection;
+const sentinels: string = c.sentinels.join(',');
+const secret: string | undefined = c.passwordSecretName;
+const serviceMonitor: prometheusOperator.ServiceMonitor = m.serviceMonitor;
+const rule: prometheusOperator.PrometheusRule = m.prometheusRule;
+new plus.ConfigMap(shop, 'client-config', { data: { sentinels, masterName: c.masterName, secret: secret ?? '', monitor: serviceMonitor.name, rule: rule.name } });
+
+app.synth();
