@@ -159,6 +159,7 @@ round() {
   live_sentinels=''
   next=''
   stale=''
+  young=0
   for kind in replica sentinel; do
     if [ "$kind" = replica ]; then list=$replicas; else list=$sentinels; fi
     for h in $(printf '%s\n' "$list" | awk 'NF { print $1 }'); do
@@ -169,7 +170,8 @@ round() {
       since=$(printf '%s\n' "$gone_since" | awk -v h="$h" '$1 == h { print $2; exit }')
       since=${since:-$now}
       next="$next$h $since$nl"
-      [ $(( now - since )) -ge "$TIDY_GRACE" ] && stale="$stale $h"
+      stale="$stale $h"
+      [ $(( now - since )) -ge "$TIDY_GRACE" ] || young=1
     done
   done
   for h in $(printf '%s' "$next" | awk '{ print $1 }'); do
@@ -178,7 +180,8 @@ round() {
   gone_since=$next
   # shellcheck disable=SC2086 # host names: one word each, no glob characters
   live_replicas=$(printf '%s\n' $live_replicas)
-  [ -n "$stale" ] || return 0
+  # Every gone entry must be gone for the whole grace: a reset forgets them all at once.
+  [ -n "$stale" ] && [ "$young" = 0 ] || return 0
 
   why=$(blocker)
   if [ -n "$why" ]; then
@@ -212,10 +215,10 @@ round() {
     note "SENTINEL RESET $MASTER_NAME answered '$reply'"
     return 0
   fi
-  log "SENTINEL RESET $MASTER_NAME done, forgetting$stale; every other Sentinel was whole, no failover in progress"
+  log "SENTINEL RESET $MASTER_NAME done (${refresh} ms after its last INFO of the master), forgetting$stale; every other Sentinel was whole, no failover in progress"
   last_note=''
   gone_since=''
-  reset_at=$now
+  reset_at=$(date +%s)
   # shellcheck disable=SC2086 # host names: one word each, no glob characters
   expect_back=$(printf '%s\n' $live_replicas $live_sentinels)
 }
