@@ -60,7 +60,7 @@ export const SCRIPT = {
  * being recreated resolves again within seconds; one forgotten too early (a long Pending) costs a
  * guarded SENTINEL RESET and is rediscovered when it returns.
  */
-export const TIDY = { intervalSeconds: 2, graceSeconds: 15 } as const;
+export const TIDY = { intervalSeconds: 2, graceSeconds: 10 } as const;
 
 /** The core props resolved to values, plus what derives from them. Plain data, internal. */
 export interface DeploymentSettings {

@@ -18,9 +18,9 @@ const REDIS_STATEFULSETS = ['redis-master', 'redis-replica'];
 const ALL_STATEFULSETS = [...REDIS_STATEFULSETS, 'redis-sentinel'];
 
 const podSpec = (sts: KubeObject) => sts.spec.template.spec;
-/** The pod's main container (Redis or Sentinel); the only other one is the exporter sidecar `metrics`. */
+/** The pod's main container (Redis or Sentinel); the others are the sidecars `metrics` (exporter) and `tidy` (Sentinel pods). */
 const container = (sts: KubeObject) => {
-  const main = podSpec(sts).containers.filter((c: any) => c.name !== 'metrics');
+  const main = podSpec(sts).containers.filter((c: any) => c.name !== 'metrics' && c.name !== 'tidy');
   expect(main).toHaveLength(1);
   return main[0];
 };
@@ -213,6 +213,21 @@ describe('defaults (src/props.ts @default)', () => {
     }
     expect(volume(find(synthChart({}, 'cache'), 'StatefulSet', 'cache-master'), 'auth').secret.secretName).toBe('cache-auth');
     expect(scriptConstant(scripts['constants.sh'], 'AUTH_FILE')).toBe('/etc/redis-auth/password');
+  });
+
+  it('every Sentinel pod runs the tidy sidecar (sentinel-tidy.sh: forgets scaled-down pods), with the scripts, the password and its own identity', () => {
+    const sts = find(objects, 'StatefulSet', 'redis-sentinel');
+    const tidy = podSpec(sts).containers.find((c: any) => c.name === 'tidy');
+    expect(tidy.command).toEqual(['sh', '/opt/redis-sentinel/sentinel-tidy.sh']);
+    expect(tidy.image).toBe(container(sts).image);
+    expect(Object.fromEntries(tidy.env.map((e: any) => [e.name, e.value]))).toMatchObject({
+      SELF_FQDN: '$(POD_NAME).redis-sentinel-headless.redis.svc.cluster.local', TIDY_INTERVAL: '2', TIDY_GRACE: '10',
+    });
+    expect(tidy.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/etc/redis-auth', '/opt/redis-sentinel']);
+    expect(tidy.volumeMounts.every((m: any) => m.readOnly)).toBe(true);
+    expect(tidy.securityContext).toEqual(container(sts).securityContext);
+    expect(find(objects, 'ConfigMap', 'redis-scripts').data['sentinel-tidy.sh']).toMatch(/SENTINEL RESET/);
+    for (const name of REDIS_STATEFULSETS) expect(podSpec(find(objects, 'StatefulSet', name)).containers.map((c: any) => c.name)).not.toContain('tidy');
   });
 
   it('ports are 6379 (Redis) and 26379 (Sentinel)', () => {

@@ -98,7 +98,7 @@ async function step(name: string, sts: string, n: number, beforeFailover?: () =>
   const t0 = Date.now();
   await cluster.scale(NS, sts, n);
   await cluster.waitStatefulSetReady(NS, sts, 60_000);
-  await waitExact(90_000);
+  await waitExact(150_000);
   const exactMs = Date.now() - t0;
   await beforeFailover?.();
   const f = await failover();
