@@ -1,14 +1,15 @@
 import { Cron, Duration, Size } from 'cdk8s';
-import { ContainerResources, Cpu, k8s } from 'cdk8s-plus-27';
+import { ContainerResources, Cpu, PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';
 import { componentSelector, objectLabels } from './names';
+import { BACKUP_LABEL, OwnPod, PodOptions, checkPodKinds, checkPodOptions, mergePodOptions, mergeSpread } from './pod-options';
 import {
-  authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, dnsEgress, emptyDir, resourceRequirements, tcpPort,
+  authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, dnsEgress, emptyDir, podMetadata, resourceRequirements, tcpPort,
 } from './pod';
-import { deploymentOf } from './part';
+import { applyCommonMetadata, deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
-import { DeploymentSettings, PATHS, SCRIPT } from './settings';
+import { DeploymentSettings, PATHS, REDIS_POD, SCRIPT, SENTINEL_POD, checkAccessModes } from './settings';
 import { backupContainerEnv } from './shared-config';
 import { Problems, checkObjectName, checkPositiveSize, checkResources, isInt } from './validation';
 
@@ -70,6 +71,21 @@ export interface BackupOptions {
    * @default - requests 50m CPU / 64Mi memory, limit 256Mi memory
    */
   readonly resources?: ContainerResources;
+
+  /**
+   * Access modes of the backup PersistentVolumeClaim (ReadWriteMany lets backup Jobs run on any node
+   * while a restore mounts the claim).
+   * @default - the deployment's storageAccessModes
+   */
+  readonly storageAccessModes?: PersistentVolumeAccessMode[];
+
+  /**
+   * Pod options of the backup Job pods, merged over the deployment-level ones (see
+   * {@link PodOptions}); `extraContainers` are refused, and the deployment-level ones skipped: a Job
+   * pod ends only when every container exits.
+   * @default - the deployment-level pod options but extraContainers
+   */
+  readonly pod?: PodOptions;
 }
 
 /**
@@ -108,7 +124,17 @@ export interface ResolvedBackup {
   /** RedisBackupTooOld fires when the last successful backup is older than this. */
   readonly maxAgeSeconds: number;
   readonly resources: ContainerResources;
+  readonly storageAccessModes: string[];
+  /** The backup pods' options: `pod` merged over the deployment-level ones (without their extraContainers). */
+  readonly pod: PodOptions;
 }
+
+/** The backup pods' own volumes and the mount paths of their container. */
+const BACKUP_POD: OwnPod = {
+  label: BACKUP_LABEL,
+  volumes: ['backup', 'scripts', 'tmp', 'auth'],
+  mountPaths: [PATHS.backupDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir],
+};
 
 const IANA_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 const RESTORE_FILE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
@@ -120,10 +146,12 @@ export const DEFAULT_BACKUP_SCHEDULE = '0 2 * * *';
 export function resolveBackupOptions(p: Problems, o: BackupOptions, s: DeploymentSettings, prop: string): ResolvedBackup {
   const schedule = o.schedule?.expressionString ?? DEFAULT_BACKUP_SCHEDULE;
   let gapMinutes = 24 * 60;
+  let scheduleOk = true;
   try {
     gapMinutes = longestGapMinutes(parseCronSchedule(schedule))!;
   } catch (e) {
     if (!(e instanceof CronScheduleError)) throw e;
+    scheduleOk = false;
     p.add(`${prop}schedule ('${schedule}') is not a valid CronJob schedule: ${e.message}`);
   }
   p.check(o.timeZone === undefined || (o.timeZone.length <= 64 && IANA_ZONE.test(o.timeZone)),
@@ -132,11 +160,12 @@ export function resolveBackupOptions(p: Problems, o: BackupOptions, s: Deploymen
   p.check(isInt(retention) && retention >= 1 && retention <= 1000,
     `${prop}retention (${retention}) must be a whole number of backups to keep, between 1 and 1000`);
   const storageSize = o.storageSize ?? s.storageSize;
-  checkPositiveSize(p, `${prop}storageSize`, storageSize, 'Size.gibibytes(20)');
+  // The default is the deployment's storageSize, checked (and reported) on its own.
+  if (o.storageSize) checkPositiveSize(p, `${prop}storageSize`, storageSize, 'Size.gibibytes(20)');
   checkObjectName(p, `${prop}storageClassName`, o.storageClassName, 'StorageClass');
   checkObjectName(p, `${prop}existingClaim`, o.existingClaim, 'PersistentVolumeClaim');
   if (o.existingClaim !== undefined) {
-    for (const [key, value] of [['storageSize', o.storageSize], ['storageClassName', o.storageClassName]] as const) {
+    for (const [key, value] of [['storageSize', o.storageSize], ['storageClassName', o.storageClassName], ['storageAccessModes', o.storageAccessModes]] as const) {
       p.check(value === undefined,
         `${prop}${key} is set but ${prop}existingClaim ('${o.existingClaim}') names a claim the library does not create: remove ${prop}${key}`);
     }
@@ -146,7 +175,7 @@ export function resolveBackupOptions(p: Problems, o: BackupOptions, s: Deploymen
     `${prop}deadline (${deadlineMs} ms) must be a whole number of seconds >= 60: e.g. Duration.hours(1)`);
   const maxAgeMs = o.maxAge?.toMilliseconds() ?? gapMinutes * 60_000 + deadlineMs;
   if (p.check(isInt(maxAgeMs) && maxAgeMs > 0 && maxAgeMs % 1000 === 0,
-    `${prop}maxAge (${maxAgeMs} ms) must be a positive whole number of seconds: e.g. Duration.hours(25)`) && o.maxAge !== undefined && deadlineOk) {
+    `${prop}maxAge (${maxAgeMs} ms) must be a positive whole number of seconds: e.g. Duration.hours(25)`) && o.maxAge !== undefined && deadlineOk && scheduleOk) {
     p.check(maxAgeMs >= gapMinutes * 60_000,
       `${prop}maxAge (${maxAgeMs / 1000} s) is shorter than the ${gapMinutes * 60} s between two runs of ${prop}schedule ('${schedule}'): the alert would fire between healthy runs; use at least ${gapMinutes * 60 + deadlineMs / 1000} s`);
   }
@@ -155,11 +184,30 @@ export function resolveBackupOptions(p: Problems, o: BackupOptions, s: Deploymen
     memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
   };
   checkResources(p, `${prop}resources`, resources);
+  const storageAccessModes: string[] = o.storageAccessModes ?? s.storageAccessModes;
+  if (o.storageAccessModes) checkAccessModes(p, `${prop}storageAccessModes`, o.storageAccessModes);
+  const pod = resolveBackupPod(p, o.pod, s, `${prop}pod.`);
   return {
     schedule, timeZone: o.timeZone, retention, storageSize, storageClassName: o.storageClassName ?? s.storageClassName,
     claimName: o.existingClaim ?? s.names.backupClaim, createClaim: o.existingClaim === undefined,
-    deadlineSeconds: deadlineMs / 1000, maxAgeSeconds: maxAgeMs / 1000, resources,
+    deadlineSeconds: deadlineMs / 1000, maxAgeSeconds: maxAgeMs / 1000, resources, storageAccessModes, pod,
   };
+}
+
+/** Checks the backup pods' options and merges them over the deployment-level ones (whose own problems the deployment reported). */
+function resolveBackupPod(p: Problems, o: PodOptions | undefined, s: DeploymentSettings, prop: string): PodOptions {
+  // extraContainers are refused as a whole (one message), not checked one by one.
+  checkPodOptions(p, prop, o && { ...o, extraContainers: undefined });
+  p.check(!o?.extraContainers?.length,
+    `${prop}extraContainers (${(o?.extraContainers ?? []).map((c) => c.name).join(', ')}) are not run in backup Job pods: a Job pod ends only when every container exits, so a sidecar would hold each backup until its deadline; use ${prop}extraInitContainers`);
+  const has = (own: readonly string[], pod: PodOptions, name: string) => own.includes(name) || (pod.extraVolumes ?? []).some((v) => v.name === name);
+  checkPodKinds(p, { ...s.podDefaults, extraContainers: undefined }, [{ own: BACKUP_POD, prefix: prop, options: o }],
+    // The deployment already reported deployment-level mounts that break its Redis or Sentinel pods: one message per mistake.
+    (m) => ({
+      volume: !has(REDIS_POD.volumes, s.redisPod, m.name) || !has(SENTINEL_POD.volumes, s.sentinelPod, m.name),
+      path: [...REDIS_POD.mountPaths, ...SENTINEL_POD.mountPaths].includes(m.mountPath),
+    }));
+  return mergePodOptions(s.podDefaults, o, false);
 }
 
 /** Checks restore options; returns the file and the claim it is read from. */
@@ -206,7 +254,7 @@ export class RedisBackup extends Construct {
     const labels = objectLabels(s.name, 'backup');
 
     if (b.createClaim) {
-      const claim = claimTemplate(s.names.backupClaim, b.storageSize, b.storageClassName, labels);
+      const claim = claimTemplate(s.names.backupClaim, b.storageSize, b.storageClassName, labels, b.storageAccessModes);
       this.claim = new k8s.KubePersistentVolumeClaim(this, 'Claim', { ...claim, metadata: { ...claim.metadata, namespace: s.namespace } });
     }
 
@@ -223,6 +271,7 @@ export class RedisBackup extends Construct {
         { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
         { name: 'tmp', mountPath: PATHS.tmp },
         ...authMount(s),
+        ...b.pod.extraVolumeMounts ?? [],
       ],
     };
 
@@ -238,23 +287,28 @@ export class RedisBackup extends Construct {
         successfulJobsHistoryLimit: 3,
         failedJobsHistoryLimit: 3,
         jobTemplate: {
-          metadata: { labels },
+          metadata: { labels: { ...s.commonLabels, ...labels } },
           spec: {
             activeDeadlineSeconds: b.deadlineSeconds,
             // Each retry is a new pod with its own log; the script cleans up after itself.
             backoffLimit: 2,
             template: {
-              metadata: { labels },
+              metadata: podMetadata(s, b.pod, labels),
               spec: {
-                ...commonPodSpec(s),
+                ...commonPodSpec(s, b.pod),
                 restartPolicy: 'Never',
                 terminationGracePeriodSeconds: 30,
+                ...(b.pod.affinity && Object.keys(b.pod.affinity).length ? { affinity: b.pod.affinity } : {}),
+                ...(b.pod.topologySpreadConstraints?.length
+                  ? { topologySpreadConstraints: mergeSpread([], b.pod.topologySpreadConstraints, componentSelector(s.name, 'backup')) } : {}),
+                ...(b.pod.extraInitContainers?.length ? { initContainers: b.pod.extraInitContainers } : {}),
                 containers: [container],
                 volumes: [
                   { name: 'backup', persistentVolumeClaim: { claimName: b.claimName } },
                   { name: 'scripts', configMap: { name: s.names.scripts } },
                   emptyDir('tmp', Size.mebibytes(16)),
                   ...authVolume(s),
+                  ...b.pod.extraVolumes ?? [],
                 ],
               },
             },
@@ -279,5 +333,6 @@ export class RedisBackup extends Construct {
         },
       });
     }
+    applyCommonMetadata(this, s);
   }
 }

@@ -24,6 +24,8 @@ export const EXAMPLE_MONITORING_CHART_ID = 'redis-sentinel-monitoring';
 export const EXAMPLE_PROPS: RedisSentinelChartProps = {
   name: 'redis',
   namespace: 'redis',
+  // The namespace is this deployment's alone: emit it, labelled for Pod Security "restricted".
+  createNamespace: true,
   masterName: 'mymaster',
   replicas: 2,
   sentinels: 3,

@@ -4,6 +4,7 @@
 export { RedisSentinel } from './redis-sentinel';
 export { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-chart';
 export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
+export { PodOptions } from './pod-options';
 export { RedisAuth, PasswordSecretOptions } from './auth';
 export { RedisMaster, RedisMasterProps } from './redis-master';
 export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';

@@ -7,9 +7,9 @@ import {
 import { RuleGroup, renderAlertRules } from './config/alerts';
 import { renderBackupAlertRules } from './config/backup-alerts';
 import { renderDashboard } from './config/dashboard';
-import { Component, LABEL, componentSelector, objectLabels } from './names';
+import { Component, LABEL, componentSelector, objectLabels, sharedName } from './names';
 import { resourceRequirements } from './pod';
-import { deploymentOf } from './part';
+import { applyCommonMetadata, deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS } from './settings';
 import { Problems, checkImage, checkLabels, checkPort, checkResources, checkSeconds, isDnsLabel } from './validation';
@@ -80,6 +80,20 @@ export interface MonitoringOptions {
    * @default { grafana_dashboard: '1' }
    */
   readonly dashboardLabels?: Record<string, string>;
+
+  /**
+   * Extra arguments of the exporter sidecars (e.g. `--include-system-metrics`); `--redis.addr` and
+   * `--web.listen-address` are the library's.
+   * @default - none
+   * @see https://github.com/oliver006/redis_exporter#command-line-flags
+   */
+  readonly exporterExtraArgs?: string[];
+
+  /**
+   * Extra environment variables of the exporter sidecars (`REDIS_PASSWORD` is the library's).
+   * @default - none
+   */
+  readonly exporterExtraEnv?: k8s.EnvVar[];
 }
 
 /** Props of {@link RedisMonitoring}. */
@@ -100,6 +114,8 @@ export interface ResolvedMonitoring {
   readonly prometheusPodLabels: Record<string, string>;
   readonly prometheusNamespaceLabels: Record<string, string>;
   readonly dashboardLabels: Record<string, string>;
+  readonly exporterExtraArgs: string[];
+  readonly exporterExtraEnv: k8s.EnvVar[];
 }
 
 /** Checks and resolves monitoring options; `prop` prefixes every message (e.g. 'monitoring.'). */
@@ -121,14 +137,24 @@ export function resolveMonitoringOptions(p: Problems, o: MonitoringOptions, s: D
   checkResources(p, `${prop}exporterResources`, exporterResources);
   const metricsPort = o.metricsPort ?? 9121;
   if (checkPort(p, `${prop}metricsPort`, metricsPort)) {
-    for (const [key, port] of [['redisPort', s.redisPort], ['sentinelPort', s.sentinelPort]] as const) {
-      p.check(metricsPort !== port, `${prop}metricsPort and ${key} are both ${port}: the exporter sidecar shares the pod's network, use another port, e.g. 9121`);
-    }
+    const clash = ([['redisPort', s.redisPort], ['sentinelPort', s.sentinelPort]] as const).filter(([, port]) => port === metricsPort).map(([key]) => key);
+    p.check(clash.length === 0,
+      `${prop}metricsPort (${metricsPort}) is also ${clash.join(' and ')}: the exporter sidecar shares the pod's network, use another port, e.g. 9121`);
+  }
+  const exporterExtraArgs = o.exporterExtraArgs ?? [];
+  for (const arg of exporterExtraArgs) {
+    p.check(!/^--?(redis\.addr|web\.listen-address)(=|$)/.test(arg),
+      `${prop}exporterExtraArgs entry '${arg}' sets what the library sets (--redis.addr from redisPort/sentinelPort, --web.listen-address from metricsPort): remove it`);
+  }
+  const exporterExtraEnv = o.exporterExtraEnv ?? [];
+  for (const env of exporterExtraEnv) {
+    p.check(env.name !== 'REDIS_PASSWORD', `${prop}exporterExtraEnv entry 'REDIS_PASSWORD' is the library's (from the auth Secret): remove it`);
   }
   const scrapeMs = (o.scrapeInterval ?? Duration.seconds(15)).toMilliseconds();
   checkSeconds(p, `${prop}scrapeInterval`, scrapeMs, 1, 'Duration.seconds(15)');
   const namespace = o.namespace ?? s.namespace;
-  p.check(isDnsLabel(namespace), `${prop}namespace ('${namespace}') must be a DNS-1123 label of at most 63 characters`);
+  // The default is the deployment's namespace, checked (and reported) on its own.
+  if (o.namespace !== undefined) p.check(isDnsLabel(namespace), `${prop}namespace ('${namespace}') must be a DNS-1123 label of at most 63 characters`);
   const prometheusPodLabels = o.prometheusPodLabels ?? { 'app.kubernetes.io/name': 'prometheus' };
   p.check(Object.keys(prometheusPodLabels).length > 0,
     `${prop}prometheusPodLabels is empty: that would let every pod reach the metrics ports; e.g. { 'app.kubernetes.io/name': 'prometheus' }`);
@@ -140,7 +166,7 @@ export function resolveMonitoringOptions(p: Problems, o: MonitoringOptions, s: D
   return {
     exporterImage, exporterResources, metricsPort, scrapeIntervalSeconds: scrapeMs / 1000, namespace,
     labels: o.labels ?? {}, alertLabels: o.alertLabels ?? {}, prometheusPodLabels,
-    prometheusNamespaceLabels: o.prometheusNamespaceLabels ?? {}, dashboardLabels,
+    prometheusNamespaceLabels: o.prometheusNamespaceLabels ?? {}, dashboardLabels, exporterExtraArgs, exporterExtraEnv,
   };
 }
 
@@ -158,8 +184,11 @@ export function exporterContainer(s: DeploymentSettings, m: ResolvedMonitoring, 
     name: 'metrics',
     image: m.exporterImage,
     imagePullPolicy: s.imagePullPolicy,
-    args: [`--redis.addr=redis://localhost:${port}`, `--web.listen-address=:${m.metricsPort}`],
-    ...(s.auth ? { env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] } : {}),
+    args: [`--redis.addr=redis://localhost:${port}`, `--web.listen-address=:${m.metricsPort}`, ...m.exporterExtraArgs],
+    ...(s.auth || m.exporterExtraEnv.length ? { env: [
+      ...(s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
+      ...m.exporterExtraEnv,
+    ] } : {}),
     ports: [{ name: 'metrics', containerPort: m.metricsPort, protocol: 'TCP' }],
     resources: resourceRequirements(m.exporterResources),
     securityContext: {
@@ -240,7 +269,7 @@ export class RedisMonitoring extends Construct {
 
     const labels = { ...m.labels, ...objectLabels(s.name, undefined) };
     this.serviceMonitor = new ServiceMonitor(this, 'Resource', {
-      metadata: { name: n.serviceMonitor, namespace: m.namespace, labels },
+      metadata: { name: sharedName(s.namespace, m.namespace, n.serviceMonitor), namespace: m.namespace, labels },
       spec: {
         selector: { matchLabels: metricsSelector },
         namespaceSelector: { matchNames: [s.namespace] },
@@ -285,25 +314,28 @@ export class RedisMonitoring extends Construct {
       }) : [];
     };
     this.prometheusRule = new PrometheusRule(this, 'PrometheusRule', {
-      metadata: { name: n.prometheusRule, namespace: m.namespace, labels },
+      metadata: { name: sharedName(s.namespace, m.namespace, n.prometheusRule), namespace: m.namespace, labels },
       spec: {
         groups: Lazy.any({ produce: () => redisGroups.concat(backupGroups()).map(typedGroup) }),
       },
     });
 
     this.dashboard = new k8s.KubeConfigMap(this, 'Dashboard', {
-      metadata: { name: n.dashboard, namespace: m.namespace, labels: { ...m.dashboardLabels, ...objectLabels(s.name, undefined) } },
+      metadata: { name: sharedName(s.namespace, m.namespace, n.dashboard), namespace: m.namespace, labels: { ...m.dashboardLabels, ...objectLabels(s.name, undefined) } },
       data: {
-        [`${s.name}-redis-sentinel.json`]: JSON.stringify(renderDashboard({
+        // The Grafana sidecar puts every dashboard file of every namespace into one folder: the file name names the namespace too.
+        [`${s.namespace}.${s.name}-redis-sentinel.json`]: JSON.stringify(renderDashboard({
           namespace: s.namespace,
           masterName: s.masterName,
           redisMetricsService: n.redisMetrics,
           sentinelMetricsService: n.sentinelMetrics,
           title: `Redis Sentinel: ${s.namespace}/${s.name}`,
-          uid: `redis-sentinel-${s.namespace}-${s.name}`.slice(0, 40),
+          // Grafana keeps one dashboard per uid: a truncated one could be another release's; when too long, the renderer hashes namespace/Service.
+          uid: `redis-sentinel-${s.namespace}-${s.name}`.length <= 40 ? `redis-sentinel-${s.namespace}-${s.name}` : undefined,
         }), null, 2),
       },
     });
+    applyCommonMetadata(this, s);
   }
 }
 

@@ -78,6 +78,15 @@ export function resourceNames(prefix: string): ResourceNames {
   };
 }
 
+/**
+ * The name of an object of a release that lands in `objectNamespace`: its plain name in the release's
+ * own namespace; elsewhere (e.g. a shared monitoring namespace) `<release namespace>.<name>`, unique
+ * per release because neither a namespace nor a release name can contain a dot.
+ */
+export function sharedName(releaseNamespace: string, objectNamespace: string, name: string): string {
+  return objectNamespace === releaseNamespace ? name : `${releaseNamespace}.${name}`;
+}
+
 /** `<service>.<namespace>.svc.<clusterDomain>`: the domain under which a headless Service's pods get names. */
 export function serviceDomain(service: string, namespace: string, clusterDomain: string): string {
   return `${service}.${namespace}.svc.${clusterDomain}`;

@@ -4,6 +4,7 @@
  */
 import { Size, SizeRoundingBehavior } from 'cdk8s';
 import { ContainerResources, k8s } from 'cdk8s-plus-27';
+import { PodOptions, mergeAffinity, mergeSpread } from './pod-options';
 import { AntiAffinity } from './props';
 import { DeploymentSettings as Settings, PATHS } from './settings';
 
@@ -62,42 +63,59 @@ export function resourceRequirements(r: ContainerResources): k8s.ResourceRequire
 
 /**
  * Keeps the pods of one StatefulSet on different nodes (required or preferred), and prefers
- * keeping all pods of the component (e.g. master and replicas) apart too.
+ * keeping all pods of the component (e.g. master and replicas) apart too; then the user's affinity
+ * (see {@link mergeAffinity}).
  */
-export function affinity(s: Settings, ownSelector: Record<string, string>, componentSelector: Record<string, string>): k8s.Affinity {
+export function affinity(s: Settings, ownSelector: Record<string, string>, componentSelector: Record<string, string>, pod: PodOptions): k8s.Affinity | undefined {
   const hostname = 'kubernetes.io/hostname';
   const own: k8s.PodAffinityTerm = { topologyKey: hostname, labelSelector: { matchLabels: ownSelector } };
   const component: k8s.WeightedPodAffinityTerm = {
     weight: 50,
     podAffinityTerm: { topologyKey: hostname, labelSelector: { matchLabels: componentSelector } },
   };
-  return {
-    podAntiAffinity: s.antiAffinity === AntiAffinity.REQUIRED
-      ? { requiredDuringSchedulingIgnoredDuringExecution: [own], preferredDuringSchedulingIgnoredDuringExecution: [component] }
-      : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: own }, component] },
-  };
+  const preset: k8s.PodAntiAffinity | undefined = {
+    [AntiAffinity.REQUIRED]: { requiredDuringSchedulingIgnoredDuringExecution: [own], preferredDuringSchedulingIgnoredDuringExecution: [component] },
+    [AntiAffinity.PREFERRED]: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: own }, component] },
+    [AntiAffinity.NONE]: undefined,
+  }[s.antiAffinity];
+  return mergeAffinity(preset, pod.affinity);
 }
 
-/** Spreads a StatefulSet's pods over zones when the cluster has them (never blocks scheduling). */
-export function zoneSpread(s: Settings, ownSelector: Record<string, string>): k8s.TopologySpreadConstraint[] | undefined {
-  if (!s.zoneSpread) return undefined;
-  return [{
+/** Spreads a StatefulSet's pods over zones when the cluster has them (never blocks scheduling), plus the user's constraints. */
+export function zoneSpread(s: Settings, ownSelector: Record<string, string>, pod: PodOptions): k8s.TopologySpreadConstraint[] | undefined {
+  const preset: k8s.TopologySpreadConstraint[] = s.zoneSpread ? [{
     maxSkew: 1,
     topologyKey: 'topology.kubernetes.io/zone',
     whenUnsatisfiable: 'ScheduleAnyway',
     labelSelector: { matchLabels: ownSelector },
-  }];
+  }] : [];
+  return mergeSpread(preset, pod.topologySpreadConstraints, ownSelector);
 }
 
-/** Pod-spec fields every pod of the deployment shares. */
-export function commonPodSpec(s: Settings): Partial<k8s.PodSpec> {
+/** Pod-spec fields every pod of the deployment shares, with its kind's pod options. */
+export function commonPodSpec(s: Settings, pod: PodOptions): Partial<k8s.PodSpec> {
+  const nonEmpty = (m: Record<string, string> | undefined) => m && Object.keys(m).length > 0;
   return {
-    automountServiceAccountToken: false,
+    automountServiceAccountToken: pod.automountServiceAccountToken ?? false,
     enableServiceLinks: false,
     securityContext: podSecurityContext(s),
-    ...(s.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
-    ...(s.priorityClassName ? { priorityClassName: s.priorityClassName } : {}),
+    ...(pod.serviceAccountName ? { serviceAccountName: pod.serviceAccountName } : {}),
+    ...(nonEmpty(pod.nodeSelector) ? { nodeSelector: pod.nodeSelector } : {}),
+    ...(pod.tolerations?.length ? { tolerations: pod.tolerations } : {}),
+    ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
     ...(s.imagePullSecrets.length ? { imagePullSecrets: s.imagePullSecrets.map((name) => ({ name })) } : {}),
+  };
+}
+
+/**
+ * Pod-template metadata: commonLabels, then the pod's own podLabels, then the library's labels (the
+ * selector among them: user labels never touch it); podAnnotations and the library's annotations.
+ */
+export function podMetadata(s: Settings, pod: PodOptions, labels: Record<string, string>, annotations: Record<string, string> = {}): k8s.ObjectMeta {
+  const all = { ...pod.podAnnotations, ...annotations };
+  return {
+    labels: { ...s.commonLabels, ...pod.podLabels, ...labels },
+    ...(Object.keys(all).length ? { annotations: all } : {}),
   };
 }
 
@@ -135,11 +153,12 @@ export function emptyDir(name: string, sizeLimit: Size, memory = false): k8s.Vol
 }
 
 /** A PVC template for a StatefulSet. */
-export function claimTemplate(name: string, size: Size, storageClassName: string | undefined, labels: Record<string, string>): k8s.KubePersistentVolumeClaimProps {
+export function claimTemplate(name: string, size: Size, storageClassName: string | undefined, labels: Record<string, string>,
+  accessModes: string[]): k8s.KubePersistentVolumeClaimProps {
   return {
     metadata: { name, labels },
     spec: {
-      accessModes: ['ReadWriteOnce'],
+      accessModes,
       resources: { requests: { storage: quantity(size) } },
       ...(storageClassName ? { storageClassName } : {}),
     },

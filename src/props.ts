@@ -1,34 +1,78 @@
 import { Duration, Size } from 'cdk8s';
-import { ContainerResources, ImagePullPolicy } from 'cdk8s-plus-27';
+import { ContainerResources, ImagePullPolicy, PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
 import { RedisAuth } from './auth';
 import { BackupOptions, RestoreOptions } from './backup';
 import { MonitoringOptions } from './monitoring';
+import { PodOptions } from './pod-options';
 
-/** How strictly pods of one StatefulSet are kept off the same node. */
+/** How strictly pods of one StatefulSet are kept off the same node (the library's anti-affinity preset). */
 export enum AntiAffinity {
   /** Pods of one StatefulSet never share a node (unschedulable when nodes run out). */
   REQUIRED = 'required',
   /** The scheduler avoids putting pods of one StatefulSet on one node, but may. */
   PREFERRED = 'preferred',
+  /** No preset: only the pod anti-affinity given in `affinity` (if any). */
+  NONE = 'none',
 }
 
-/** The `maxmemory-policy` values Redis accepts. */
-export enum MaxmemoryPolicy {
-  NOEVICTION = 'noeviction',
-  ALLKEYS_LRU = 'allkeys-lru',
-  ALLKEYS_LFU = 'allkeys-lfu',
-  ALLKEYS_RANDOM = 'allkeys-random',
-  VOLATILE_LRU = 'volatile-lru',
-  VOLATILE_LFU = 'volatile-lfu',
-  VOLATILE_RANDOM = 'volatile-random',
-  VOLATILE_TTL = 'volatile-ttl',
+/**
+ * A Redis `maxmemory-policy`: `MaxmemoryPolicy.ALLKEYS_LRU`, or `MaxmemoryPolicy.of('allkeys-lru')`
+ * with the name redis.conf uses (checked at synth). A class rather than a string enum: TypeScript
+ * then never offers a wrong member for a string, and `of()` takes the redis.conf spelling.
+ * @see https://redis.io/docs/latest/develop/reference/eviction/
+ */
+export class MaxmemoryPolicy {
+  /** Refuse writes that need more memory (the default: a cache of record loses nothing silently). */
+  public static readonly NOEVICTION = new MaxmemoryPolicy('noeviction');
+  /** Evict the least recently used keys. */
+  public static readonly ALLKEYS_LRU = new MaxmemoryPolicy('allkeys-lru');
+  /** Evict the least frequently used keys. */
+  public static readonly ALLKEYS_LFU = new MaxmemoryPolicy('allkeys-lfu');
+  /** Evict random keys. */
+  public static readonly ALLKEYS_RANDOM = new MaxmemoryPolicy('allkeys-random');
+  /** Evict the least recently used keys that have a TTL. */
+  public static readonly VOLATILE_LRU = new MaxmemoryPolicy('volatile-lru');
+  /** Evict the least frequently used keys that have a TTL. */
+  public static readonly VOLATILE_LFU = new MaxmemoryPolicy('volatile-lfu');
+  /** Evict random keys that have a TTL. */
+  public static readonly VOLATILE_RANDOM = new MaxmemoryPolicy('volatile-random');
+  /** Evict the keys with the nearest expiry. */
+  public static readonly VOLATILE_TTL = new MaxmemoryPolicy('volatile-ttl');
+
+  /** Every policy Redis accepts. */
+  public static all(): MaxmemoryPolicy[] {
+    return [
+      MaxmemoryPolicy.NOEVICTION, MaxmemoryPolicy.ALLKEYS_LRU, MaxmemoryPolicy.ALLKEYS_LFU, MaxmemoryPolicy.ALLKEYS_RANDOM,
+      MaxmemoryPolicy.VOLATILE_LRU, MaxmemoryPolicy.VOLATILE_LFU, MaxmemoryPolicy.VOLATILE_RANDOM, MaxmemoryPolicy.VOLATILE_TTL,
+    ];
+  }
+
+  /**
+   * A policy by its redis.conf name, e.g. 'allkeys-lru' (an unknown name fails at synth, listing the valid ones).
+   * @param value the `maxmemory-policy` value
+   */
+  public static of(value: string): MaxmemoryPolicy {
+    return MaxmemoryPolicy.all().find((m) => m.value === value) ?? new MaxmemoryPolicy(value);
+  }
+
+  private constructor(
+    /** The `maxmemory-policy` value in redis.conf. */
+    public readonly value: string,
+  ) {}
+
+  /** The redis.conf value. */
+  public toString(): string {
+    return this.value;
+  }
 }
 
 /**
  * Props of {@link RedisSentinel}: the core settings are flat, optional features are option objects
- * whose presence turns them on. Every prop has a default, so `{}` works.
+ * whose presence turns them on. Every prop has a default, so `{}` works. The pod knobs of
+ * {@link PodOptions} (tolerations, affinity, nodeSelector, podLabels, ...) given here apply to every
+ * pod of the deployment; `redisPod`, `sentinelPod` and `backup.pod` extend or override them per component.
  */
-export interface RedisSentinelProps {
+export interface RedisSentinelProps extends PodOptions {
   /**
    * Prefix of every resource name (`<name>-master`, `<name>-sentinel`, ...).
    * @default - the construct's id
@@ -42,9 +86,10 @@ export interface RedisSentinelProps {
   readonly namespace?: string;
 
   /**
-   * Emit the Namespace object (labelled for Pod Security "restricted"), so `kubectl apply -f dist/`
-   * works on an empty cluster. Leave it off when the namespace is someone else's (an app's own):
-   * `kubectl apply` would relabel it.
+   * Emit the Namespace object (labelled for Pod Security "restricted"). Off by default, also in
+   * {@link RedisSentinelChart}: a namespace is often someone else's (an app's own), and `kubectl apply`
+   * of a Namespace object relabels it, which can get that app's pods rejected; deleting the manifests
+   * would delete it with everything in it. Turn it on when the namespace belongs to this deployment alone.
    * @default false
    */
   readonly createNamespace?: boolean;
@@ -242,28 +287,67 @@ export interface RedisSentinelProps {
   readonly dnsPort?: number;
 
   /**
-   * Anti-affinity of the pods of each StatefulSet on `kubernetes.io/hostname`.
+   * The anti-affinity preset: pods of each StatefulSet on different `kubernetes.io/hostname`s
+   * (required or preferred), and all Redis pods preferably apart. Terms in `affinity.podAntiAffinity`
+   * are added to it; `AntiAffinity.NONE` leaves only those.
    * @default AntiAffinity.REQUIRED
    */
   readonly antiAffinity?: AntiAffinity;
 
   /**
-   * Spread pods over `topology.kubernetes.io/zone` (ScheduleAnyway, maxSkew 1).
+   * The zone spread preset: each StatefulSet's pods over `topology.kubernetes.io/zone`
+   * (ScheduleAnyway, maxSkew 1). `topologySpreadConstraints` are added to it; false leaves only those.
    * @default true
    */
   readonly zoneSpread?: boolean;
 
   /**
-   * Node selector of every pod.
-   * @default - none
+   * Pod options of the Redis pods (bootstrap master and replicas), merged over the deployment-level
+   * ones (see {@link PodOptions} for how).
+   * @default - the deployment-level pod options
    */
-  readonly nodeSelector?: Record<string, string>;
+  readonly redisPod?: PodOptions;
 
   /**
-   * PriorityClass of every pod.
+   * Pod options of the Sentinel pods, merged over the deployment-level ones.
+   * @default - the deployment-level pod options
+   */
+  readonly sentinelPod?: PodOptions;
+
+  /**
+   * Labels on every object of the deployment (its backups and monitoring included) and on its pods;
+   * not on the StatefulSets' volumeClaimTemplates (immutable: a change would make `kubectl apply`
+   * fail). The library's own label keys are refused. Labels of the enclosing cdk8s Chart
+   * (`ChartProps.labels`) reach every object too (not the pods), under these.
    * @default - none
    */
-  readonly priorityClassName?: string;
+  readonly commonLabels?: Record<string, string>;
+
+  /**
+   * Annotations on every object of the deployment (not on the pods: see `podAnnotations`).
+   * @default - none
+   */
+  readonly commonAnnotations?: Record<string, string>;
+
+  /**
+   * What happens to the Redis and Sentinel claims when their StatefulSet is deleted or scaled down
+   * (`whenDeleted`, `whenScaled`: 'Retain' or 'Delete'; Kubernetes 1.27+ with StatefulSetAutoDeletePVC).
+   * @default - not set: Kubernetes keeps the claims (Retain, Retain)
+   * @see https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#persistentvolumeclaim-retention
+   */
+  readonly persistentVolumeClaimRetentionPolicy?: k8s.StatefulSetPersistentVolumeClaimRetentionPolicy;
+
+  /**
+   * Access modes of the Redis volumes. Fixed at the first apply (volumeClaimTemplates are immutable).
+   * @default [PersistentVolumeAccessMode.READ_WRITE_ONCE]
+   */
+  readonly storageAccessModes?: PersistentVolumeAccessMode[];
+
+  /**
+   * Access modes of the Sentinel volumes.
+   * @default - storageAccessModes
+   */
+  readonly sentinelStorageAccessModes?: PersistentVolumeAccessMode[];
 
   /**
    * Monitoring: a redis_exporter sidecar in every Redis and Sentinel pod, metrics Services, a

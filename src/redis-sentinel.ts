@@ -4,6 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { RedisBackup, resolveBackupOptions, resolveRestoreOptions } from './backup';
 import { RedisMonitoring, resolveMonitoringOptions } from './monitoring';
 import { componentSelector, objectLabels } from './names';
+import { applyCommonMetadata } from './part';
 import { RedisNetworkPolicies } from './network-policies';
 import { RedisSentinelProps } from './props';
 import { RedisMaster } from './redis-master';
@@ -11,6 +12,7 @@ import { RedisReplicaSet } from './redis-replica-set';
 import { SentinelQuorum } from './sentinel-quorum';
 import { DeploymentSettings, resolveDeployment } from './settings';
 import { RenderedFiles, configChecksum, renderFiles } from './shared-config';
+import { ensureUniqueObjectsCheck } from './unique-objects';
 import { Problems } from './validation';
 
 /**
@@ -23,7 +25,7 @@ import { Problems } from './validation';
 export class RedisSentinel extends Construct {
   /** Prefix of every resource name. */
   public readonly name: string;
-  /** Namespace of every object (but the monitoring objects, which may go elsewhere). */
+  /** Namespace of every object (but the monitoring objects, which may go elsewhere: see `monitoring.namespace`). */
   public readonly namespace: string;
   /** The name Sentinel monitors the master under (what clients ask for). */
   public readonly masterName: string;
@@ -76,6 +78,8 @@ export class RedisSentinel extends Construct {
       p.throwIfAny(path);
     }
 
+    // Two releases (of any Charts in the App) emitting the same object fail at synth, naming both.
+    ensureUniqueObjectsCheck(this);
     this._settings = s;
     this._restore = restore;
     this._files = renderFiles(s);
@@ -132,6 +136,7 @@ export class RedisSentinel extends Construct {
     if (props.backup) new RedisBackup(this, 'Backup', { ...props.backup, deployment: this });
     if (props.monitoring) new RedisMonitoring(this, 'Monitoring', { ...props.monitoring, deployment: this });
     if (s.networkPolicy) this.networkPolicies = new RedisNetworkPolicies(this, 'NetworkPolicies', { deployment: this });
+    applyCommonMetadata(this, s);
   }
 
   /** The deployment's backups (from `backup`, or a {@link RedisBackup} created for it), if any. */

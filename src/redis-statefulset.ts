@@ -5,7 +5,7 @@ import { exporters } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
   affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
-  resourceRequirements, zoneSpread,
+  podMetadata, resourceRequirements, zoneSpread,
 } from './pod';
 import type { RedisSentinel } from './redis-sentinel';
 import { PATHS, SCRIPT } from './settings';
@@ -29,6 +29,7 @@ export interface RedisStatefulSetOptions {
  */
 export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o: RedisStatefulSetOptions) {
   const s = deployment._settings;
+  const pod = s.redisPod;
   const selector = statefulSetSelector(s.name, 'redis', o.statefulSetName);
   const labels = objectLabels(s.name, 'redis', { ...selector });
   const script = (f: string) => `${PATHS.scriptsDir}/${f}`;
@@ -52,6 +53,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
     { name: 'tmp', mountPath: PATHS.tmp },
     ...authMount(s),
   ];
+  const extraMounts = pod.extraVolumeMounts ?? [];
 
   const redis: k8s.Container = {
     name: 'redis',
@@ -67,7 +69,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
     livenessProbe: execProbe(script(SCRIPT.redisProbe), ['liveness'], { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
     readinessProbe: execProbe(script(SCRIPT.redisProbe), ['readiness'], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2, successThreshold: 1 }),
     lifecycle: { preStop: { exec: { command: ['sh', script(SCRIPT.preStop)] } } },
-    volumeMounts: mounts,
+    volumeMounts: [...mounts, ...extraMounts],
   };
 
   const restore = o.restore;
@@ -94,16 +96,17 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
       updateStrategy: { type: 'RollingUpdate' },
       selector: { matchLabels: selector },
       template: {
-        metadata: { labels, annotations: { 'redis-sentinel.cdk8s.io/config-checksum': o.configChecksum } },
+        metadata: podMetadata(s, pod, labels, { 'redis-sentinel.cdk8s.io/config-checksum': o.configChecksum }),
         spec: {
-          ...commonPodSpec(s),
+          ...commonPodSpec(s, pod),
           // Covers the preStop hand-over (failover wait) plus Redis' own shutdown save.
           terminationGracePeriodSeconds: s.redisGracePeriodSeconds,
-          affinity: affinity(s, selector, componentSelector(s.name, 'redis')),
-          topologySpreadConstraints: zoneSpread(s, selector),
-          ...(restoreInit ? { initContainers: [restoreInit] } : {}),
+          affinity: affinity(s, selector, componentSelector(s.name, 'redis'), pod),
+          topologySpreadConstraints: zoneSpread(s, selector, pod),
+          ...(restoreInit || pod.extraInitContainers?.length
+            ? { initContainers: [...(restoreInit ? [restoreInit] : []), ...pod.extraInitContainers ?? []] } : {}),
           // Monitoring may be attached after this construct: its sidecar is added at synth time.
-          containers: Lazy.any({ produce: () => [redis, ...exporters(deployment, 'redis')] }),
+          containers: Lazy.any({ produce: () => [redis, ...exporters(deployment, 'redis'), ...pod.extraContainers ?? []] }),
           volumes: [
             { name: 'config', configMap: { name: s.names.redisConfig } },
             { name: 'scripts', configMap: { name: s.names.scripts } },
@@ -112,10 +115,12 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
             emptyDir('tmp', Size.mebibytes(32)),
             ...authVolume(s),
             ...(restore ? [{ name: 'restore', persistentVolumeClaim: { claimName: restore.claimName, readOnly: true } }] : []),
+            ...pod.extraVolumes ?? [],
           ],
         },
       },
-      volumeClaimTemplates: [claimTemplate('data', s.storageSize, s.storageClassName, objectLabels(s.name, 'redis'))],
+      ...(s.pvcRetentionPolicy ? { persistentVolumeClaimRetentionPolicy: s.pvcRetentionPolicy } : {}),
+      volumeClaimTemplates: [claimTemplate('data', s.storageSize, s.storageClassName, objectLabels(s.name, 'redis'), s.storageAccessModes)],
     },
   });
   return { statefulSet, headlessService };

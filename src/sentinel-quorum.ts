@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
   affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
-  resourceRequirements, zoneSpread,
+  podMetadata, resourceRequirements, zoneSpread,
 } from './pod';
 import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
@@ -38,6 +38,7 @@ export class SentinelQuorum extends Construct {
     d._attachPart('SentinelQuorum', this);
     const s = d._settings;
     const n = s.names;
+    const pod = s.sentinelPod;
     const selector = statefulSetSelector(s.name, 'sentinel', n.sentinel);
     const labels = objectLabels(s.name, 'sentinel', { ...selector });
     const script = (f: string) => `${PATHS.scriptsDir}/${f}`;
@@ -77,6 +78,7 @@ export class SentinelQuorum extends Construct {
         { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
         { name: 'tmp', mountPath: PATHS.tmp },
         ...authMount(s),
+        ...pod.extraVolumeMounts ?? [],
       ],
     };
 
@@ -114,23 +116,26 @@ export class SentinelQuorum extends Construct {
         updateStrategy: { type: 'RollingUpdate' },
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels, annotations: { 'redis-sentinel.cdk8s.io/config-checksum': d._configChecksum.sentinel } },
+          metadata: podMetadata(s, pod, labels, { 'redis-sentinel.cdk8s.io/config-checksum': d._configChecksum.sentinel }),
           spec: {
-            ...commonPodSpec(s),
+            ...commonPodSpec(s, pod),
             terminationGracePeriodSeconds: 30,
-            affinity: affinity(s, selector, componentSelector(s.name, 'sentinel')),
-            topologySpreadConstraints: zoneSpread(s, selector),
+            affinity: affinity(s, selector, componentSelector(s.name, 'sentinel'), pod),
+            topologySpreadConstraints: zoneSpread(s, selector, pod),
+            ...(pod.extraInitContainers?.length ? { initContainers: pod.extraInitContainers } : {}),
             // Monitoring may be attached after this construct: its sidecar is added at synth time.
-            containers: Lazy.any({ produce: () => [sentinel, tidy, ...exporters(d, 'sentinel')] }),
+            containers: Lazy.any({ produce: () => [sentinel, tidy, ...exporters(d, 'sentinel'), ...pod.extraContainers ?? []] }),
             volumes: [
               { name: 'config', configMap: { name: n.sentinelConfig } },
               { name: 'scripts', configMap: { name: n.scripts } },
               emptyDir('tmp', Size.mebibytes(16)),
               ...authVolume(s),
+              ...pod.extraVolumes ?? [],
             ],
           },
         },
-        volumeClaimTemplates: [claimTemplate('data', s.sentinelStorageSize, s.sentinelStorageClassName, objectLabels(s.name, 'sentinel'))],
+        ...(s.pvcRetentionPolicy ? { persistentVolumeClaimRetentionPolicy: s.pvcRetentionPolicy } : {}),
+        volumeClaimTemplates: [claimTemplate('data', s.sentinelStorageSize, s.sentinelStorageClassName, objectLabels(s.name, 'sentinel'), s.sentinelStorageAccessModes)],
       },
     });
 

@@ -4,12 +4,13 @@
  * (backup, monitoring) resolve and check their own options in their own modules.
  */
 import { Duration, Size } from 'cdk8s';
-import { ContainerResources, Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
+import { ContainerResources, Cpu, ImagePullPolicy, PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
 import { isMajority, quorumFor } from './config/quorum';
 import { DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, podFqdn, podFqdns, resourceNames } from './names';
+import { OwnPod, PodOptions, checkPodKinds, checkPodOptions, checkSpreadAgainstPreset, checkUserLabels, mergePodOptions } from './pod-options';
 import { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 import {
-  DNS_1035_LABEL, Problems, bytesOf, checkImage, checkLabels, checkObjectName, checkPort, checkPositiveSize, checkResources,
+  DNS_1035_LABEL, Problems, bytesOf, checkAnnotations, checkImage, checkLabels, checkObjectName, checkPort, checkPositiveSize, checkResources,
   checkSeconds, isDnsLabel, isDnsSubdomain, isInt,
 } from './validation';
 
@@ -102,8 +103,17 @@ export interface DeploymentSettings {
   readonly dnsPort: number;
   readonly antiAffinity: AntiAffinity;
   readonly zoneSpread: boolean;
-  readonly nodeSelector?: Record<string, string>;
-  readonly priorityClassName?: string;
+  /** The deployment-level pod options (what `backup.pod` is merged over). */
+  readonly podDefaults: PodOptions;
+  /** The Redis pods' options: `redisPod` merged over the deployment-level ones. */
+  readonly redisPod: PodOptions;
+  /** The Sentinel pods' options: `sentinelPod` merged over the deployment-level ones. */
+  readonly sentinelPod: PodOptions;
+  readonly commonLabels: Record<string, string>;
+  readonly commonAnnotations: Record<string, string>;
+  readonly pvcRetentionPolicy?: k8s.StatefulSetPersistentVolumeClaimRetentionPolicy;
+  readonly storageAccessModes: string[];
+  readonly sentinelStorageAccessModes: string[];
   readonly runAsUser: number;
   readonly runAsGroup: number;
   /** RDB snapshot points `[seconds, changes]` (the longest interval bounds the RDB-age alert). */
@@ -244,8 +254,8 @@ function resolvePods(p: Problems, props: RedisSentinelProps) {
     maxmemoryBytes = Math.floor(bytesOf(memoryLimit) * 0.7);
   }
   const maxmemoryPolicy = props.maxmemoryPolicy ?? MaxmemoryPolicy.NOEVICTION;
-  p.check(Object.values(MaxmemoryPolicy).includes(maxmemoryPolicy),
-    `maxmemoryPolicy ('${maxmemoryPolicy}') must be one of ${Object.values(MaxmemoryPolicy).join(', ')}`);
+  p.check(MaxmemoryPolicy.all().some((m) => m.value === maxmemoryPolicy.value),
+    `maxmemoryPolicy ('${maxmemoryPolicy.value}') must be one of ${MaxmemoryPolicy.all().map((m) => m.value).join(', ')}: e.g. MaxmemoryPolicy.ALLKEYS_LRU or MaxmemoryPolicy.of('allkeys-lru')`);
 
   const redisConfig: Array<[string, string]> = [];
   for (const [key, value] of Object.entries(props.redisConfig ?? {})) {
@@ -289,13 +299,12 @@ function resolveAccess(p: Problems, props: RedisSentinelProps, name: string, def
   checkPort(p, 'dnsPort', dnsPort);
 
   const clientPodLabels = props.clientPodLabels ?? { [`${name}-client`]: 'true' };
-  if (p.check(Object.keys(clientPodLabels).length > 0,
+  // The default derives from name, which is checked (and reported) on its own.
+  if (props.clientPodLabels && p.check(Object.keys(clientPodLabels).length > 0,
     `clientPodLabels is empty: that would let every pod reach Redis; give at least one label, e.g. { '${name}-client': 'true' }`)) {
     checkLabels(p, 'clientPodLabels', clientPodLabels);
   }
   checkLabels(p, 'clientNamespaceLabels', props.clientNamespaceLabels);
-  checkLabels(p, 'nodeSelector', props.nodeSelector);
-  checkObjectName(p, 'priorityClassName', props.priorityClassName, 'PriorityClass');
   const runAsUser = props.runAsUser ?? 999;
   const runAsGroup = props.runAsGroup ?? 1000;
   p.check(isInt(runAsUser) && runAsUser > 0,
@@ -305,7 +314,69 @@ function resolveAccess(p: Problems, props: RedisSentinelProps, name: string, def
     auth, authSecretName, authSecretKey, redisPort, sentinelPort, dnsPort,
     networkPolicy: props.networkPolicy ?? true, clientPodLabels, clientNamespaceLabels: props.clientNamespaceLabels,
     antiAffinity: props.antiAffinity ?? AntiAffinity.REQUIRED, zoneSpread: props.zoneSpread ?? true,
-    nodeSelector: props.nodeSelector, priorityClassName: props.priorityClassName, runAsUser, runAsGroup,
+    runAsUser, runAsGroup,
+  };
+}
+
+/** The Redis pods' own volumes and the mount paths of their main container. */
+export const REDIS_POD: OwnPod = {
+  label: 'Redis pods',
+  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'restore'],
+  mountPaths: [PATHS.data, PATHS.redisTemplateDir, PATHS.scriptsDir, PATHS.runDir, PATHS.tmp, PATHS.authDir, PATHS.restoreDir],
+};
+/** The Sentinel pods' own volumes and the mount paths of their main container. */
+export const SENTINEL_POD: OwnPod = {
+  label: 'Sentinel pods',
+  volumes: ['data', 'config', 'scripts', 'tmp', 'auth'],
+  mountPaths: [PATHS.data, PATHS.sentinelTemplateDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir],
+};
+
+const ACCESS_MODES: string[] = Object.values(PersistentVolumeAccessMode);
+
+/** Checks a claim's access modes (`prop` names them); the process writes, so it needs a writable mode. */
+export function checkAccessModes(p: Problems, prop: string, modes: string[]): void {
+  const unknown = modes.filter((m) => !ACCESS_MODES.includes(m));
+  if (!p.check(unknown.length === 0, `${prop} (${modes.join(', ')}) has unknown modes (${unknown.join(', ')}): use PersistentVolumeAccessMode values`)) return;
+  const writable = modes.filter((m) => m !== PersistentVolumeAccessMode.READ_ONLY_MANY);
+  if (!p.check(writable.length > 0, `${prop} (${modes.join(', ') || 'none'}) must include a writable mode: e.g. [PersistentVolumeAccessMode.READ_WRITE_ONCE]`)) return;
+  p.check(!modes.includes(PersistentVolumeAccessMode.READ_WRITE_ONCE_POD) || modes.length === 1,
+    `${prop} (${modes.join(', ')}): ReadWriteOncePod cannot be combined with other modes; use it alone`);
+  p.check(new Set(modes).size === modes.length, `${prop} (${modes.join(', ')}) lists a mode twice`);
+}
+
+/** Pod options per component, labels and annotations on every object, claim policies. */
+function resolveKnobs(p: Problems, props: RedisSentinelProps) {
+  checkPodOptions(p, '', props);
+  checkPodOptions(p, 'redisPod.', props.redisPod);
+  checkPodOptions(p, 'sentinelPod.', props.sentinelPod);
+  const zoneSpread = props.zoneSpread ?? true;
+  for (const [prefix, o] of [['', props], ['redisPod.', props.redisPod], ['sentinelPod.', props.sentinelPod]] as const) {
+    checkSpreadAgainstPreset(p, prefix, o?.topologySpreadConstraints, zoneSpread);
+  }
+  checkPodKinds(p, props, [
+    { own: REDIS_POD, prefix: 'redisPod.', options: props.redisPod },
+    { own: SENTINEL_POD, prefix: 'sentinelPod.', options: props.sentinelPod },
+  ]);
+  checkUserLabels(p, 'commonLabels', props.commonLabels);
+  checkAnnotations(p, 'commonAnnotations', props.commonAnnotations);
+  const retention = props.persistentVolumeClaimRetentionPolicy;
+  for (const key of ['whenDeleted', 'whenScaled'] as const) {
+    const v = retention?.[key];
+    p.check(v === undefined || v === 'Retain' || v === 'Delete',
+      `persistentVolumeClaimRetentionPolicy.${key} ('${v}') must be 'Retain' or 'Delete'`);
+  }
+  const storageAccessModes: string[] = props.storageAccessModes ?? [PersistentVolumeAccessMode.READ_WRITE_ONCE];
+  checkAccessModes(p, 'storageAccessModes', storageAccessModes);
+  if (props.sentinelStorageAccessModes) checkAccessModes(p, 'sentinelStorageAccessModes', props.sentinelStorageAccessModes);
+  return {
+    podDefaults: props as PodOptions,
+    redisPod: mergePodOptions(props, props.redisPod),
+    sentinelPod: mergePodOptions(props, props.sentinelPod),
+    commonLabels: props.commonLabels ?? {},
+    commonAnnotations: props.commonAnnotations ?? {},
+    pvcRetentionPolicy: retention,
+    storageAccessModes,
+    sentinelStorageAccessModes: props.sentinelStorageAccessModes ?? storageAccessModes,
   };
 }
 
@@ -335,6 +406,7 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
   const pods = resolvePods(p, props);
   const names = id.names ?? resourceNames('invalid');
   const access = resolveAccess(p, props, id.name, names.defaultAuthSecret);
+  const knobs = resolveKnobs(p, props);
   if (id.dnsOk && topology.countsOk) {
     checkDnsLengths(p, names, id.name, id.namespace, id.clusterDomain, topology.replicas, topology.sentinels);
   }
@@ -346,7 +418,7 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
   return {
     name: id.name, names, namespace: id.namespace, createNamespace: props.createNamespace ?? false,
     masterName: id.masterName, clusterDomain: id.clusterDomain,
-    ...topology, ...pods, ...access,
+    ...topology, ...pods, ...access, ...knobs,
     savePoints: SAVE_POINTS,
     bootstrapMasterFqdn: podFqdn(names.master, 0, names.masterHeadless, id.namespace, id.clusterDomain),
     sentinelFqdns,

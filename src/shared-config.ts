@@ -41,7 +41,7 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
       minReplicasToWrite: s.minReplicasToWrite,
       minReplicasMaxLagSeconds: s.minReplicasMaxLagSeconds,
       maxmemoryBytes: s.maxmemoryBytes,
-      maxmemoryPolicy: s.maxmemoryPolicy,
+      maxmemoryPolicy: s.maxmemoryPolicy.value,
       savePoints: s.savePoints,
       extraDirectives: s.redisConfig,
     }),

@@ -72,17 +72,32 @@ export function checkObjectName(p: Problems, prop: string, value: string | undef
 /** Checks a label map: Kubernetes label key (optional DNS prefix) and value syntax. */
 export function checkLabels(p: Problems, prop: string, labels: Record<string, string> | undefined): void {
   for (const [key, value] of Object.entries(labels ?? {})) {
-    const parts = key.split('/');
-    const labelName = parts[parts.length - 1];
-    const prefix = parts.length === 2 ? parts[0] : undefined;
-    if (parts.length > 2 || labelName.length > DNS_LABEL_MAX || !LABEL_NAME.test(labelName)
-      || (prefix !== undefined && !isDnsSubdomain(prefix))) {
+    if (!isLabelKey(key)) {
       p.add(`${prop} key '${key}' is not a valid Kubernetes label key: use [prefix/]name, name of at most 63 alphanumerics, '-', '_' or '.'`);
     }
     if (value.length > DNS_LABEL_MAX || !LABEL_VALUE.test(value)) {
       p.add(`${prop}['${key}'] value '${value}' is not a valid label value: at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric`);
     }
   }
+}
+
+/** Checks an annotation map: keys have label-key syntax, values are free; `reserved` keys are the library's. */
+export function checkAnnotations(p: Problems, prop: string, annotations: Record<string, string> | undefined, reserved: readonly string[] = []): void {
+  for (const key of Object.keys(annotations ?? {})) {
+    if (reserved.includes(key)) {
+      p.add(`${prop} key '${key}' is set by the library: remove it`);
+    } else if (!isLabelKey(key)) {
+      p.add(`${prop} key '${key}' is not a valid annotation key: use [prefix/]name, name of at most 63 alphanumerics, '-', '_' or '.'`);
+    }
+  }
+}
+
+/** A Kubernetes label (or annotation) key: an optional DNS-subdomain prefix and a name of at most 63 characters. */
+export function isLabelKey(key: string): boolean {
+  const parts = key.split('/');
+  const labelName = parts[parts.length - 1];
+  const prefix = parts.length === 2 ? parts[0] : undefined;
+  return parts.length <= 2 && labelName.length <= DNS_LABEL_MAX && LABEL_NAME.test(labelName) && (prefix === undefined || isDnsSubdomain(prefix));
 }
 
 /** An image must be pinned to a tag (not latest) or a digest. */

@@ -20,7 +20,7 @@ const ALL_STATEFULSETS = [...REDIS_STATEFULSETS, 'redis-sentinel'];
 const podSpec = (sts: KubeObject) => sts.spec.template.spec;
 /** The pod's main container (Redis or Sentinel); the others are the sidecars `metrics` (exporter) and `tidy` (Sentinel pods). */
 const container = (sts: KubeObject) => {
-  const main = podSpec(sts).containers.filter((c: any) => c.name !== 'metrics' && c.name !== 'tidy');
+  const main = podSpec(sts).containers.filter((c: any) => ['redis', 'sentinel', 'backup'].includes(c.name));
   expect(main).toHaveLength(1);
   return main[0];
 };
@@ -92,8 +92,12 @@ describe('the fixtures', () => {
   it('the customised fixture sets every prop of src/props.ts', () => {
     const source = fs.readFileSync(path.join(__dirname, '..', 'src', 'props.ts'), 'utf8');
     const body = source.slice(source.indexOf('export interface RedisSentinelProps'));
-    const props = [...body.matchAll(/^\s+readonly (\w+)\?:/gm)].map((m) => m[1]);
-    expect(props.length).toBeGreaterThan(40);
+    // RedisSentinelProps extends PodOptions: its props are flat props too.
+    const podSource = fs.readFileSync(path.join(__dirname, '..', 'src', 'pod-options.ts'), 'utf8');
+    const podBody = podSource.slice(podSource.indexOf('export interface PodOptions'), podSource.indexOf('\n}', podSource.indexOf('export interface PodOptions')));
+    const chartSource = fs.readFileSync(path.join(__dirname, '..', 'src', 'redis-sentinel-chart.ts'), 'utf8');
+    const props = [body, podBody, chartSource].flatMap((b) => [...b.matchAll(/^\s+readonly (\w+)\?:/gm)].map((m) => m[1]));
+    expect(props.length).toBeGreaterThan(60);
     expect(props.filter((p) => !(p in FULL) && !(p in BACKUP_EXISTING_CLAIM))).toEqual([]);
   });
 
@@ -124,11 +128,9 @@ describe('defaults (src/props.ts @default)', () => {
     for (const name of ['cache-master', 'cache-replica', 'cache-sentinel']) expect(find(other, 'StatefulSet', name)).toBeDefined();
   });
 
-  it("namespace is 'redis' on every namespaced object, and the Namespace is emitted (Pod Security restricted)", () => {
-    const ns = find(objects, 'Namespace', 'redis');
-    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    expect(ns.metadata.namespace).toBeUndefined();
-    for (const o of objects.filter((x) => x.kind !== 'Namespace')) expect(o.metadata.namespace).toBe('redis');
+  it("namespace is 'redis' on every object, and createNamespace is false: no Namespace object (the namespace may be someone else's)", () => {
+    expect(ofKind(objects, 'Namespace')).toEqual([]);
+    for (const o of objects) expect(o.metadata.namespace).toBe('redis');
   });
 
   it("masterName is 'mymaster'", () => {
@@ -517,11 +519,11 @@ describe('the example app (props of src/main.ts)', () => {
 describe('fully customised chart', () => {
   const objects = synthChart(FULL);
 
-  it('emits no Namespace with createNamespace false, and puts everything in the namespace (monitoring in monitoringNamespace)', () => {
-    expect(ofKind(objects, 'Namespace')).toEqual([]);
-    const monitoring = [find(objects, 'ServiceMonitor', 'cache'), find(objects, 'PrometheusRule', 'cache'), find(objects, 'ConfigMap', 'cache-dashboard')];
+  it('emits the Namespace with createNamespace, puts everything in the namespace, and the monitoring objects in monitoring.namespace under names unique per release', () => {
+    expect(find(objects, 'Namespace', 'data').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    const monitoring = [find(objects, 'ServiceMonitor', 'data.cache'), find(objects, 'PrometheusRule', 'data.cache'), find(objects, 'ConfigMap', 'data.cache-dashboard')];
     for (const o of monitoring) expect(o.metadata.namespace).toBe('monitoring');
-    for (const o of objects.filter((x) => !monitoring.includes(x))) expect(o.metadata.namespace).toBe('data');
+    for (const o of objects.filter((x) => !monitoring.includes(x) && x.kind !== 'Namespace')) expect(o.metadata.namespace).toBe('data');
   });
 
   it('renders the Sentinel settings into sentinel.conf', () => {
@@ -569,15 +571,44 @@ describe('the parts of a deployment with every prop, each emitting its own objec
     expect(envValue(sts, 'SELF_FQDN')).toBe(`$(POD_NAME).${headless}.data.svc.k8s.example.com`);
     expect(volume(sts, 'auth').secret).toMatchObject({ secretName: 'cache-password', items: [{ key: 'redis-password', path: 'password' }] });
     expect(spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
-    expect(spec.nodeSelector).toEqual({ 'node-pool': 'redis' });
-    expect(spec.priorityClassName).toBe('high-priority');
+    // redisPod over the deployment level: maps merged (the component wins), lists appended, single values replaced.
+    expect(spec.nodeSelector).toEqual({ 'node-pool': 'redis-data' });
+    expect(spec.priorityClassName).toBe('redis-critical');
+    expect(spec.tolerations).toEqual([
+      { key: 'dedicated', operator: 'Equal', value: 'redis', effect: 'NoSchedule' }, { key: 'redis-only', operator: 'Exists' },
+    ]);
+    expect(spec.serviceAccountName).toBe('cache');
+    expect(spec.automountServiceAccountToken).toBe(true);
+    expect(sts.spec.template.metadata.labels).toMatchObject({
+      'example.com/tier': 'data', 'example.com/role': 'redis', 'example.com/team': 'data', 'app.kubernetes.io/component': 'redis',
+    });
+    expect(sts.spec.template.metadata.annotations).toMatchObject({ 'example.com/scrape-logs': 'true' });
     expect(spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1001, fsGroup: 1001 });
+    // affinity field by field: the deployment's nodeAffinity stays; the preset (PREFERRED) plus redisPod's anti-affinity term.
+    expect(spec.affinity.nodeAffinity).toEqual(FULL.affinity!.nodeAffinity);
     expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
-    expect(spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.length).toBeGreaterThan(0);
-    expect(spec.topologySpreadConstraints).toBeUndefined();
+    const preferred = spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+    expect(preferred.map((t: any) => t.weight)).toEqual([100, 50, 10]);
+    // zoneSpread is off: only the user's constraint, with the StatefulSet's own selector filled in.
+    expect(spec.topologySpreadConstraints).toEqual([{
+      maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: sts.spec.selector.matchLabels },
+    }]);
+    expect(spec.containers.map((x: any) => x.name)).toEqual(['redis', 'metrics', 'log-shipper']);
+    expect(spec.initContainers.map((x: any) => x.name)).toEqual(sts.metadata.name === 'cache-master' ? ['restore', 'prepare'] : ['prepare']);
+    expect(spec.volumes.map((v: any) => v.name)).toEqual(expect.arrayContaining(['shared', 'corp-ca']));
+    expect(c.volumeMounts).toContainEqual({ name: 'corp-ca', mountPath: '/etc/ssl/corp', readOnly: true });
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Delete' });
+    expect(sts.metadata.labels).toMatchObject({ 'example.com/team': 'data', 'example.com/chart': 'cache' });
+    expect(sts.metadata.annotations).toEqual({ 'example.com/owner': 'data-team@example.com' });
     const data = claim(sts, 'data');
     expect(data.spec.resources.requests.storage).toBe('50Gi');
     expect(data.spec.storageClassName).toBe('fast-ssd');
+    expect(data.spec.accessModes).toEqual(['ReadWriteOncePod']);
+    // volumeClaimTemplates are immutable: commonLabels stay off them.
+    expect(data.metadata.labels['example.com/team']).toBeUndefined();
+    const metrics = spec.containers.find((x: any) => x.name === 'metrics');
+    expect(metrics.args).toContain('--include-system-metrics');
+    expect(metrics.env).toContainEqual({ name: 'REDIS_EXPORTER_LOG_FORMAT', value: 'json' });
     expect(c.lifecycle.preStop.exec.command).toEqual(['sh', '/opt/redis-sentinel/redis-prestop.sh']);
   }
 
@@ -622,12 +653,17 @@ describe('the parts of a deployment with every prop, each emitting its own objec
     expect(spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
     expect(spec.nodeSelector).toEqual({ 'node-pool': 'redis' });
     expect(spec.priorityClassName).toBe('high-priority');
+    expect(spec.tolerations).toEqual(FULL.tolerations);
+    expect(spec.serviceAccountName).toBe('cache-sentinel');
+    expect(sts.spec.template.metadata.annotations['example.com/scrape-logs']).toBe('false');
+    expect(spec.containers.map((x: any) => x.name)).toEqual(['sentinel', 'tidy', 'metrics', 'log-shipper', 'sentinel-sidecar']);
     expect(spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1001 });
     expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
-    expect(spec.topologySpreadConstraints).toBeUndefined();
+    expect(spec.topologySpreadConstraints).toHaveLength(1);
     const data = claim(sts, 'data');
     expect(data.spec.resources.requests.storage).toBe('2Gi');
     expect(data.spec.storageClassName).toBe('standard');
+    expect(data.spec.accessModes).toEqual(['ReadWriteOnce']);
     expect(find(objects, 'Service', 'cache-sentinel').spec.ports).toEqual([{ name: 'sentinel', port: 26380, targetPort: 'sentinel' }]);
     expect(find(objects, 'Service', 'cache-sentinel-headless').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
     expect(find(objects, 'PodDisruptionBudget', 'cache-sentinel').spec.maxUnavailable).toBe(1);

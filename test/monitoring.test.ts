@@ -35,7 +35,8 @@ describe.each<[string, RedisSentinelChartProps, MonitoringOptions]>([
   const objects = synthChart({ ...props, monitoring: m });
   const name = props.name ?? 'redis';
   const ns = props.namespace ?? 'redis';
-  const sm = find(objects, 'ServiceMonitor', name);
+  // Outside the release's namespace, the name carries it (unique per release).
+  const sm = find(objects, 'ServiceMonitor', m.namespace && m.namespace !== ns ? `${ns}.${name}` : name);
 
   test('the ServiceMonitor selects exactly the two metrics Services, by label, namespace and port name', () => {
     const services = selectedServices(objects, sm);
@@ -90,10 +91,11 @@ describe.each<[string, RedisSentinelChartProps, MonitoringOptions]>([
   });
 
   test('the dashboard ConfigMap is labelled for the Grafana sidecar and holds a dashboard JSON', () => {
-    const cm = find(objects, 'ConfigMap', `${name}-dashboard`);
+    const cm = find(objects, 'ConfigMap', m.namespace && m.namespace !== ns ? `${ns}.${name}-dashboard` : `${name}-dashboard`);
     expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     const [file] = Object.keys(cm.data);
-    expect(file).toMatch(/\.json$/);
+    // The Grafana sidecar puts the files of every namespace into one folder: the file name names the release's namespace.
+    expect(file).toBe(`${ns}.${name}-redis-sentinel.json`);
     const dashboard = JSON.parse(cm.data[file]);
     expect(dashboard.panels.length).toBeGreaterThan(5);
   });
@@ -125,7 +127,17 @@ test('without monitoring there are no sidecars, metrics Services, ServiceMonitor
 describe('monitoring props are validated', () => {
   const make = (props: RedisSentinelChartProps) => () => new RedisSentinelChart(testApp(), 'redis', props);
   test('fails when metricsPort collides with redisPort', () => {
-    expect(make({ monitoring: { metricsPort: 6379 } })).toThrow(/monitoring\.metricsPort and redisPort are both 6379/);
+    expect(make({ monitoring: { metricsPort: 6379 } })).toThrow(/monitoring\.metricsPort \(6379\) is also redisPort: /);
+  });
+  test('fails when metricsPort collides with both redisPort and sentinelPort, with one message', () => {
+    expect(make({ redisPort: 7000, sentinelPort: 7000, monitoring: { metricsPort: 7000 } }))
+      .toThrow(/:\n  - redisPort and sentinelPort are both 7000[^\n]*\n  - monitoring\.metricsPort \(7000\) is also redisPort and sentinelPort: [^\n]*$/);
+  });
+  test('fails when exporterExtraArgs set what the library sets, or exporterExtraEnv sets REDIS_PASSWORD', () => {
+    expect(make({ monitoring: { exporterExtraArgs: ['--web.listen-address=:9999'] } }))
+      .toThrow(/monitoring\.exporterExtraArgs entry '--web\.listen-address=:9999' sets what the library sets/);
+    expect(make({ monitoring: { exporterExtraEnv: [{ name: 'REDIS_PASSWORD', value: 'x' }] } }))
+      .toThrow(/monitoring\.exporterExtraEnv entry 'REDIS_PASSWORD' is the library's/);
   });
   test('fails when exporterImage is :latest', () => {
     expect(make({ monitoring: { exporterImage: 'oliver006/redis_exporter:latest' } })).toThrow(/monitoring\.exporterImage \('oliver006\/redis_exporter:latest'\)/);

@@ -5,10 +5,12 @@
  * objects, and backups/monitoring can live in a Chart of their own.
  */
 import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
+import { PersistentVolumeAccessMode } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   RedisBackup, RedisMaster, RedisMonitoring, RedisNetworkPolicies, RedisReplicaSet, RedisSentinel, RedisSentinelChart, SentinelQuorum,
 } from '../src';
+import { FULL } from './support/chart-variants';
 import { KubeObject, find, ofKind, testApp } from './support/synth';
 
 /** Every ConfigMap and claim a pod template of `objects` mounts, and whether `available` has it. */
@@ -59,6 +61,20 @@ describe('RedisSentinel', () => {
     expect(ofKind(objects, 'Namespace')).toEqual([]);
   });
 
+  test('with every prop (FULL but the Chart-only labels) in a plain Chart: its pods reference only what it emits, the password Secret and the user\'s own ConfigMap for extraVolumes', () => {
+    const chart = new Chart(testApp(), 'app', { namespace: 'apps', labels: { 'example.com/app': 'shop' } });
+    const { labels: _chartOnly, ...props } = FULL;
+    new RedisSentinel(chart, 'cache', props);
+    const objects = Testing.synth(chart) as KubeObject[];
+    // Backups go to the claim FULL.restore names, an existing one (like the Secret and corp-ca, the user's).
+    expect([...new Set(missingReferences(objects))].sort()).toEqual([
+      'CronJob/cache-backup: ConfigMap corp-ca',
+      'StatefulSet/cache-master: ConfigMap corp-ca', 'StatefulSet/cache-master: PersistentVolumeClaim cache-old-backups',
+      'StatefulSet/cache-replica: ConfigMap corp-ca', 'StatefulSet/cache-sentinel: ConfigMap corp-ca',
+    ]);
+    for (const o of objects) expect(o.metadata.labels).toMatchObject({ 'example.com/app': 'shop', 'example.com/team': 'data' });
+  });
+
   test('fails when neither it nor its Chart has a namespace, saying what to set', () => {
     expect(() => new RedisSentinel(appChart(), 'cache')).toThrow(/at app\/cache:\n[^\n]*namespace is not set and the Chart 'app' has none/);
   });
@@ -89,8 +105,8 @@ describe('RedisSentinel', () => {
 });
 
 describe('RedisSentinelChart', () => {
-  test('alone in an App: emits everything its pods reference but the password Secret, and its Namespace', () => {
-    const chart = new RedisSentinelChart(testApp(), 'redis', { backup: {}, monitoring: {} });
+  test('alone in an App: emits everything its pods reference but the password Secret, and its Namespace when asked', () => {
+    const chart = new RedisSentinelChart(testApp(), 'redis', { backup: {}, monitoring: {}, createNamespace: true });
     const objects = Testing.synth(chart) as KubeObject[];
     expect(missingReferences(objects)).toEqual([]);
     expect(secretsReferenced(objects)).toEqual(['redis-auth']);
@@ -105,7 +121,9 @@ describe('RedisBackup', () => {
     const core = new Chart(app, 'core', { namespace: 'data' });
     const redis = new RedisSentinel(core, 'cache');
     const backups = new Chart(app, 'backups');
-    const backup = new RedisBackup(backups, 'Backup', { deployment: redis, retention: 3 });
+    const backup = new RedisBackup(backups, 'Backup', {
+      deployment: redis, retention: 3, storageAccessModes: [PersistentVolumeAccessMode.READ_WRITE_MANY], pod: { podLabels: { 'example.com/job': 'backup' } },
+    });
     expect(redis.backup).toBe(backup);
     expect(backup.node.defaultChild).toBe(backup.cronJob);
     const own = Testing.synth(backups) as KubeObject[];
@@ -116,6 +134,8 @@ describe('RedisBackup', () => {
     expect(Object.keys(find(deployment, 'ConfigMap', 'cache-scripts').data)).toContain('redis-backup.sh');
     const ingress = find(deployment, 'NetworkPolicy', 'cache').spec.ingress[0].from.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/component']);
     expect(ingress).toContain('backup');
+    expect(find(own, 'PersistentVolumeClaim', 'cache-backup').spec.accessModes).toEqual(['ReadWriteMany']);
+    expect(find(own, 'CronJob', 'cache-backup').spec.jobTemplate.spec.template.metadata.labels['example.com/job']).toBe('backup');
   });
 
   test('fails without a deployment, saying so', () => {
@@ -140,7 +160,7 @@ describe('RedisMonitoring', () => {
     const core = new Chart(app, 'core', { namespace: 'data' });
     const redis = new RedisSentinel(core, 'cache');
     const crds = new Chart(app, 'monitoring');
-    const monitoring = new RedisMonitoring(crds, 'Monitoring', { deployment: redis, namespace: 'observability' });
+    const monitoring = new RedisMonitoring(crds, 'Monitoring', { deployment: redis, namespace: 'observability', exporterExtraArgs: ['--is-tile38=false'] });
     expect(redis.monitoring).toBe(monitoring);
     expect(monitoring.node.defaultChild).toBe(monitoring.serviceMonitor);
     const own = Testing.synth(crds) as KubeObject[];
@@ -150,6 +170,7 @@ describe('RedisMonitoring', () => {
     const deployment = Testing.synth(core) as KubeObject[];
     for (const sts of ofKind(deployment, 'StatefulSet')) {
       expect(sts.spec.template.spec.containers.map((c: any) => c.name)).toContain('metrics');
+      expect(sts.spec.template.spec.containers.find((c: any) => c.name === 'metrics').args).toContain('--is-tile38=false');
     }
     expect(find(deployment, 'NetworkPolicy', 'cache').spec.ingress.some((r: any) => r.ports[0].port === 9121)).toBe(true);
   });

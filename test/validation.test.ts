@@ -7,7 +7,7 @@ import {
   MaxmemoryPolicy, RedisAuth, RedisSentinel, RedisSentinelChart, RedisSentinelChartProps, RedisSentinelConfigError,
 } from '../src';
 import { cron } from './support/synth';
-import { testApp } from './support/synth';
+import { settingsOf, testApp } from './support/synth';
 
 /** Builds the chart the way users do; throws for invalid props. */
 function make(props: RedisSentinelChartProps): RedisSentinelChart {
@@ -214,8 +214,17 @@ describe('invalid configurations', () => {
     })).toThrow(/sentinelResources\.cpu\.request \(500m\)[^\n]*200m/);
   });
 
-  it('fails when maxmemoryPolicy is not a Redis policy', () => {
-    expect(() => make({ maxmemoryPolicy: 'lru-everything' as MaxmemoryPolicy })).toThrow(/maxmemoryPolicy \('lru-everything'\)/);
+  it('fails when maxmemoryPolicy is not a Redis policy, listing the valid ones', () => {
+    expect(() => make({ maxmemoryPolicy: MaxmemoryPolicy.of('lru-everything') }))
+      .toThrow(/maxmemoryPolicy \('lru-everything'\) must be one of noeviction, allkeys-lru, [^\n]*MaxmemoryPolicy\.of\('allkeys-lru'\)/);
+  });
+
+  it('MaxmemoryPolicy.of takes the redis.conf spelling and returns the same policy as the static member', () => {
+    expect(MaxmemoryPolicy.of('allkeys-lru')).toBe(MaxmemoryPolicy.ALLKEYS_LRU);
+    expect(MaxmemoryPolicy.all().map((m) => `${m}`)).toEqual([
+      'noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl',
+    ]);
+    expect(settingsOf({ maxmemoryPolicy: MaxmemoryPolicy.of('volatile-ttl') }).maxmemoryPolicy.value).toBe('volatile-ttl');
   });
 
   // --- ports -----------------------------------------------------------------------------------
@@ -423,6 +432,17 @@ describe('the error', () => {
     expect(errorOf({ name: 'Redis_Cache' }).problems).toHaveLength(1);
     expect(errorOf({ downAfter: Duration.seconds(0) }).problems).toHaveLength(1);
     expect(errorOf({ redisPort: 0 }).problems).toHaveLength(1);
+  });
+
+  it.each<[string, RedisSentinelChartProps, RegExp]>([
+    ['replicas -1 with minReplicasToWrite', { replicas: -1, minReplicasToWrite: 2 }, /^replicas \(-1\)/],
+    ['an invalid name, with backups and monitoring (names, client label, Service names derive from it)', { name: 'Bad_Id', backup: {}, monitoring: {} }, /^name \('Bad_Id'\)/],
+    ['a name too long for the StatefulSets (the default client label derives from it)', { name: 'x'.repeat(60), backup: {}, monitoring: {} }, /^name \('x{60}', 60 characters\)/],
+    ['storageSize 0 with backups (backup.storageSize defaults to it)', { storageSize: Size.gibibytes(0), backup: {} }, /^storageSize \(0Gi\)/],
+    ['an invalid namespace with monitoring (monitoring.namespace defaults to it)', { namespace: 'Bad_NS', monitoring: {}, backup: {} }, /^namespace \('Bad_NS'\)/],
+    ['an invalid backup schedule with maxAge (checked against the schedule)', { backup: { schedule: cron('bad'), maxAge: Duration.hours(1) } }, /^backup\.schedule \('bad'\)/],
+  ])('one mistake gives one message: %s', (_label, props, message) => {
+    expect(errorOf(props).problems).toEqual([expect.stringMatching(message)]);
   });
 });
 

@@ -91,7 +91,7 @@ const redisConfOptions: fc.Arbitrary<RedisConfOptions> = fc.record({
   minReplicasToWrite: fc.integer({ min: 0, max: 20 }),
   minReplicasMaxLagSeconds: fc.integer({ min: 1, max: 3600 }),
   maxmemoryBytes: fc.option(fc.integer({ min: 1, max: 2 ** 40 }), { nil: undefined }),
-  maxmemoryPolicy: fc.constantFrom(...Object.values(MaxmemoryPolicy)),
+  maxmemoryPolicy: fc.constantFrom(...MaxmemoryPolicy.all().map((m) => m.value)),
   savePoints: fc.array(fc.tuple(fc.integer({ min: 1, max: 86400 }), fc.integer({ min: 1, max: 100000 })), { maxLength: 4 }),
   extraDirectives: fc.uniqueArray(extraDirective, { selector: ([k]) => k, maxLength: 5 }),
 });

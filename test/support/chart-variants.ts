@@ -1,7 +1,20 @@
 import { Duration, Size } from 'cdk8s';
-import { Cpu, ImagePullPolicy } from 'cdk8s-plus-27';
+import { Cpu, ImagePullPolicy, PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
 import { AntiAffinity, MaxmemoryPolicy, RedisAuth, RedisSentinelChartProps } from '../../src';
 import { cron } from './synth';
+
+/** A sidecar that passes Pod Security "restricted" (what the construct checks for extra containers). */
+export function restrictedContainer(name: string, mounts: k8s.VolumeMount[] = []): k8s.Container {
+  return {
+    name,
+    image: 'busybox:1.36.1',
+    imagePullPolicy: 'IfNotPresent',
+    command: ['sh', '-c', 'sleep infinity'],
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
+    resources: { requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') } },
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
+  };
+}
 
 /**
  * Chart props that change nearly every setting away from its default: no auth, no NetworkPolicies,
@@ -78,8 +91,14 @@ export const CUSTOM_NETWORK_PROPS: RedisSentinelChartProps = {
   clientNamespaceLabels: { 'team': 'payments' },
   nodeSelector: { 'kubernetes.io/arch': 'amd64' },
   imagePullSecrets: ['regcred'],
+  // User containers and volumes in every kind of pod (they must pass Pod Security "restricted" too).
+  extraVolumes: [{ name: 'shared', emptyDir: {} }, { name: 'corp-ca', configMap: { name: 'corp-ca' } }],
+  extraVolumeMounts: [{ name: 'corp-ca', mountPath: '/etc/ssl/corp', readOnly: true }],
+  extraInitContainers: [restrictedContainer('prepare', [{ name: 'shared', mountPath: '/shared' }])],
+  redisPod: { extraContainers: [restrictedContainer('log-shipper', [{ name: 'shared', mountPath: '/shared' }])] },
+  sentinelPod: { extraContainers: [restrictedContainer('sentinel-sidecar')] },
   // Backups (with their NetworkPolicy) and a restore of the newest one on first start.
-  backup: { schedule: cron('15 3 * * 1-5') },
+  backup: { schedule: cron('15 3 * * 1-5'), pod: { extraInitContainers: [restrictedContainer('backup-prepare')] } },
   restore: { file: 'latest' },
   monitoring: {},
 };
@@ -94,7 +113,8 @@ export const CUSTOM_NETWORK_PROPS: RedisSentinelChartProps = {
 export const FULL: RedisSentinelChartProps = {
   name: 'cache',
   namespace: 'data',
-  createNamespace: false,
+  createNamespace: true,
+  labels: { 'example.com/chart': 'cache' },
   masterName: 'primary',
   clusterDomain: 'k8s.example.com',
   replicas: 4,
@@ -139,6 +159,48 @@ export const FULL: RedisSentinelChartProps = {
   priorityClassName: 'high-priority',
   runAsUser: 1001,
   runAsGroup: 1001,
+  // Deployment-level pod options (every pod), then per component.
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'redis', effect: 'NoSchedule' }],
+  affinity: {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] }] }],
+      },
+    },
+  },
+  topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }],
+  podLabels: { 'example.com/tier': 'data' },
+  podAnnotations: { 'example.com/scrape-logs': 'true' },
+  serviceAccountName: 'cache',
+  automountServiceAccountToken: true,
+  extraContainers: [restrictedContainer('log-shipper', [{ name: 'shared', mountPath: '/shared' }])],
+  extraInitContainers: [restrictedContainer('prepare', [{ name: 'shared', mountPath: '/shared' }])],
+  extraVolumes: [{ name: 'shared', emptyDir: {} }, { name: 'corp-ca', configMap: { name: 'corp-ca' } }],
+  extraVolumeMounts: [{ name: 'corp-ca', mountPath: '/etc/ssl/corp', readOnly: true }],
+  redisPod: {
+    tolerations: [{ key: 'redis-only', operator: 'Exists' }],
+    nodeSelector: { 'node-pool': 'redis-data' },
+    podLabels: { 'example.com/role': 'redis' },
+    priorityClassName: 'redis-critical',
+    affinity: {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [{
+          weight: 10,
+          podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'memcached' } } },
+        }],
+      },
+    },
+  },
+  sentinelPod: {
+    serviceAccountName: 'cache-sentinel',
+    podAnnotations: { 'example.com/scrape-logs': 'false' },
+    extraContainers: [restrictedContainer('sentinel-sidecar')],
+  },
+  commonLabels: { 'example.com/team': 'data', 'example.com/cost-center': 'c42' },
+  commonAnnotations: { 'example.com/owner': 'data-team@example.com' },
+  persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Delete' },
+  storageAccessModes: [PersistentVolumeAccessMode.READ_WRITE_ONCE_POD],
+  sentinelStorageAccessModes: [PersistentVolumeAccessMode.READ_WRITE_ONCE],
   monitoring: {
     exporterImage: 'registry.example.com/oliver006/redis_exporter:v1.90.0',
     exporterResources: {
@@ -153,6 +215,8 @@ export const FULL: RedisSentinelChartProps = {
     prometheusPodLabels: { 'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/instance': 'main' },
     prometheusNamespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
     dashboardLabels: { grafana_dashboard: 'redis' },
+    exporterExtraArgs: ['--include-system-metrics'],
+    exporterExtraEnv: [{ name: 'REDIS_EXPORTER_LOG_FORMAT', value: 'json' }],
   },
   backup: {
     schedule: cron('30 */6 * * *'),
@@ -165,6 +229,12 @@ export const FULL: RedisSentinelChartProps = {
     resources: {
       cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
       memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+    },
+    storageAccessModes: [PersistentVolumeAccessMode.READ_WRITE_MANY],
+    pod: {
+      tolerations: [{ key: 'batch', operator: 'Exists', effect: 'NoSchedule' }],
+      podLabels: { 'example.com/role': 'backup' },
+      extraInitContainers: [restrictedContainer('backup-prepare')],
     },
   },
   restore: { file: 'cache-20260101T000000Z.rdb', claimName: 'cache-old-backups' },
