@@ -21,7 +21,7 @@ import { sleep, waitFor } from './harness/sys';
 jest.setTimeout(180_000);
 
 const PASSWORD = 'e2e scale "pass" \\ word';
-const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10) };
+const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10), createNamespace: true };
 const s = settingsOf(PROPS, 'redis');
 const NS = s.namespace;
 const RESULTS = join(__dirname, 'results');
