@@ -132,7 +132,7 @@ export function mergePodOptions(base: PodOptions, over: PodOptions | undefined, 
 
 /** Names and paths the library's own containers use in its pods: extra ones must not reuse them. */
 export const RESERVED = {
-  containers: ['redis', 'sentinel', 'metrics', 'restore', 'backup'],
+  containers: ['redis', 'sentinel', 'tidy', 'metrics', 'restore', 'backup'],
   volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'restore', 'backup'],
   /** The pod-template annotation whose change rolls the pods. */
   annotations: ['redis-sentinel.cdk8s.io/config-checksum'],

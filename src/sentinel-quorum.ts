@@ -9,7 +9,7 @@ import {
 import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { exporters } from './monitoring';
-import { PATHS, SCRIPT } from './settings';
+import { PATHS, SCRIPT, TIDY } from './settings';
 
 /** Props of {@link SentinelQuorum}. */
 export interface SentinelQuorumProps {
@@ -82,6 +82,31 @@ export class SentinelQuorum extends Construct {
       ],
     };
 
+    // Forgets scaled-down replicas and Sentinels (sentinel-tidy.sh says when that is safe). A
+    // sidecar rather than a background job of the Sentinel's entrypoint: its own log
+    // (`kubectl logs <pod> -c tidy`), restarted alone if it ever exits, and no change to how the
+    // Sentinel itself starts and stops.
+    const tidy: k8s.Container = {
+      name: 'tidy',
+      image: s.sentinelImage,
+      imagePullPolicy: s.imagePullPolicy,
+      command: ['sh', script(SCRIPT.sentinelTidy)],
+      env: [
+        ...identityEnv(serviceDomain(n.sentinelHeadless, s.namespace, s.clusterDomain)),
+        { name: 'TIDY_INTERVAL', value: String(TIDY.intervalSeconds) },
+        { name: 'TIDY_GRACE', value: String(TIDY.graceSeconds) },
+      ],
+      resources: {
+        requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
+        limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
+      },
+      securityContext: containerSecurityContext(s),
+      volumeMounts: [
+        { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
+        ...authMount(s),
+      ],
+    };
+
     this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: n.sentinel, namespace: s.namespace, labels },
       spec: {
@@ -99,7 +124,7 @@ export class SentinelQuorum extends Construct {
             topologySpreadConstraints: zoneSpread(s, selector, pod),
             ...(pod.extraInitContainers?.length ? { initContainers: pod.extraInitContainers } : {}),
             // Monitoring may be attached after this construct: its sidecar is added at synth time.
-            containers: Lazy.any({ produce: () => [sentinel, ...exporters(d, 'sentinel'), ...pod.extraContainers ?? []] }),
+            containers: Lazy.any({ produce: () => [sentinel, tidy, ...exporters(d, 'sentinel'), ...pod.extraContainers ?? []] }),
             volumes: [
               { name: 'config', configMap: { name: n.sentinelConfig } },
               { name: 'scripts', configMap: { name: n.scripts } },

@@ -53,7 +53,16 @@ export const SCRIPT = {
   restore: 'redis-restore.sh',
   redisProbe: 'redis-probe.sh',
   sentinelProbe: 'sentinel-probe.sh',
+  sentinelTidy: 'sentinel-tidy.sh',
 } as const;
+
+/**
+ * The Sentinel pods' `tidy` sidecar (sentinel-tidy.sh): seconds between its rounds, and how long a
+ * replica's or Sentinel's pod DNS name must stay unresolvable before the Sentinels forget it. A pod
+ * being recreated resolves again within seconds; one forgotten too early (a long Pending) costs a
+ * guarded SENTINEL RESET and is rediscovered when it returns.
+ */
+export const TIDY = { intervalSeconds: 2, graceSeconds: 10 } as const;
 
 /** The core props resolved to values, plus what derives from them. Plain data, internal. */
 export interface DeploymentSettings {

@@ -18,7 +18,7 @@ const REDIS_STATEFULSETS = ['redis-master', 'redis-replica'];
 const ALL_STATEFULSETS = [...REDIS_STATEFULSETS, 'redis-sentinel'];
 
 const podSpec = (sts: KubeObject) => sts.spec.template.spec;
-/** The pod's main container (Redis or Sentinel); the only other one is the exporter sidecar `metrics`. */
+/** The pod's main container (Redis or Sentinel); the others are the sidecars `metrics` (exporter) and `tidy` (Sentinel pods). */
 const container = (sts: KubeObject) => {
   const main = podSpec(sts).containers.filter((c: any) => ['redis', 'sentinel', 'backup'].includes(c.name));
   expect(main).toHaveLength(1);
@@ -215,6 +215,21 @@ describe('defaults (src/props.ts @default)', () => {
     }
     expect(volume(find(synthChart({}, 'cache'), 'StatefulSet', 'cache-master'), 'auth').secret.secretName).toBe('cache-auth');
     expect(scriptConstant(scripts['constants.sh'], 'AUTH_FILE')).toBe('/etc/redis-auth/password');
+  });
+
+  it('every Sentinel pod runs the tidy sidecar (sentinel-tidy.sh: forgets scaled-down pods), with the scripts, the password and its own identity', () => {
+    const sts = find(objects, 'StatefulSet', 'redis-sentinel');
+    const tidy = podSpec(sts).containers.find((c: any) => c.name === 'tidy');
+    expect(tidy.command).toEqual(['sh', '/opt/redis-sentinel/sentinel-tidy.sh']);
+    expect(tidy.image).toBe(container(sts).image);
+    expect(Object.fromEntries(tidy.env.map((e: any) => [e.name, e.value]))).toMatchObject({
+      SELF_FQDN: '$(POD_NAME).redis-sentinel-headless.redis.svc.cluster.local', TIDY_INTERVAL: '2', TIDY_GRACE: '10',
+    });
+    expect(tidy.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/etc/redis-auth', '/opt/redis-sentinel']);
+    expect(tidy.volumeMounts.every((m: any) => m.readOnly)).toBe(true);
+    expect(tidy.securityContext).toEqual(container(sts).securityContext);
+    expect(find(objects, 'ConfigMap', 'redis-scripts').data['sentinel-tidy.sh']).toMatch(/SENTINEL RESET/);
+    for (const name of REDIS_STATEFULSETS) expect(podSpec(find(objects, 'StatefulSet', name)).containers.map((c: any) => c.name)).not.toContain('tidy');
   });
 
   it('ports are 6379 (Redis) and 26379 (Sentinel)', () => {
@@ -641,7 +656,7 @@ describe('the parts of a deployment with every prop, each emitting its own objec
     expect(spec.tolerations).toEqual(FULL.tolerations);
     expect(spec.serviceAccountName).toBe('cache-sentinel');
     expect(sts.spec.template.metadata.annotations['example.com/scrape-logs']).toBe('false');
-    expect(spec.containers.map((x: any) => x.name)).toEqual(['sentinel', 'metrics', 'log-shipper', 'sentinel-sidecar']);
+    expect(spec.containers.map((x: any) => x.name)).toEqual(['sentinel', 'tidy', 'metrics', 'log-shipper', 'sentinel-sidecar']);
     expect(spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1001 });
     expect(spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
     expect(spec.topologySpreadConstraints).toHaveLength(1);

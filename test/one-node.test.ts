@@ -39,8 +39,8 @@ describe('the one-node example', () => {
     expect(workloads(oneNode.all).map((w) => {
       const r = podRequests(w.spec);
       return `${w.name}: ${r.cpuMillis}m ${r.memoryBytes / 2 ** 20}Mi`;
-    })).toEqual(['redis-master: 260m 544Mi', 'redis-replica: 260m 544Mi', 'redis-sentinel: 60m 96Mi', 'redis-backup: 50m 64Mi']);
-    expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([1010, 1984]);
+    })).toEqual(['redis-master: 260m 544Mi', 'redis-replica: 260m 544Mi', 'redis-sentinel: 65m 104Mi', 'redis-backup: 50m 64Mi']);
+    expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([1025, 2008]);
   });
 
   test('is the production example but for the anti-affinity and the resources', () => {
@@ -72,11 +72,11 @@ describe('what the production example needs from the cluster (README "Deploy")',
     expect(perPod).toEqual([
       'redis-master x1: 510m 1056Mi',
       'redis-replica x2: 510m 1056Mi',
-      'redis-sentinel x3: 110m 160Mi',
+      'redis-sentinel x3: 115m 168Mi',
       'redis-backup x1: 50m 64Mi',
     ]);
     const total = totalRequests(production.all);
-    expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([1910, 3712]);
+    expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([1925, 3736]);
   });
 
   test('claims from the default StorageClass (no storageClassName)', () => {

@@ -579,8 +579,13 @@ function sentinelFailoverRules(c: AlertContext): AlertRule[] {
       description: [
         `For 30 minutes a Sentinel has known more than ${o.sentinels} Sentinels or more than ${replicas} replicas of ${o.masterName}.`,
         'Sentinels never forget peers: stale entries raise the majority needed to authorize a failover and list dead replicas.',
+        'The tidy sidecar of each Sentinel pod forgets replicas and Sentinels whose pod names have stopped resolving, one Sentinel at a time,',
+        'but only while everything else is healthy (no failover, every remaining replica and Sentinel up and agreeing):',
+        `its log says what it waits for: ${kubectl} logs <sentinel-pod> -c tidy.`,
         `Check: ${sentinelCli(anySentinel, `SENTINEL SENTINELS ${o.masterName}`)} and SENTINEL REPLICAS ${o.masterName};`,
-        `then run SENTINEL RESET ${o.masterName} on each Sentinel, one at a time, about 30 s apart.`,
+        'more pods than these counts after a kubectl scale up is expected (set the replicas/sentinels props instead).',
+        `If the tidy loop cannot act, fix what it waits for; as a last resort run SENTINEL RESET ${o.masterName} on each Sentinel, one at a time,`,
+        'never during a failover, each only once the previous one lists every live replica and Sentinel again.',
       ].join(' '),
     }),
   ];
