@@ -2,6 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import { ContainerResources, ImagePullPolicy } from 'cdk8s-plus-27';
 import { RedisAuth } from './auth';
 import { BackupOptions, RestoreOptions } from './backup';
+import { MasterEndpointOptions } from './master-endpoint';
 import { MonitoringOptions } from './monitoring';
 
 /** How strictly pods of one StatefulSet are kept off the same node. */
@@ -288,6 +289,15 @@ export interface RedisSentinelProps {
    * @default - no restore
    */
   readonly restore?: RestoreOptions;
+
+  /**
+   * A master endpoint for clients that do not speak Sentinel: HAProxy pods behind a Service
+   * `<name>-master` that leads only to the master a majority of the Sentinels name (nowhere while they
+   * disagree), and `<name>-replicas` over the replicas in sync. Present turns it on; `{}` uses every
+   * default. The same as adding a {@link RedisMasterEndpoint} for this deployment.
+   * @default - no master endpoint: clients ask the Sentinels
+   */
+  readonly masterEndpoint?: MasterEndpointOptions;
 
   /**
    * UID the Redis and Sentinel processes run as (the official image's `redis` user).

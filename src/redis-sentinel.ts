@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { RedisBackup, resolveBackupOptions, resolveRestoreOptions } from './backup';
+import { RedisMasterEndpoint, resolveMasterEndpointOptions } from './master-endpoint';
 import { RedisMonitoring, resolveMonitoringOptions } from './monitoring';
 import { componentSelector, objectLabels } from './names';
 import { RedisNetworkPolicies } from './network-policies';
@@ -16,7 +17,7 @@ import { Problems } from './validation';
 /**
  * A complete Redis + Sentinel deployment with automatic failover, in any Chart: the bootstrap
  * master, the replica set, the Sentinel quorum, their ConfigMaps, Services, PodDisruptionBudgets and
- * NetworkPolicies, plus backups and monitoring when their options are given. The password comes
+ * NetworkPolicies, plus backups, monitoring and a master endpoint when their options are given. The password comes
  * from an existing Secret (`<name>-auth`, key `password`, by default). Objects go to `namespace`,
  * or the Chart's.
  */
@@ -55,6 +56,7 @@ export class RedisSentinel extends Construct {
   private readonly parts = new Map<string, IConstruct>();
   private backupPart?: RedisBackup;
   private monitoringPart?: RedisMonitoring;
+  private masterEndpointPart?: RedisMasterEndpoint;
 
   constructor(scope: Construct, id: string, props: RedisSentinelProps = {}) {
     super(scope, id);
@@ -68,6 +70,7 @@ export class RedisSentinel extends Construct {
     const s = resolveDeployment(p, props, id, namespace ?? 'default');
     if (props.backup) resolveBackupOptions(p, props.backup, s, 'backup.');
     if (props.monitoring) resolveMonitoringOptions(p, props.monitoring, s, 'monitoring.');
+    if (props.masterEndpoint) resolveMasterEndpointOptions(p, props.masterEndpoint, s, 'masterEndpoint.');
     const restore = props.restore ? resolveRestoreOptions(p, props.restore, s, props.backup?.existingClaim) : undefined;
     if (p.list.length > 0) {
       // Leave nothing behind in the user's tree: an app that catches this emits no part of it.
@@ -131,6 +134,7 @@ export class RedisSentinel extends Construct {
 
     if (props.backup) new RedisBackup(this, 'Backup', { ...props.backup, deployment: this });
     if (props.monitoring) new RedisMonitoring(this, 'Monitoring', { ...props.monitoring, deployment: this });
+    if (props.masterEndpoint) new RedisMasterEndpoint(this, 'MasterEndpoint', { ...props.masterEndpoint, deployment: this });
     if (s.networkPolicy) this.networkPolicies = new RedisNetworkPolicies(this, 'NetworkPolicies', { deployment: this });
   }
 
@@ -142,6 +146,11 @@ export class RedisSentinel extends Construct {
   /** The deployment's monitoring (from `monitoring`, or a {@link RedisMonitoring} created for it), if any. */
   public get monitoring(): RedisMonitoring | undefined {
     return this.monitoringPart;
+  }
+
+  /** The deployment's master endpoint (from `masterEndpoint`, or a {@link RedisMasterEndpoint} created for it), if any. */
+  public get masterEndpoint(): RedisMasterEndpoint | undefined {
+    return this.masterEndpointPart;
   }
 
   /** Records the one `kind` part of this deployment (master, replicas, ...). @internal */
@@ -163,5 +172,11 @@ export class RedisSentinel extends Construct {
   public _attachMonitoring(monitoring: RedisMonitoring): void {
     this._attachPart('RedisMonitoring', monitoring);
     this.monitoringPart = monitoring;
+  }
+
+  /** @internal */
+  public _attachMasterEndpoint(endpoint: RedisMasterEndpoint): void {
+    this._attachPart('RedisMasterEndpoint', endpoint);
+    this.masterEndpointPart = endpoint;
   }
 }
