@@ -7,6 +7,7 @@ import {
 import { RuleGroup, renderAlertRules } from './config/alerts';
 import { renderBackupAlertRules } from './config/backup-alerts';
 import { renderDashboard } from './config/dashboard';
+import { renderEndpointAlertRules } from './config/endpoint-alerts';
 import { Component, LABEL, componentSelector, objectLabels } from './names';
 import { resourceRequirements } from './pod';
 import { deploymentOf } from './part';
@@ -284,24 +285,35 @@ export class RedisMonitoring extends Construct {
         alertLabels: m.alertLabels,
       }) : [];
     };
+    // So may a master endpoint: its alerts and panels too.
+    const endpointGroups = (): RuleGroup[] => deployment.masterEndpoint ? renderEndpointAlertRules({
+      namespace: s.namespace,
+      metricsService: n.proxyMetrics,
+      proxy: n.proxy,
+      masterService: n.masterEndpoint,
+      sentinels: s.sentinels,
+      groupName: `${s.namespace}/${n.proxy}/master-endpoint`,
+      alertLabels: m.alertLabels,
+    }) : [];
     this.prometheusRule = new PrometheusRule(this, 'PrometheusRule', {
       metadata: { name: n.prometheusRule, namespace: m.namespace, labels },
       spec: {
-        groups: Lazy.any({ produce: () => redisGroups.concat(backupGroups()).map(typedGroup) }),
+        groups: Lazy.any({ produce: () => redisGroups.concat(backupGroups(), endpointGroups()).map(typedGroup) }),
       },
     });
 
     this.dashboard = new k8s.KubeConfigMap(this, 'Dashboard', {
       metadata: { name: n.dashboard, namespace: m.namespace, labels: { ...m.dashboardLabels, ...objectLabels(s.name, undefined) } },
       data: {
-        [`${s.name}-redis-sentinel.json`]: JSON.stringify(renderDashboard({
+        [`${s.name}-redis-sentinel.json`]: Lazy.any({ produce: () => JSON.stringify(renderDashboard({
           namespace: s.namespace,
           masterName: s.masterName,
           redisMetricsService: n.redisMetrics,
           sentinelMetricsService: n.sentinelMetrics,
           title: `Redis Sentinel: ${s.namespace}/${s.name}`,
           uid: `redis-sentinel-${s.namespace}-${s.name}`.slice(0, 40),
-        }), null, 2),
+          ...(deployment.masterEndpoint ? { endpoint: { metricsService: n.proxyMetrics, sentinels: s.sentinels } } : {}),
+        }), null, 2) }),
       },
     });
   }

@@ -10,6 +10,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { HAPROXY_METRICS } from '../../src/config/endpoint-alerts';
 import { renderHaproxyConfig } from '../../src/config/haproxy-cfg';
 import { SHELL_FILES } from '../../src/scripts/embedded.generated';
 
@@ -28,7 +29,7 @@ const logs: string[] = [];
 function requireBinaries() {
   for (const bin of ['redis-server', 'redis-sentinel', 'redis-cli', 'haproxy']) {
     try {
-      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'pipe' });
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'pipe', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` } });
     } catch {
       throw new Error(`${bin} is not installed: run scripts/install-test-deps.sh (Debian packages redis-server redis-sentinel redis-tools haproxy)`);
     }
@@ -41,7 +42,7 @@ function run(name: string, argv: string[], env: Record<string, string> = {}): vo
   const log = join(root, `${name}.log`);
   logs.push(log);
   const out = openSync(log, 'a');
-  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out], detached: true, env: { ...process.env, ...env } });
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out], detached: true, env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin`, ...env } });
   procs.push(p);
 }
 
@@ -164,6 +165,8 @@ describe('master endpoint (real haproxy, redis-server, redis-sentinel)', () => {
     expect(m).toContain(`haproxy_backend_active_servers{proxy="master_redis-0"} 1`);
     expect(m).toContain(`haproxy_backend_active_servers{proxy="named_redis-0"} 3`);
     expect(m).toContain(`haproxy_backend_active_servers{proxy="named_redis-1"} 0`);
+    // Every series the alerts and dashboard read is exported by the real haproxy.
+    for (const name of HAPROXY_METRICS) expect(m).toMatch(new RegExp(`^${name}\\{`, 'm'));
     await waitFor('both replicas in the replicas endpoint', async () => (await metrics()).includes(`haproxy_backend_active_servers{proxy="replicas"} 2`));
   });
 
