@@ -64,7 +64,7 @@ async function once(seq) {
   if (mode === 'redis-cli') return redisCli(seq);
   if (mode === 'ioredis') return redis.rpush(key, String(seq));
   // reader: a write must be refused; the role must be a replica's.
-  const r = await redis.pipeline().role().get(key).rpush(key, String(seq)).exec();
+  const r = await redis.pipeline().role().get(`${key}:read`).rpush(key, String(seq)).exec();
   const role = r[0][1] ? r[0][1][0] : `error ${r[0][0] && r[0][0].message}`;
   roles[role] = (roles[role] || 0) + 1;
   if (!r[2][0]) writesAccepted++;
