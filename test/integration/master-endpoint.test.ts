@@ -193,6 +193,9 @@ describe('master endpoint (real haproxy, redis-server, redis-sentinel)', () => {
     expect(cli(PROXY, PORTS.master, 'SET', 'after', '1')).toBe('OK');
     // The promoted replica left the read endpoint (the old master joins it once Sentinel converts it, up to 10 s later).
     await waitFor('the promoted replica out of the replicas endpoint', async () => (await metrics()).includes(`haproxy_server_status{proxy="replicas",server="redis-${REDIS.indexOf(promoted)}",state="DOWN"} 1`));
+    // The other replica leaves it too while Sentinel points it at the new master (link down, then a sync): no
+    // replica in sync means the replicas port closes connections. Once one is back, every answer is a replica's.
+    await waitFor('a replica in sync in the replicas endpoint', async () => /haproxy_backend_active_servers\{proxy="replicas"\} [1-9]/.test(await metrics()));
     for (let i = 0; i < 6; i++) expect(cli(PROXY, PORTS.replicas, 'ROLE').split('\n')[0]).toBe('slave');
   });
 
