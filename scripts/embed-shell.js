@@ -16,7 +16,7 @@ const DIR = path.join(ROOT, 'src', 'scripts');
 const OUT = path.join(DIR, 'embedded.generated.ts');
 
 function embed() {
-  const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.sh')).sort();
+  const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.sh') || f.endsWith('.lua')).sort();
   if (files.length === 0) throw new Error(`embed-shell: no .sh files in ${DIR}`);
   const entries = files.map((f) => {
     const text = fs.readFileSync(path.join(DIR, f), 'utf8');

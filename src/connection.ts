@@ -43,9 +43,27 @@ export interface RedisConnection {
   readonly readHost: string;
   /** `host:port` of the read Service. */
   readonly readEndpoint: string;
-  // The master endpoint (a `<name>-master` Service that always points at the current master) is being
-  // added separately: its `masterHost` / `masterEndpoint` fields go here, filled in connectionOf(), and
-  // its `<prefix>MASTER_ENDPOINT` variable in plainEnv() (and in ConnectOptions.env's list).
+  /**
+   * FQDN of the master endpoint (`<name>-master`: always the master the Sentinels agree on), for clients
+   * that do not speak Sentinel.
+   * @default - no master endpoint (see `masterEndpoint`)
+   */
+  readonly masterHost?: string;
+  /**
+   * `host:port` of the master endpoint.
+   * @default - no master endpoint (see `masterEndpoint`)
+   */
+  readonly masterEndpoint?: string;
+  /**
+   * FQDN of the replicas-only read endpoint (`<name>-replicas`: in-sync replicas, never the master).
+   * @default - no master endpoint (see `masterEndpoint`)
+   */
+  readonly replicasHost?: string;
+  /**
+   * `host:port` of the replicas-only read endpoint.
+   * @default - no master endpoint (see `masterEndpoint`)
+   */
+  readonly replicasEndpoint?: string;
   /**
    * Name of the Secret holding the password (in `namespace`).
    * @default - no password (RedisAuth.none())
@@ -65,8 +83,8 @@ export interface RedisConnection {
   readonly clientNamespaceLabels?: Record<string, string>;
 }
 
-/** The connection of a deployment with settings `s`. */
-export function connectionOf(s: DeploymentSettings): RedisConnection {
+/** The connection of a deployment with settings `s`, with the master endpoint's addresses when it has one. */
+export function connectionOf(s: DeploymentSettings, withMasterEndpoint: boolean): RedisConnection {
   const host = (service: string) => serviceDomain(service, s.namespace, s.clusterDomain);
   const sentinelServiceHost = host(s.names.sentinelService);
   const readHost = host(s.names.readService);
@@ -81,11 +99,16 @@ export function connectionOf(s: DeploymentSettings): RedisConnection {
     redisPort: s.redisPort,
     readHost,
     readEndpoint: `${readHost}:${s.redisPort}`,
+    ...(withMasterEndpoint ? endpointAddresses(host(s.names.masterEndpoint), host(s.names.replicasEndpoint), s.redisPort) : {}),
     passwordSecretName: s.auth ? s.authSecretName : undefined,
     passwordSecretKey: s.auth ? s.authSecretKey : undefined,
     clientPodLabels: { ...s.clientPodLabels },
     clientNamespaceLabels: s.clientNamespaceLabels ? { ...s.clientNamespaceLabels } : undefined,
   };
+}
+
+function endpointAddresses(masterHost: string, replicasHost: string, port: number) {
+  return { masterHost, masterEndpoint: `${masterHost}:${port}`, replicasHost, replicasEndpoint: `${replicasHost}:${port}` };
 }
 
 /** Options of {@link RedisSentinel.connect}. */
@@ -94,7 +117,8 @@ export interface ConnectOptions {
    * Also give every container of the pod (those it has when `connect` is called) the environment
    * variables of the common clients: `<prefix>SENTINELS` (`host:port,host:port,...`, every Sentinel
    * pod), `<prefix>SENTINEL_SERVICE` (`host:port`), `<prefix>MASTER_NAME`, `<prefix>READ_ENDPOINT`
-   * (`host:port`) and, with a password, `<prefix>PASSWORD` from the Secret (`secretKeyRef`: the
+   * (`host:port`), with the master endpoint `<prefix>MASTER_ENDPOINT` and `<prefix>REPLICAS_ENDPOINT`
+   * (`host:port`), and, with a password, `<prefix>PASSWORD` from the Secret (`secretKeyRef`: the
    * password is never written into any file).
    * @default false - only the client labels
    */
@@ -192,6 +216,7 @@ function plainEnv(deployment: RedisSentinel, pod: plus.AbstractPod, options: Con
     [`${prefix}SENTINEL_SERVICE`]: c.sentinelService,
     [`${prefix}MASTER_NAME`]: c.masterName,
     [`${prefix}READ_ENDPOINT`]: c.readEndpoint,
+    ...(c.masterEndpoint ? { [`${prefix}MASTER_ENDPOINT`]: c.masterEndpoint, [`${prefix}REPLICAS_ENDPOINT`]: c.replicasEndpoint! } : {}),
   };
 }
 

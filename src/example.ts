@@ -48,6 +48,8 @@ export const EXAMPLE_PROPS: RedisSentinelChartProps = {
     schedule: Cron.schedule({ minute: '0', hour: '2' }),
     retention: 7,
   },
+  // <name>-master for clients that cannot ask Sentinel (HAProxy, 2 pods), and <name>-replicas for reads.
+  masterEndpoint: {},
 };
 
 /**

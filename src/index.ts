@@ -13,6 +13,7 @@ export { SentinelQuorum, SentinelQuorumProps } from './sentinel-quorum';
 export { RedisNetworkPolicies, RedisNetworkPoliciesProps } from './network-policies';
 export { RedisBackup, RedisBackupProps, BackupOptions, RestoreOptions } from './backup';
 export { RedisMonitoring, RedisMonitoringProps, MonitoringOptions, DEFAULT_EXPORTER_IMAGE } from './monitoring';
+export { RedisMasterEndpoint, RedisMasterEndpointProps, MasterEndpointOptions, DEFAULT_HAPROXY_IMAGE } from './master-endpoint';
 export { DEFAULT_IMAGE } from './settings';
 export { RedisSentinelConfigError } from './validation';
 export {

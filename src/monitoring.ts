@@ -8,6 +8,7 @@ import {
 import { RuleGroup, renderAlertRules } from './config/alerts';
 import { renderBackupAlertRules } from './config/backup-alerts';
 import { renderDashboard } from './config/dashboard';
+import { renderEndpointAlertRules } from './config/endpoint-alerts';
 import { Component, LABEL, componentSelector, objectLabels, sharedName } from './names';
 import { resourceRequirements } from './pod';
 import { applyCommonMetadata, deploymentOf } from './part';
@@ -311,10 +312,20 @@ export class RedisMonitoring extends Construct {
         alertLabels: m.alertLabels,
       }) : [];
     };
+    // So may a master endpoint: its alerts and panels too.
+    const endpointGroups = (): RuleGroup[] => deployment.masterEndpoint ? renderEndpointAlertRules({
+      namespace: s.namespace,
+      metricsService: n.proxyMetrics,
+      proxy: n.proxy,
+      masterService: n.masterEndpoint,
+      sentinels: s.sentinels,
+      groupName: `${s.namespace}/${n.proxy}/master-endpoint`,
+      alertLabels: m.alertLabels,
+    }) : [];
     this.prometheusRule = new PrometheusRule(this, 'PrometheusRule', {
       metadata: { name: sharedName(s.namespace, m.namespace, n.prometheusRule), namespace: m.namespace, labels },
       spec: {
-        groups: Lazy.any({ produce: () => redisGroups.concat(backupGroups()).map(typedGroup) }),
+        groups: Lazy.any({ produce: () => redisGroups.concat(backupGroups(), endpointGroups()).map(typedGroup) }),
       },
     });
 
@@ -322,7 +333,7 @@ export class RedisMonitoring extends Construct {
       metadata: { name: sharedName(s.namespace, m.namespace, n.dashboard), namespace: m.namespace, labels: { ...m.dashboardLabels, ...objectLabels(s.name, undefined) } },
       data: {
         // The Grafana sidecar puts every dashboard file of every namespace into one folder: the file name names the namespace too.
-        [`${s.namespace}.${s.name}-redis-sentinel.json`]: JSON.stringify(renderDashboard({
+        [`${s.namespace}.${s.name}-redis-sentinel.json`]: Lazy.any({ produce: () => JSON.stringify(renderDashboard({
           namespace: s.namespace,
           masterName: s.masterName,
           redisMetricsService: n.redisMetrics,
@@ -330,7 +341,8 @@ export class RedisMonitoring extends Construct {
           title: `Redis Sentinel: ${s.namespace}/${s.name}`,
           // Grafana keeps one dashboard per uid: a truncated one could be another release's; when too long, the renderer hashes namespace/Service.
           uid: `redis-sentinel-${s.namespace}-${s.name}`.length <= 40 ? `redis-sentinel-${s.namespace}-${s.name}` : undefined,
-        }), null, 2),
+          ...(deployment.masterEndpoint ? { endpoint: { metricsService: n.proxyMetrics, sentinels: s.sentinels } } : {}),
+        }), null, 2) }),
       },
     });
     applyCommonMetadata(this, s);

@@ -46,6 +46,14 @@ export interface ResourceNames {
   readonly backup: string;
   readonly backupClaim: string;
   readonly backupNetworkPolicy: string;
+  /** Master endpoint (RedisMasterEndpoint): the Service leading to the master the Sentinels agree on. */
+  readonly masterEndpoint: string;
+  /** Master endpoint: the replicas-only read Service. */
+  readonly replicasEndpoint: string;
+  /** Master endpoint: the HAProxy Deployment, its ConfigMap, PodDisruptionBudget and NetworkPolicy. */
+  readonly proxy: string;
+  /** Master endpoint: headless Service over the HAProxy pods' metrics port. */
+  readonly proxyMetrics: string;
 }
 
 /** Derives every resource name from the deployment's name prefix. */
@@ -75,6 +83,10 @@ export function resourceNames(prefix: string): ResourceNames {
     backup: `${prefix}-backup`,
     backupClaim: `${prefix}-backup`,
     backupNetworkPolicy: `${prefix}-backup`,
+    masterEndpoint: `${prefix}-master`,
+    replicasEndpoint: `${prefix}-replicas`,
+    proxy: `${prefix}-proxy`,
+    proxyMetrics: `${prefix}-proxy-metrics`,
   };
 }
 
@@ -108,7 +120,7 @@ export function podFqdns(statefulSet: string, count: number, headlessService: st
 }
 
 /** The role of a pod group within the deployment. */
-export type Component = 'redis' | 'sentinel' | 'backup';
+export type Component = 'redis' | 'sentinel' | 'backup' | 'proxy';
 
 /** Label keys the library sets. */
 export const LABEL = {
@@ -127,7 +139,7 @@ export const LABEL = {
 /** Labels that select every pod of one component of one deployment (e.g. all Redis pods). */
 export function componentSelector(instance: string, component: Component): Record<string, string> {
   return {
-    [LABEL.name]: { redis: 'redis', sentinel: 'redis-sentinel', backup: 'redis-backup' }[component],
+    [LABEL.name]: { redis: 'redis', sentinel: 'redis-sentinel', backup: 'redis-backup', proxy: 'redis-proxy' }[component],
     [LABEL.instance]: instance,
     [LABEL.component]: component,
   };

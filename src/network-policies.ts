@@ -18,7 +18,8 @@ export interface RedisNetworkPoliciesProps {
  * (the start and preStop scripts ask who the master is), clients -> Sentinel and Redis, DNS; when
  * a {@link RedisMonitoring} is attached, Prometheus -> the exporter sidecars' metrics port; when a
  * {@link RedisBackup} is attached, the backup pods -> Sentinel and Redis (its own policy is the
- * backup's). {@link RedisSentinel} creates this when `networkPolicy` is on (the default).
+ * backup's); when a {@link RedisMasterEndpoint} is attached, its HAProxy pods -> Sentinel and Redis
+ * (its own policy is the endpoint's). {@link RedisSentinel} creates this when `networkPolicy` is on (the default).
  */
 export class RedisNetworkPolicies extends Construct {
   public readonly redisPolicy: k8s.KubeNetworkPolicy;
@@ -43,6 +44,9 @@ export class RedisNetworkPolicies extends Construct {
     // Backups and monitoring may be attached after this construct: their rules are added at synth time.
     const backupPods = (): k8s.NetworkPolicyPeer[] => deployment.backup
       ? [{ podSelector: { matchLabels: componentSelector(s.name, 'backup') } }] : [];
+    // The master endpoint's HAProxy pods check and proxy to Redis, and ask the Sentinels.
+    const proxyPods = (): k8s.NetworkPolicyPeer[] => deployment.masterEndpoint
+      ? [{ podSelector: { matchLabels: componentSelector(s.name, 'proxy') } }] : [];
     const prometheus = (): k8s.NetworkPolicyIngressRule[] => {
       const m = deployment.monitoring?._resolved;
       return m ? [{
@@ -55,7 +59,7 @@ export class RedisNetworkPolicies extends Construct {
       }] : [];
     };
     const ingress = (own: k8s.NetworkPolicyPeer, other: k8s.NetworkPolicyPeer, port: number): k8s.NetworkPolicyIngressRule[] => Lazy.any({
-      produce: () => [{ from: [own, other, ...backupPods(), ...clients, ...moreClients()], ports: [tcpPort(port)] }, ...prometheus()],
+      produce: () => [{ from: [own, other, ...backupPods(), ...proxyPods(), ...clients, ...moreClients()], ports: [tcpPort(port)] }, ...prometheus()],
     });
     const dns = dnsEgress(s.dnsPort);
 

@@ -3,6 +3,7 @@ import type { ContainerResources, ImagePullPolicy, PersistentVolumeAccessMode } 
 import type * as k8s from './k8s';
 import { RedisAuth } from './auth';
 import { BackupOptions, RestoreOptions } from './backup';
+import { MasterEndpointOptions } from './master-endpoint';
 import { MonitoringOptions } from './monitoring';
 import { PodOptions } from './pod-options';
 
@@ -373,6 +374,15 @@ export interface RedisSentinelProps extends PodOptions {
    * @default - no restore
    */
   readonly restore?: RestoreOptions;
+
+  /**
+   * A master endpoint for clients that do not speak Sentinel: HAProxy pods behind a Service
+   * `<name>-master` that leads only to the master a majority of the Sentinels name (nowhere while they
+   * disagree), and `<name>-replicas` over the replicas in sync. Present turns it on; `{}` uses every
+   * default. The same as adding a {@link RedisMasterEndpoint} for this deployment.
+   * @default - no master endpoint: clients ask the Sentinels
+   */
+  readonly masterEndpoint?: MasterEndpointOptions;
 
   /**
    * UID the Redis and Sentinel processes run as (the official image's `redis` user).

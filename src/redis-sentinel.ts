@@ -4,6 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import type { AbstractPod } from 'cdk8s-plus-27';
 import { RedisBackup, resolveBackupOptions, resolveRestoreOptions } from './backup';
 import { ClientPeer, ConnectOptions, RedisConnection, checkClientPeer, connectPod, connectionOf } from './connection';
+import { RedisMasterEndpoint, resolveMasterEndpointOptions } from './master-endpoint';
 import { RedisMonitoring, resolveMonitoringOptions } from './monitoring';
 import { componentSelector, objectLabels } from './names';
 import { applyCommonMetadata } from './part';
@@ -20,7 +21,7 @@ import { Problems } from './validation';
 /**
  * A complete Redis + Sentinel deployment with automatic failover, in any Chart: the bootstrap
  * master, the replica set, the Sentinel quorum, their ConfigMaps, Services, PodDisruptionBudgets and
- * NetworkPolicies, plus backups and monitoring when their options are given. The password comes
+ * NetworkPolicies, plus backups, monitoring and a master endpoint when their options are given. The password comes
  * from an existing Secret (`<name>-auth`, key `password`, by default). Objects go to `namespace`,
  * or the Chart's.
  */
@@ -47,11 +48,6 @@ export class RedisSentinel extends Construct {
   public readonly namespaceObject?: k8s.KubeNamespace;
   /** The NetworkPolicies, unless `networkPolicy` is false. */
   public readonly networkPolicies?: RedisNetworkPolicies;
-  /**
-   * Where and how clients connect: Sentinel addresses, master name, password Secret, Services, client
-   * labels. {@link connect} wires a cdk8s-plus workload with it.
-   */
-  public readonly connection: RedisConnection;
 
   /** @internal */
   public readonly _settings: DeploymentSettings;
@@ -66,6 +62,7 @@ export class RedisSentinel extends Construct {
   private readonly parts = new Map<string, IConstruct>();
   private backupPart?: RedisBackup;
   private monitoringPart?: RedisMonitoring;
+  private masterEndpointPart?: RedisMasterEndpoint;
 
   constructor(scope: Construct, id: string, props: RedisSentinelProps = {}) {
     super(scope, id);
@@ -79,6 +76,7 @@ export class RedisSentinel extends Construct {
     const s = resolveDeployment(p, props, id, namespace ?? 'default');
     if (props.backup) resolveBackupOptions(p, props.backup, s, 'backup.');
     if (props.monitoring) resolveMonitoringOptions(p, props.monitoring, s, 'monitoring.');
+    if (props.masterEndpoint) resolveMasterEndpointOptions(p, props.masterEndpoint, s, 'masterEndpoint.');
     const restore = props.restore ? resolveRestoreOptions(p, props.restore, s, props.backup?.existingClaim) : undefined;
     if (p.list.length > 0) {
       // Leave nothing behind in the user's tree: an app that catches this emits no part of it.
@@ -99,7 +97,6 @@ export class RedisSentinel extends Construct {
     this.redisPort = s.redisPort;
     this.sentinelPort = s.sentinelPort;
     this.quorum = s.quorum;
-    this.connection = connectionOf(s);
     const n = s.names;
 
     if (s.createNamespace) {
@@ -145,6 +142,7 @@ export class RedisSentinel extends Construct {
 
     if (props.backup) new RedisBackup(this, 'Backup', { ...props.backup, deployment: this });
     if (props.monitoring) new RedisMonitoring(this, 'Monitoring', { ...props.monitoring, deployment: this });
+    if (props.masterEndpoint) new RedisMasterEndpoint(this, 'MasterEndpoint', { ...props.masterEndpoint, deployment: this });
     if (s.networkPolicy) this.networkPolicies = new RedisNetworkPolicies(this, 'NetworkPolicies', { deployment: this });
     applyCommonMetadata(this, s);
   }
@@ -187,6 +185,19 @@ export class RedisSentinel extends Construct {
     return this.monitoringPart;
   }
 
+  /**
+   * Where and how clients connect: Sentinel addresses, master name, password Secret, Services, client
+   * labels. {@link connect} wires a cdk8s-plus workload with it.
+   */
+  public get connection(): RedisConnection {
+    return connectionOf(this._settings, this.masterEndpointPart !== undefined);
+  }
+
+  /** The deployment's master endpoint (from `masterEndpoint`, or a {@link RedisMasterEndpoint} created for it), if any. */
+  public get masterEndpoint(): RedisMasterEndpoint | undefined {
+    return this.masterEndpointPart;
+  }
+
   /** Records the one `kind` part of this deployment (master, replicas, ...). @internal */
   public _attachPart(kind: string, part: IConstruct): void {
     const existing = this.parts.get(kind);
@@ -206,5 +217,11 @@ export class RedisSentinel extends Construct {
   public _attachMonitoring(monitoring: RedisMonitoring): void {
     this._attachPart('RedisMonitoring', monitoring);
     this.monitoringPart = monitoring;
+  }
+
+  /** @internal */
+  public _attachMasterEndpoint(endpoint: RedisMasterEndpoint): void {
+    this._attachPart('RedisMasterEndpoint', endpoint);
+    this.masterEndpointPart = endpoint;
   }
 }

@@ -35,15 +35,20 @@ describe('resourceNames', () => {
       backup: 'redis-backup',
       backupClaim: 'redis-backup',
       backupNetworkPolicy: 'redis-backup',
+      masterEndpoint: 'redis-master',
+      replicasEndpoint: 'redis-replicas',
+      proxy: 'redis-proxy',
+      proxyMetrics: 'redis-proxy-metrics',
     });
   });
 
   it('gives distinct names to objects of the same kind', () => {
     const n = resourceNames('x');
-    const services = [n.masterHeadless, n.replicaHeadless, n.sentinelHeadless, n.sentinelService, n.readService, n.redisMetrics, n.sentinelMetrics];
+    const services = [n.masterHeadless, n.replicaHeadless, n.sentinelHeadless, n.sentinelService, n.readService, n.redisMetrics, n.sentinelMetrics,
+      n.masterEndpoint, n.replicasEndpoint, n.proxyMetrics];
     const statefulSets = [n.master, n.replica, n.sentinel];
-    const configMaps = [n.redisConfig, n.sentinelConfig, n.scripts, n.dashboard];
-    for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb], [n.redisNetworkPolicy, n.sentinelNetworkPolicy, n.backupNetworkPolicy]]) {
+    const configMaps = [n.redisConfig, n.sentinelConfig, n.scripts, n.dashboard, n.proxy];
+    for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb, n.proxy], [n.redisNetworkPolicy, n.sentinelNetworkPolicy, n.backupNetworkPolicy, n.proxy]]) {
       expect(new Set(group).size).toBe(group.length);
     }
   });

@@ -27,7 +27,7 @@ describe('the one-node example', () => {
 
   test('requests at most 2 CPUs and 4 GiB for all its pods together (Redis, Sentinels, exporter sidecars, a backup Job)', () => {
     const pods = workloads(oneNode.all).map((w) => `${w.kind}/${w.name} x${w.pods}`);
-    expect(pods).toEqual(['StatefulSet/redis-master x1', 'StatefulSet/redis-replica x2', 'StatefulSet/redis-sentinel x3', 'CronJob/redis-backup x1']);
+    expect(pods).toEqual(['StatefulSet/redis-master x1', 'StatefulSet/redis-replica x2', 'StatefulSet/redis-sentinel x3', 'CronJob/redis-backup x1', 'Deployment/redis-proxy x2']);
     // The exporter sidecars are counted: every Redis and Sentinel pod has one.
     for (const w of workloads(oneNode.all).filter((x) => x.kind === 'StatefulSet')) {
       expect(w.spec.containers.map((c: any) => c.name)).toContain('metrics');
@@ -39,8 +39,8 @@ describe('the one-node example', () => {
     expect(workloads(oneNode.all).map((w) => {
       const r = podRequests(w.spec);
       return `${w.name}: ${r.cpuMillis}m ${r.memoryBytes / 2 ** 20}Mi`;
-    })).toEqual(['redis-master: 260m 544Mi', 'redis-replica: 260m 544Mi', 'redis-sentinel: 65m 104Mi', 'redis-backup: 50m 64Mi']);
-    expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([1025, 2008]);
+    })).toEqual(['redis-master: 260m 544Mi', 'redis-replica: 260m 544Mi', 'redis-sentinel: 65m 104Mi', 'redis-backup: 50m 64Mi', 'redis-proxy: 50m 64Mi']);
+    expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([1125, 2136]);
   });
 
   test('is the production example but for the anti-affinity and the resources', () => {
@@ -55,6 +55,7 @@ describe('what the production example needs from the cluster (README "Deploy")',
       'StatefulSet/redis-master: required pod anti-affinity on kubernetes.io/hostname',
       'StatefulSet/redis-replica: required pod anti-affinity on kubernetes.io/hostname',
       'StatefulSet/redis-sentinel: required pod anti-affinity on kubernetes.io/hostname',
+      'Deployment/redis-proxy: required pod anti-affinity on kubernetes.io/hostname',
     ]);
     // Each term selects its own StatefulSet's pods only: master and replicas may share nodes, so the
     // Redis pods need max(1, replicas) = 2 nodes by this rule, and preferred anti-affinity spreads all 3.
@@ -74,9 +75,10 @@ describe('what the production example needs from the cluster (README "Deploy")',
       'redis-replica x2: 510m 1056Mi',
       'redis-sentinel x3: 115m 168Mi',
       'redis-backup x1: 50m 64Mi',
+      'redis-proxy x2: 50m 64Mi',
     ]);
     const total = totalRequests(production.all);
-    expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([1925, 3736]);
+    expect([total.cpuMillis, total.memoryBytes / 2 ** 20]).toEqual([2025, 3864]);
   });
 
   test('claims from the default StorageClass (no storageClassName)', () => {

@@ -12,7 +12,7 @@ import { AUTH_OFF, FULL } from './support/chart-variants';
 import { KubeObject, testApp } from './support/synth';
 
 /** ConfigMap values that are whole programs or documents: digest and size instead of text. */
-const DIGESTED = /\.(sh|json)$/;
+const DIGESTED = /\.(sh|json|lua|cfg)$/;
 
 function digest(o: KubeObject): KubeObject {
   if (o.kind !== 'ConfigMap') return o;
@@ -40,6 +40,7 @@ describe.each<[string, RedisSentinelChartProps]>([
   const parts: Array<[string, IConstruct | undefined]> = [
     ['RedisMaster', r.master], ['RedisReplicaSet', r.replicaSet], ['SentinelQuorum', r.sentinels],
     ['RedisNetworkPolicies', r.networkPolicies], ['RedisBackup', r.backup], ['RedisMonitoring', r.monitoring],
+    ['RedisMasterEndpoint', r.masterEndpoint],
   ];
   const present = parts.filter((p): p is [string, IConstruct] => p[1] !== undefined);
 

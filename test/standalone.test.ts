@@ -8,7 +8,7 @@ import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
 import { PersistentVolumeAccessMode } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  RedisBackup, RedisMaster, RedisMonitoring, RedisNetworkPolicies, RedisReplicaSet, RedisSentinel, RedisSentinelChart, SentinelQuorum,
+  RedisBackup, RedisMaster, RedisMasterEndpoint, RedisMonitoring, RedisNetworkPolicies, RedisReplicaSet, RedisSentinel, RedisSentinelChart, SentinelQuorum,
 } from '../src';
 import { FULL } from './support/chart-variants';
 import { KubeObject, find, ofKind, testApp } from './support/synth';
@@ -179,6 +179,40 @@ describe('RedisMonitoring', () => {
     expect(() => new RedisMonitoring(appChart('apps'), 'M', {} as any)).toThrow(/RedisMonitoring at app\/M needs props\.deployment/);
     const redis = new RedisSentinel(appChart('apps'), 'cache', { monitoring: {} });
     expect(() => new RedisMonitoring(redis.node.scope!, 'More', { deployment: redis })).toThrow(/already has its RedisMonitoring/);
+  });
+});
+
+describe('RedisMasterEndpoint', () => {
+  test('in a Chart of its own for a deployment elsewhere: emits its Deployment, ConfigMap, Services, budget and policy; the deployment admits its pods', () => {
+    const app: App = testApp();
+    const core = new Chart(app, 'core', { namespace: 'data' });
+    const redis = new RedisSentinel(core, 'cache');
+    const proxies = new Chart(app, 'proxies');
+    const endpoint = new RedisMasterEndpoint(proxies, 'Endpoint', { deployment: redis });
+    expect(redis.masterEndpoint).toBe(endpoint);
+    expect(endpoint.node.defaultChild).toBe(endpoint.proxyDeployment);
+    const own = Testing.synth(proxies) as KubeObject[];
+    const deployment = Testing.synth(core) as KubeObject[];
+    expect(own.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/data/cache-proxy', 'Deployment/data/cache-proxy', 'NetworkPolicy/data/cache-proxy', 'PodDisruptionBudget/data/cache-proxy',
+      'Service/data/cache-master', 'Service/data/cache-proxy-metrics', 'Service/data/cache-replicas',
+    ]);
+    expect(missingReferences(own, [...own, ...deployment])).toEqual([]);
+    for (const policy of ['cache', 'cache-sentinel']) {
+      const from = find(deployment, 'NetworkPolicy', policy).spec.ingress[0].from.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/component']);
+      expect(from).toContain('proxy');
+    }
+  });
+
+  test('fails without a deployment, and when the deployment already has one', () => {
+    expect(() => new RedisMasterEndpoint(appChart('apps'), 'E', {} as any)).toThrow(/RedisMasterEndpoint at app\/E needs props\.deployment/);
+    const redis = new RedisSentinel(appChart('apps'), 'cache', { masterEndpoint: {} });
+    expect(() => new RedisMasterEndpoint(redis.node.scope!, 'More', { deployment: redis })).toThrow(/already has its RedisMasterEndpoint \(at app\/cache\/MasterEndpoint\)/);
+  });
+
+  test('checks its own options, naming itself', () => {
+    const redis = new RedisSentinel(appChart('apps'), 'cache');
+    expect(() => new RedisMasterEndpoint(redis.node.scope!, 'Endpoint', { deployment: redis, replicas: 0 })).toThrow(/at app\/Endpoint:\n[^\n]*replicas \(0\)/);
   });
 });
 

@@ -8,6 +8,7 @@
  * reports `redis_up`, `redis_connected_clients` etc. for the Sentinel process too).
  */
 import { createHash } from 'crypto';
+import { endpointQueries } from './endpoint-alerts';
 
 export interface DashboardOptions {
   /** Namespace of the deployment. */
@@ -22,6 +23,8 @@ export interface DashboardOptions {
   readonly title?: string;
   /** Grafana uid: at most 40 letters, digits, '-' or '_'. @default - derived from namespace and Service */
   readonly uid?: string;
+  /** The master endpoint's panels (RedisMasterEndpoint). @default - none */
+  readonly endpoint?: { readonly metricsService: string; readonly sentinels: number };
 }
 
 const UID = /^[A-Za-z0-9_-]{1,40}$/;
@@ -45,6 +48,37 @@ interface PanelSpec {
   mappings?: object[];
   w: number;
   h: number;
+}
+
+/** The master endpoint: which Redis pod each HAProxy pod routes to, backends up, sessions. */
+function endpointPanels(o: DashboardOptions): PanelSpec[] {
+  if (!o.endpoint) return [];
+  const q = endpointQueries(o.namespace, o.endpoint.metricsService, o.endpoint.sentinels);
+  return [
+    {
+      type: 'timeseries', title: 'Master endpoint: Redis pod it routes writes to (1 = routed)', unit: 'none', w: 12, h: 8, steps: true,
+      description: `Per HAProxy pod and Redis pod: 1 while the Redis pod says role:master AND at least ${q.majority} of ${o.endpoint.sentinels} Sentinels name it (the endpoint routes there). All 0: connections are closed (Sentinels disagree or unreachable).`,
+      queries: [{ expr: `max by (backend) (${q.routable}) or max by (backend) (${q.roleMaster}) * 0`, legend: '{{backend}}' }],
+    },
+    {
+      type: 'timeseries', title: 'Master endpoint: Sentinels naming each Redis pod', unit: 'none', w: 12, h: 8, steps: true,
+      description: 'Per Redis pod: how many Sentinels name it as master, as the HAProxy pods see it (lowest over the HAProxy pods).',
+      queries: [{ expr: `min by (backend) (${q.namedBy})`, legend: '{{backend}}' }],
+    },
+    {
+      type: 'timeseries', title: 'Master endpoint: backends up', unit: 'none', w: 12, h: 8, steps: true,
+      description: 'Redis pods reporting role:master (should be 1, briefly 2 after a failover) and replicas in the replicas endpoint, per HAProxy pod.',
+      queries: [
+        { expr: `count by (pod) (${q.roleMaster} == 1)`, legend: 'role:master seen by {{pod}}' },
+        { expr: `max by (pod) (haproxy_backend_active_servers{${q.sel},proxy="replicas"})`, legend: 'replicas up in {{pod}}' },
+      ],
+    },
+    {
+      type: 'timeseries', title: 'Master endpoint: client sessions', unit: 'none', w: 12, h: 8,
+      description: 'Open client sessions of the master and replicas endpoints, summed over the HAProxy pods.',
+      queries: [{ expr: `sum by (proxy) (haproxy_frontend_current_sessions{${q.sel},proxy=~"master|replicas"})`, legend: '{{proxy}}' }],
+    },
+  ];
 }
 
 /** Renders the dashboard JSON model. */
@@ -287,7 +321,7 @@ export function renderDashboard(o: DashboardOptions): object {
   const title = o.title ?? `Redis Sentinel ${o.namespace}/${o.masterName} (${o.redisMetricsService})`;
 
   const q = selectors(o);
-  const specs = [...statPanels(q), ...roleAndFailoverPanels(q), ...resourcePanels(q)];
+  const specs = [...statPanels(q), ...roleAndFailoverPanels(q), ...resourcePanels(q), ...endpointPanels(o)];
 
   // Lay panels out left to right, top to bottom, on Grafana's 24-column grid.
   let x = 0;

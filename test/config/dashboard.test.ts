@@ -11,12 +11,15 @@ import { stringify } from 'yaml';
 import { PROMETHEUS_TARGET_METRICS, REDIS_EXPORTER_METRICS } from '../../src/config/alerts';
 import { metricNamesIn } from '../support/promql';
 import { DashboardOptions, renderDashboard } from '../../src/config/dashboard';
+import { HAPROXY_METRICS } from '../../src/config/endpoint-alerts';
 
 const O: DashboardOptions = {
   namespace: 'cache',
   masterName: 'mymaster',
   redisMetricsService: 'cache-metrics',
   sentinelMetricsService: 'cache-sentinel-metrics',
+  // The master endpoint's panels (RedisMasterEndpoint) are part of every check below.
+  endpoint: { metricsService: 'cache-proxy-metrics', sentinels: 3 },
 };
 
 interface Target { refId: string; expr: string; legendFormat: string; datasource: { type: string; uid: string } }
@@ -89,7 +92,7 @@ describe('renderDashboard', () => {
   });
 
   it('reads only metric names redis_exporter really exports', () => {
-    const known = new Set([...REDIS_EXPORTER_METRICS, ...PROMETHEUS_TARGET_METRICS]);
+    const known = new Set([...REDIS_EXPORTER_METRICS, ...PROMETHEUS_TARGET_METRICS, ...HAPROXY_METRICS]);
     const exprs = exprsIn(dashboard);
     expect(exprs.length).toBeGreaterThan(dashboard.panels.length);
     for (const e of exprs) {
@@ -109,12 +112,27 @@ describe('renderDashboard', () => {
         const service = /service="([^"]*)"/.exec(m[2])?.[1];
         // Sentinel metrics come from the Sentinel Service; the others from the Redis Service, except
         // the "Sentinels up" count (redis_up of the Sentinel exporters).
-        if (m[1].startsWith('redis_sentinel_')) expect(service).toBe('cache-sentinel-metrics');
+        if (m[1].startsWith('haproxy_')) expect(service).toBe('cache-proxy-metrics');
+        else if (m[1].startsWith('redis_sentinel_')) expect(service).toBe('cache-sentinel-metrics');
         else if (service === 'cache-sentinel-metrics') expect(m[1]).toBe('redis_up');
         else expect(service).toBe('cache-metrics');
         if (m[1].startsWith('redis_sentinel_master_')) expect(m[2]).toContain('master_name="mymaster"');
       }
     }
+  });
+
+  it('shows the master endpoint: the Redis pod it routes to, Sentinels naming each pod, backends up, sessions; none without one', () => {
+    const titles = dashboard.panels.map((p) => p.title).filter((x) => x.startsWith('Master endpoint'));
+    expect(titles).toEqual([
+      'Master endpoint: Redis pod it routes writes to (1 = routed)', 'Master endpoint: Sentinels naming each Redis pod',
+      'Master endpoint: backends up', 'Master endpoint: client sessions',
+    ]);
+    const all = exprsIn(dashboard).join('\n');
+    expect(all).toContain('haproxy_backend_active_servers{namespace="cache",service="cache-proxy-metrics",proxy=~"named_.+"}');
+    expect(all).toContain('>= 2');
+    expect(all).toContain('haproxy_frontend_current_sessions');
+    const without = renderDashboard({ ...O, endpoint: undefined }) as Dashboard;
+    expect(without.panels.some((p) => p.title.startsWith('Master endpoint'))).toBe(false);
   });
 
   it('shows roles, failovers, replication offsets and lag, Sentinel health, memory, commands/s, clients and keys', () => {

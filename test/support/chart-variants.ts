@@ -70,6 +70,7 @@ export const CUSTOM_PROPS: RedisSentinelChartProps = {
   // Backups to a claim the chart does not own.
   backup: { existingClaim: 'cache-backups' },
   monitoring: {},
+  masterEndpoint: {},
 };
 
 /**
@@ -101,6 +102,7 @@ export const CUSTOM_NETWORK_PROPS: RedisSentinelChartProps = {
   backup: { schedule: cron('15 3 * * 1-5'), pod: { extraInitContainers: [restrictedContainer('backup-prepare')] } },
   restore: { file: 'latest' },
   monitoring: {},
+  masterEndpoint: { replicas: 2 },
 };
 
 /**
@@ -238,6 +240,17 @@ export const FULL: RedisSentinelChartProps = {
     },
   },
   restore: { file: 'cache-20260101T000000Z.rdb', claimName: 'cache-old-backups' },
+  masterEndpoint: {
+    replicas: 3,
+    image: 'registry.example.com/haproxy:2.6.18-alpine',
+    checkInterval: Duration.millis(250),
+    metricsPort: 9404,
+    idleTimeout: Duration.minutes(30),
+    resources: {
+      cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
+      memory: { request: Size.mebibytes(96), limit: Size.mebibytes(192) },
+    },
+  },
 };
 
 /** Backups to a claim the chart does not create. */

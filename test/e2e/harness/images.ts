@@ -6,6 +6,8 @@
  * - redis:*-alpine: busybox applets (sh, awk, sed, timeout, sha1sum, nslookup... as on alpine),
  *   Debian's redis-server/redis-sentinel/redis-cli, and getent (alpine has musl's).
  * - oliver006/redis_exporter:*: Debian's prometheus-redis-exporter only (a scratch image), uid 59000.
+ * - haproxy:*-alpine: busybox applets and Debian's haproxy 2.6 (/usr/sbin/haproxy), as uid 99 (the
+ *   official image's `haproxy` user).
  * - alpine:* / busybox:*: busybox applets only.
  * - rse2e/node-client, rse2e/python-client: harness images for client pods: busybox, redis-cli and
  *   node or Debian's python3 (with python3-redis).
@@ -73,6 +75,18 @@ const KINDS: ImageKind[] = [
     shell: false,
     user: 59000,
   },
+  // The official image (alpine variant): busybox, haproxy, USER haproxy (99); its entrypoint adds
+  // `-W -db` when the first argument is `haproxy` (the chart gives its own command).
+  {
+    key: 'haproxy',
+    test: /(^|\/)haproxy(:|@|$)/,
+    extra: { haproxy: '/usr/sbin/haproxy' },
+    env: {},
+    workingDir: '/',
+    entrypoint: [],
+    cmd: ['haproxy', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
+    user: 99,
+  },
   { key: 'busybox', test: /(^|\/)(alpine|busybox)(:|@|$)/, extra: {}, env: {}, workingDir: '/', entrypoint: [], cmd: ['sh'] },
   { key: 'node-client', test: /^rse2e\/node-client(:|$)/, extra: { node: process.execPath, 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['node'] },
   { key: 'python-client', test: /^rse2e\/python-client(:|$)/, extra: { python3: '/usr/bin/python3', 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['python3'] },
@@ -87,7 +101,7 @@ export class Images {
 
   resolve(image: string): Image {
     const kind = KINDS.find((k) => k.test.test(image));
-    if (!kind) throw new Error(`image ${image} has no host mapping in the e2e harness (known: redis, redis_exporter, alpine, busybox, rse2e/*-client)`);
+    if (!kind) throw new Error(`image ${image} has no host mapping in the e2e harness (known: redis, redis_exporter, haproxy, alpine, busybox, rse2e/*-client)`);
     let built = this.built.get(kind.key);
     if (!built) {
       const binDir = join(this.root, kind.key, 'bin');

@@ -1,0 +1,232 @@
+/**
+ * haproxy.cfg of the master endpoint ({@link RedisMasterEndpoint}): a TCP proxy that routes to the
+ * one Redis pod a majority of ALL Sentinels name as master AND that says `role:master` itself, and a
+ * read port over the replicas in sync. Pure: plain data in, a string out.
+ *
+ * How "the pod the Sentinels name" is expressed with HAProxy's own health checks (no sidecar, no
+ * fork, no service-account token):
+ *
+ * - `named_<pod>`: one server per Sentinel; its check asks that Sentinel
+ *   `SENTINEL get-master-addr-by-name` and passes only when the reply is exactly this pod's
+ *   announced name and port. `nbsrv(named_<pod>)` = how many Sentinels name the pod now.
+ * - `master_<pod>`: the pod itself; its check passes only on `role:master` (INFO replication).
+ *   `on-marked-down shutdown-sessions` closes every session the moment it is demoted or unreachable;
+ *   `option nolinger` closes them with a reset, so data still queued for a partitioned master is
+ *   dropped, never delivered when the partition heals.
+ * - The frontend sends a new connection to `master_<pod>` only when a majority of all Sentinels name
+ *   <pod>, NO other pod has such a majority (check results are sampled at slightly different times,
+ *   so during a switch a Sentinel can count for the old and the new pod at once: then nothing is
+ *   routed), and <pod> says role:master. Otherwise the connection is closed at once ("route nowhere
+ *   is safer than route wrong"): while the Sentinels disagree, or a majority cannot be reached.
+ * - The fence (a Lua task, endpoint-fence.lua) closes the existing sessions of a `master_<pod>`
+ *   whose Sentinel majority is gone even though the pod still says role:master (an isolated old
+ *   master that this proxy can still reach).
+ *
+ * A check's mismatch must be conclusive at once, not after `timeout check`: Redis is sent QUIT after
+ * INFO (it closes the connection); Sentinel has no QUIT, so the request ends with an unbalanced quote,
+ * which Sentinel answers with a protocol error and a close. HAProxy then judges the complete reply.
+ *
+ * The password is never in the file: checks build `AUTH` from the environment variable
+ * REDIS_PASSWORD at run time (`%[env(REDIS_PASSWORD)]`, RESP-framed with its length, so any byte works).
+ *
+ * @see https://docs.haproxy.org/2.6/configuration.html#4.2-tcp-check%20expect
+ */
+
+/** A Redis pod or a Sentinel as HAProxy sees it. */
+export interface HaproxyServer {
+  /** The pod name (HAProxy server and backend names). */
+  readonly name: string;
+  /** Where HAProxy connects: a DNS name (resolved at run time) or an IP. */
+  readonly address: string;
+}
+
+export interface HaproxyConfigOptions {
+  /** Sentinel's name for the master. */
+  readonly masterName: string;
+  /** The Redis pods (their `address` is also what the Sentinels announce for them). */
+  readonly redis: readonly HaproxyServer[];
+  readonly sentinels: readonly HaproxyServer[];
+  readonly redisPort: number;
+  readonly sentinelPort: number;
+  /** Listen port of the master endpoint. */
+  readonly masterListenPort: number;
+  /** Listen port of the replicas-only read endpoint. */
+  readonly replicasListenPort: number;
+  /** Listen port of /metrics, /healthz (alive) and /ready (a Sentinel majority agrees on a master). */
+  readonly metricsPort: number;
+  /** Checks send AUTH with $REDIS_PASSWORD. */
+  readonly auth: boolean;
+  /** Interval between two checks of one server. */
+  readonly checkIntervalMs: number;
+  /** Path of endpoint-fence.lua. */
+  readonly fenceLuaPath: string;
+  /** Resolve server names through the pod's resolv.conf at run time (pod IPs change on restart). */
+  readonly resolvers: boolean;
+  /** Close client and server connections idle this long. */
+  readonly idleTimeoutSeconds: number;
+}
+
+/** A strict majority of `n` Sentinels: at most one pod can be named by this many at once. */
+export function sentinelMajority(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/** RESP array of bulk strings, written with HAProxy config escapes (`\r\n`, `\$`). */
+function resp(...args: string[]): string {
+  return [`*${args.length}`, ...args.flatMap((a) => [`\\$${Buffer.byteLength(a)}`, a])].join('\\r\\n') + '\\r\\n';
+}
+
+/** Backend and ACL names: HAProxy allows letters, digits, '-', '_', '.' and ':'; pod names qualify. */
+const masterBackend = (pod: string) => `master_${pod}`;
+const namedBackend = (pod: string) => `named_${pod}`;
+const namedAcl = (pod: string) => `named_${pod}`;
+
+const AUTH_STEPS = [
+  '  tcp-check send-lf "*2\\r\\n\\$4\\r\\nAUTH\\r\\n\\$%[env(REDIS_PASSWORD),length]\\r\\n%[env(REDIS_PASSWORD)]\\r\\n"',
+  '  tcp-check expect string +OK',
+];
+
+function checks(o: HaproxyConfigOptions, steps: string[]): string[] {
+  return ['  option tcp-check', '  tcp-check connect', ...(o.auth ? AUTH_STEPS : []), ...steps];
+}
+
+/** `check` keywords of every server: fast, and a single result decides (fall 1, rise 1). */
+function serverOptions(o: HaproxyConfigOptions): string {
+  const resolve = o.resolvers ? ' resolvers cluster resolve-prefer ipv4 init-addr none' : '';
+  return `check inter ${o.checkIntervalMs}ms rise 1 fall 1${resolve}`;
+}
+
+function validate(o: HaproxyConfigOptions): void {
+  const NAME = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+  if (o.redis.length === 0 || o.sentinels.length === 0) throw new Error('renderHaproxyConfig: needs at least one Redis pod and one Sentinel');
+  for (const srv of [...o.redis, ...o.sentinels]) {
+    if (!NAME.test(srv.name) || !NAME.test(srv.address)) throw new Error(`renderHaproxyConfig: server '${srv.name}' at '${srv.address}' must be DNS names or IPs`);
+  }
+  if (!/^[A-Za-z0-9._-]+$/.test(o.masterName)) throw new Error(`renderHaproxyConfig: masterName ('${o.masterName}') has characters a check cannot carry`);
+  const ports = [o.masterListenPort, o.replicasListenPort, o.metricsPort];
+  if (new Set(ports).size !== ports.length) throw new Error(`renderHaproxyConfig: listen ports ${ports.join(', ')} must differ`);
+}
+
+/** Backends `named_<pod>` (Sentinels naming the pod) and `master_<pod>` (the pod, role:master). */
+function masterBackends(o: HaproxyConfigOptions): string[] {
+  const out: string[] = [];
+  for (const pod of o.redis) {
+    // The exact reply naming this pod; the trailing `"` makes Sentinel close the connection.
+    const reply = `\\r\\n${pod.address}\\r\\n\\$${String(o.redisPort).length}\\r\\n${o.redisPort}\\r\\n`;
+    out.push(
+      '',
+      `backend ${namedBackend(pod.name)}`,
+      ...checks(o, [
+        `  tcp-check send "${resp('SENTINEL', 'get-master-addr-by-name', o.masterName)}\\"\\r\\n"`,
+        `  tcp-check expect string "${reply}"`,
+      ]),
+      ...o.sentinels.map((s) => `  server ${s.name} ${s.address}:${o.sentinelPort} ${serverOptions(o)}`),
+      '',
+      `backend ${masterBackend(pod.name)}`,
+      '  option nolinger',
+      ...checks(o, [
+        `  tcp-check send "${resp('INFO', 'replication')}${resp('QUIT')}"`,
+        '  tcp-check expect string "\\r\\nrole:master\\r\\n"',
+      ]),
+      `  server ${pod.name} ${pod.address}:${o.redisPort} ${serverOptions(o)} on-marked-down shutdown-sessions`,
+    );
+  }
+  return out;
+}
+
+/** The master frontend's ACLs and routing: one unique Sentinel majority, and role:master. */
+function masterFrontend(o: HaproxyConfigOptions): string[] {
+  const majority = sentinelMajority(o.sentinels.length);
+  const pods = o.redis.map((p) => p.name);
+  return [
+    '',
+    'frontend master',
+    `  bind :${o.masterListenPort}`,
+    '  no log',
+    ...pods.map((p) => `  acl ${namedAcl(p)} nbsrv(${namedBackend(p)}) ge ${majority}`),
+    ...pods.map((p) => `  use_backend ${masterBackend(p)} if ${namedAcl(p)} ${pods.filter((q) => q !== p).map((q) => `!${namedAcl(q)} `).join('')}{ srv_is_up(${masterBackend(p)}/${p}) }`),
+    // No agreed master: the connection is closed at once.
+    '  default_backend no_master',
+    '',
+    'backend no_master',
+    '  option nolinger',
+  ];
+}
+
+/** The replicas-only read port: replicas whose link to their master is up and not syncing. */
+function replicasSection(o: HaproxyConfigOptions): string[] {
+  return [
+    '',
+    'frontend replicas',
+    `  bind :${o.replicasListenPort}`,
+    '  no log',
+    '  default_backend replicas',
+    '',
+    'backend replicas',
+    '  balance leastconn',
+    ...checks(o, [
+      `  tcp-check send "${resp('INFO', 'replication')}${resp('QUIT')}"`,
+      '  tcp-check expect string "\\r\\nrole:slave\\r\\n"',
+      '  tcp-check expect string "\\r\\nmaster_link_status:up\\r\\n"',
+      '  tcp-check expect string "\\r\\nmaster_sync_in_progress:0\\r\\n"',
+    ]),
+    // A replica promoted to master leaves the read endpoint with its sessions.
+    ...o.redis.map((p) => `  server ${p.name} ${p.address}:${o.redisPort} ${serverOptions(o)} on-marked-down shutdown-sessions`),
+  ];
+}
+
+/** /metrics (Prometheus exporter), /healthz (the process answers), /ready (a Sentinel majority agrees). */
+function statsSection(o: HaproxyConfigOptions): string[] {
+  const agreed = o.redis.map((p) => `{ path /ready } { nbsrv(${namedBackend(p.name)}) ge ${sentinelMajority(o.sentinels.length)} }`).join(' || ');
+  return [
+    '',
+    'frontend stats',
+    '  mode http',
+    `  bind :${o.metricsPort}`,
+    '  no log',
+    '  monitor-uri /healthz',
+    '  http-request use-service prometheus-exporter if { path /metrics }',
+    `  http-request return status 200 content-type text/plain string "a majority of Sentinels names a master" if ${agreed}`,
+    '  http-request return status 503 content-type text/plain string "no master named by a majority of Sentinels" if { path /ready }',
+    '  http-request return status 404 content-type text/plain string "not found"',
+  ];
+}
+
+/** Renders haproxy.cfg. */
+export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
+  validate(o);
+  const lines = [
+    '# Generated by cdk8s-redis-sentinel (RedisMasterEndpoint): no secrets here; checks read $REDIS_PASSWORD.',
+    'global',
+    '  log stdout format raw local0 info',
+    `  lua-load ${o.fenceLuaPath}`,
+    '',
+    ...(o.resolvers ? [
+      // Pod IPs change when a pod is recreated: resolve every name again each second.
+      'resolvers cluster',
+      '  parse-resolv-conf',
+      '  resolve_retries 3',
+      '  timeout resolve 1s',
+      '  timeout retry 1s',
+      '  hold valid 1s',
+      '  hold obsolete 1s',
+      '  hold nx 1s',
+      '  hold other 1s',
+      '  hold refused 1s',
+      '  hold timeout 1s',
+      '',
+    ] : []),
+    'defaults',
+    '  mode tcp',
+    '  log global',
+    '  timeout connect 1s',
+    '  timeout check 1s',
+    `  timeout client ${o.idleTimeoutSeconds}s`,
+    `  timeout server ${o.idleTimeoutSeconds}s`,
+    ...masterFrontend(o),
+    ...masterBackends(o),
+    ...replicasSection(o),
+    ...statsSection(o),
+  ];
+  return `${lines.join('\n')}\n`;
+}

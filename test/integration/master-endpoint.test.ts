@@ -1,0 +1,221 @@
+/**
+ * The master endpoint's haproxy.cfg and fence (src/config/haproxy-cfg.ts, src/scripts/endpoint-fence.lua)
+ * run by Debian's real haproxy 2.6 on loopback, in front of real redis-server and redis-sentinel
+ * (3 Redis, 3 Sentinels, a password with quotes and a backslash). Only the listen addresses and the
+ * Lua path are substituted. The pod-level scenarios (failover, partition, rolling restart) are in
+ * test/e2e/master-endpoint.test.ts.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import * as net from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { HAPROXY_METRICS } from '../../src/config/endpoint-alerts';
+import { renderHaproxyConfig } from '../../src/config/haproxy-cfg';
+import { SHELL_FILES } from '../../src/scripts/embedded.generated';
+
+jest.setTimeout(60_000);
+
+const PASSWORD = 'endpoint "test" \\ pass';
+const REDIS = ['127.0.0.160', '127.0.0.161', '127.0.0.162'];
+const SENTINELS = ['127.0.0.170', '127.0.0.171', '127.0.0.172'];
+const PROXY = '127.0.0.180';
+const PORTS = { master: 6379, replicas: 6380, metrics: 8404 };
+
+let root: string;
+const procs: ChildProcess[] = [];
+const logs: string[] = [];
+
+function requireBinaries() {
+  for (const bin of ['redis-server', 'redis-sentinel', 'redis-cli', 'haproxy']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'pipe', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` } });
+    } catch {
+      throw new Error(`${bin} is not installed: run scripts/install-test-deps.sh (Debian packages redis-server redis-sentinel redis-tools haproxy)`);
+    }
+  }
+}
+
+const quoted = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+function run(name: string, argv: string[], env: Record<string, string> = {}): void {
+  const log = join(root, `${name}.log`);
+  logs.push(log);
+  const out = openSync(log, 'a');
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out], detached: true, env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin`, ...env } });
+  procs.push(p);
+}
+
+function cli(host: string, port: number, ...args: string[]): string {
+  try {
+    return execFileSync('redis-cli', ['-h', host, '-p', String(port), '--raw', ...args], {
+      env: { ...process.env, REDISCLI_AUTH: PASSWORD }, timeout: 3000, stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString().trim();
+  } catch (e) {
+    return `ERROR ${(e as { stdout?: Buffer }).stdout?.toString() ?? ''}`;
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, seconds = 20): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) {
+      const tails = logs.map((l) => `--- ${l}\n${readFileSync(l, 'utf8').split('\n').slice(-12).join('\n')}`).join('\n');
+      throw new Error(`timed out after ${seconds}s waiting for ${what}\n${tails}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A raw RESP connection through the proxy: AUTH, then commands; `closed` once the proxy ends it. */
+class Conn {
+  private readonly sock: net.Socket;
+  private buf = '';
+  closed = false;
+  constructor(port: number) {
+    this.sock = net.connect(port, PROXY);
+    this.sock.on('data', (d) => { this.buf += d.toString(); });
+    this.sock.on('close', () => { this.closed = true; });
+    this.sock.on('error', () => { this.closed = true; });
+  }
+  async send(...args: string[]): Promise<string> {
+    const before = this.buf.length;
+    this.sock.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+    await waitFor(`a reply to ${args[0]}`, () => this.buf.length > before || this.closed, 5);
+    return this.buf.slice(before);
+  }
+  end(): void {
+    this.sock.destroy();
+  }
+}
+
+async function metrics(): Promise<string> {
+  return (await fetch(`http://${PROXY}:${PORTS.metrics}/metrics`)).text();
+}
+
+async function ready(): Promise<number> {
+  return (await fetch(`http://${PROXY}:${PORTS.metrics}/ready`)).status;
+}
+
+/** Which Redis the master endpoint leads to now (its run_id mapped to an address), or the error. */
+function masterBehindEndpoint(): string {
+  const id = cli(PROXY, PORTS.master, 'INFO', 'server').match(/run_id:(\w+)/)?.[1];
+  return REDIS.find((ip) => cli(ip, 6379, 'INFO', 'server').includes(`run_id:${id}`)) ?? 'none';
+}
+
+const sentinelsNaming = () => SENTINELS.map((ip) => cli(ip, 26379, 'SENTINEL', 'get-master-addr-by-name', 'mymaster').split('\n')[0]);
+
+beforeAll(async () => {
+  requireBinaries();
+  root = mkdtempSync(join(tmpdir(), 'rs-endpoint-'));
+  REDIS.forEach((ip, i) => {
+    const conf = [
+      `bind ${ip}`, 'port 6379', `dir ${root}`, `dbfilename r${i}.rdb`, 'save ""', 'appendonly no',
+      `requirepass ${quoted(PASSWORD)}`, `masterauth ${quoted(PASSWORD)}`, `replica-announce-ip ${ip}`,
+      ...(i > 0 ? [`replicaof ${REDIS[0]} 6379`] : []),
+    ];
+    writeFileSync(join(root, `r${i}.conf`), `${conf.join('\n')}\n`);
+    run(`redis-${i}`, ['redis-server', join(root, `r${i}.conf`)]);
+  });
+  SENTINELS.forEach((ip, i) => {
+    const conf = [
+      `bind ${ip}`, 'port 26379', `dir ${root}`, `sentinel announce-ip ${ip}`, `requirepass ${quoted(PASSWORD)}`,
+      `sentinel monitor mymaster ${REDIS[0]} 6379 2`, `sentinel auth-pass mymaster ${quoted(PASSWORD)}`,
+      'sentinel down-after-milliseconds mymaster 1000', 'sentinel failover-timeout mymaster 5000',
+    ];
+    writeFileSync(join(root, `s${i}.conf`), `${conf.join('\n')}\n`);
+    run(`sentinel-${i}`, ['redis-sentinel', join(root, `s${i}.conf`)]);
+  });
+  writeFileSync(join(root, 'endpoint-fence.lua'), SHELL_FILES['endpoint-fence.lua']);
+  const cfg = renderHaproxyConfig({
+    masterName: 'mymaster',
+    redis: REDIS.map((address, i) => ({ name: `redis-${i}`, address })),
+    sentinels: SENTINELS.map((address, i) => ({ name: `sentinel-${i}`, address })),
+    redisPort: 6379, sentinelPort: 26379,
+    masterListenPort: PORTS.master, replicasListenPort: PORTS.replicas, metricsPort: PORTS.metrics,
+    auth: true, checkIntervalMs: 200, fenceLuaPath: join(root, 'endpoint-fence.lua'), resolvers: false, idleTimeoutSeconds: 3600,
+  }).replace(/^ {2}bind :/gm, `  bind ${PROXY}:`);
+  writeFileSync(join(root, 'haproxy.cfg'), cfg);
+  run('haproxy', ['haproxy', '-db', '-f', join(root, 'haproxy.cfg')], { REDIS_PASSWORD: PASSWORD });
+  // Every Sentinel sees both replicas and the two other Sentinels before the tests start.
+  await waitFor('3 Sentinels seeing 2 replicas and each other', () => SENTINELS.every((ip) => {
+    const m = cli(ip, 26379, 'SENTINEL', 'MASTER', 'mymaster');
+    return /num-slaves\n2\n/.test(m) && /num-other-sentinels\n2\n/.test(m);
+  }), 30);
+  await waitFor('the endpoint to lead to the bootstrap master', () => masterBehindEndpoint() === REDIS[0]);
+});
+
+afterAll(() => {
+  for (const p of procs) {
+    try {
+      process.kill(-p.pid!, 'SIGKILL');
+    } catch { /* gone */ }
+  }
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('master endpoint (real haproxy, redis-server, redis-sentinel)', () => {
+  it('leads to the master the Sentinels name, with the password from the environment', async () => {
+    expect(cli(PROXY, PORTS.master, 'SET', 'k', 'v')).toBe('OK');
+    expect(cli(PROXY, PORTS.master, 'ROLE').split('\n')[0]).toBe('master');
+    expect(await ready()).toBe(200);
+    const m = await metrics();
+    expect(m).toContain(`haproxy_backend_active_servers{proxy="master_redis-0"} 1`);
+    expect(m).toContain(`haproxy_backend_active_servers{proxy="named_redis-0"} 3`);
+    expect(m).toContain(`haproxy_backend_active_servers{proxy="named_redis-1"} 0`);
+    // Every series the alerts and dashboard read is exported by the real haproxy.
+    for (const name of HAPROXY_METRICS) expect(m).toMatch(new RegExp(`^${name}\\{`, 'm'));
+    await waitFor('both replicas in the replicas endpoint', async () => (await metrics()).includes(`haproxy_backend_active_servers{proxy="replicas"} 2`));
+  });
+
+  it('the replicas endpoint answers reads from replicas only and refuses every write', async () => {
+    await waitFor('k replicated', () => REDIS.slice(1).every((ip) => cli(ip, 6379, 'GET', 'k') === 'v'));
+    for (let i = 0; i < 10; i++) {
+      expect(cli(PROXY, PORTS.replicas, 'ROLE').split('\n')[0]).toBe('slave');
+      expect(cli(PROXY, PORTS.replicas, 'GET', 'k')).toBe('v');
+      expect(cli(PROXY, PORTS.replicas, 'SET', 'k', 'w')).toMatch(/READONLY/);
+    }
+  });
+
+  it('after a failover, closes the old master\'s sessions and leads to the new master', async () => {
+    const old = new Conn(PORTS.master);
+    expect(await old.send('AUTH', PASSWORD)).toBe('+OK\r\n');
+    expect(await old.send('SET', 'before', '1')).toBe('+OK\r\n');
+    expect(cli(SENTINELS[0], 26379, 'SENTINEL', 'FAILOVER', 'mymaster')).toBe('OK');
+    const promoted = await waitFor('every Sentinel naming a new master', () => {
+      const named = new Set(sentinelsNaming());
+      return named.size === 1 && !named.has(REDIS[0]) && [...named][0];
+    });
+    await waitFor('the old session closed', () => old.closed, 5);
+    await waitFor('the endpoint leading to the promoted replica', () => masterBehindEndpoint() === promoted);
+    expect(cli(PROXY, PORTS.master, 'SET', 'after', '1')).toBe('OK');
+    // The promoted replica left the read endpoint (the old master joins it once Sentinel converts it, up to 10 s later).
+    await waitFor('the promoted replica out of the replicas endpoint', async () => (await metrics()).includes(`haproxy_server_status{proxy="replicas",server="redis-${REDIS.indexOf(promoted)}",state="DOWN"} 1`));
+    // The other replica leaves it too while Sentinel points it at the new master (link down, then a sync): no
+    // replica in sync means the replicas port closes connections. Once one is back, every answer is a replica's.
+    await waitFor('a replica in sync in the replicas endpoint', async () => /haproxy_backend_active_servers\{proxy="replicas"\} [1-9]/.test(await metrics()));
+    for (let i = 0; i < 6; i++) expect(cli(PROXY, PORTS.replicas, 'ROLE').split('\n')[0]).toBe('slave');
+  });
+
+  it('routes nowhere and closes existing sessions while no Sentinel majority names the master it says it is', async () => {
+    const master = masterBehindEndpoint();
+    const c = new Conn(PORTS.master);
+    expect(await c.send('AUTH', PASSWORD)).toBe('+OK\r\n');
+    expect(await c.send('SET', 'x', '1')).toBe('+OK\r\n');
+    // Two of three Sentinels forget the master: it still says role:master, but no majority names it.
+    for (const ip of SENTINELS.slice(1)) expect(cli(ip, 26379, 'SENTINEL', 'REMOVE', 'mymaster')).toBe('OK');
+    await waitFor('the fence to close the session', () => c.closed, 5);
+    expect(cli(master, 6379, 'ROLE').split('\n')[0]).toBe('master');
+    expect(cli(PROXY, PORTS.master, 'PING')).not.toBe('PONG');
+    await waitFor('/ready to say 503', async () => (await ready()) === 503, 5);
+    // The Sentinels agree again: the endpoint follows.
+    for (const ip of SENTINELS.slice(1)) {
+      expect(cli(ip, 26379, 'SENTINEL', 'MONITOR', 'mymaster', master, '6379', '2')).toBe('OK');
+      expect(cli(ip, 26379, 'SENTINEL', 'SET', 'mymaster', 'auth-pass', PASSWORD)).toBe('OK');
+    }
+    await waitFor('the endpoint to lead to the master again', () => masterBehindEndpoint() === master);
+    expect(await ready()).toBe(200);
+  });
+});
