@@ -46,6 +46,11 @@ export interface ResourceNames {
   readonly backup: string;
   readonly backupClaim: string;
   readonly backupNetworkPolicy: string;
+  /** With `backup.s3` / `restore.s3` and workload identity: the backup pods' and the bootstrap master's ServiceAccount. */
+  readonly backupServiceAccount: string;
+  readonly restoreServiceAccount: string;
+  /** With `restore.s3` and NetworkPolicies: the bootstrap master's egress to the object store. */
+  readonly restoreNetworkPolicy: string;
 }
 
 /** Derives every resource name from the deployment's name prefix. */
@@ -75,6 +80,9 @@ export function resourceNames(prefix: string): ResourceNames {
     backup: `${prefix}-backup`,
     backupClaim: `${prefix}-backup`,
     backupNetworkPolicy: `${prefix}-backup`,
+    backupServiceAccount: `${prefix}-backup`,
+    restoreServiceAccount: `${prefix}-restore`,
+    restoreNetworkPolicy: `${prefix}-restore`,
   };
 }
 

@@ -26,25 +26,35 @@ set -eu
 MARKER="$DATA_DIR/restored-from"
 STAGE="$DATA_DIR/.restore-staging"
 FAIL_PREFIX='restore FAILED'
+# With restore.s3, RESTORE_DIR is restore-fetch's download directory on the data volume: removed
+# once this script is done with it (kept after a failure: the kubelet reruns only this container).
+fetched=''
+case $RESTORE_DIR in
+  "$DATA_DIR"/*) fetched=$RESTORE_DIR ;;
+esac
+finish() {
+  [ -z "$fetched" ] || rm -rf "$fetched"
+  exit 0
+}
 
 if [ -e "$MARKER" ]; then
   log "restore: done before ($(cat "$MARKER")); never again"
   rm -rf "$STAGE"
-  exit 0
+  finish
 fi
 # A run stopped between moving the AOF into place and the marker: the data is complete.
 if [ -f "$STAGE/restored-from" ] && [ -n "$(redis_data_in "$DATA_DIR")" ]; then
   mv "$STAGE/restored-from" "$MARKER"
   rm -rf "$STAGE"
   log "restore: done before ($(cat "$MARKER")); never again"
-  exit 0
+  finish
 fi
 # Leftovers of an attempt that did not finish (and restore.rdb of releases before this one).
 rm -rf "$STAGE" "$DATA_DIR/restore.rdb" "$DATA_DIR/restore.rdb.partial"
 existing=$(redis_data_in "$DATA_DIR")
 if [ -n "$existing" ]; then
   log "restore: $DATA_DIR already holds Redis data ($existing); not restoring over it"
-  exit 0
+  finish
 fi
 load_auth
 master=$(current_master "" "$SELF_FQDN")
@@ -53,7 +63,7 @@ if [ -n "$master" ]; then
   set -- $master
   if [ "$2" != "$SELF_FQDN" ]; then
     log "restore: the Sentinels name $2 as master; this pod starts as its replica and copies its data: not restoring"
-    exit 0
+    finish
   fi
 fi
 
@@ -124,3 +134,4 @@ mv "$STAGE/restored-from" "$MARKER"
 sync
 rm -rf "$STAGE"
 log "restore: $keys keys from $file; Redis starts from them (this never happens again for this volume)"
+finish
