@@ -3,7 +3,7 @@
  * A local S3-compatible server for the tests: s3rver (npm) on HOST:PORT with bucket BUCKET, its
  * objects under DIR, and in front of it on HOST:PROXY_PORT a proxy that answers 500 to the requests
  * named in FAIL_FILE (read at each request: 'copy' = server-side copies, 'put' = every PUT, anything
- * else = none) and forwards the rest. Run as its own process: the tests run the scripts with
+ * else = none) and forwards the rest (Host rewritten, see below). Run as its own process: the tests run the scripts with
  * spawnSync, which would block a server in the test's own event loop.
  *
  *   node s3-server.js DIR HOST PORT PROXY_PORT BUCKET [FAIL_FILE] [S3RVER_MODULE]
@@ -38,7 +38,10 @@ async function main() {
       res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected by the test</Message></Error>');
       return;
     }
-    const up = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (r) => {
+    // s3rver takes a Host that is a name (not an IP or localhost) for a bucket (CNAME-style
+    // addressing): the clients address s3rver by IP, path-style, whatever name they used.
+    const headers = { ...req.headers, host: `127.0.0.1:${port}` };
+    const up = http.request({ host, port: Number(port), method: req.method, path: req.url, headers }, (r) => {
       res.writeHead(r.statusCode, r.headers);
       r.pipe(res);
     });
