@@ -287,7 +287,7 @@ export function resolveS3Options(p: Problems, o: S3Options, s: DeploymentSetting
   const hasIdentity = o.serviceAccountAnnotations !== undefined;
   p.check(hasSecret !== hasIdentity, hasSecret
     ? `${prop}credentialsSecret and ${prop}serviceAccountAnnotations are both set: use a key from the Secret, or workload identity, not both`
-    : `${prop} needs credentials: set ${prop}credentialsSecret (an existing Secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or ${prop}serviceAccountAnnotations (workload identity, e.g. { 'eks.amazonaws.com/role-arn': '<role ARN>' })`);
+    : `${prop.replace(/\.$/, '')} needs credentials: set ${prop}credentialsSecret (an existing Secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or ${prop}serviceAccountAnnotations (workload identity, e.g. { 'eks.amazonaws.com/role-arn': '<role ARN>' })`);
   checkObjectName(p, `${prop}credentialsSecret`, o.credentialsSecret, 'Secret');
   const accessKeyIdKey = o.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID';
   const secretAccessKeyKey = o.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
