@@ -19,7 +19,7 @@
  */
 import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { RedisSentinelChartProps, S3Options } from '../../src';
@@ -220,13 +220,22 @@ describe('backups to S3-compatible storage, end to end', () => {
     // The old deployment is gone (the cluster with it); the bucket stays.
     for (const sts of [s.names.master, s.names.replica, s.names.sentinel]) await cluster.scale(NS, sts, 0);
     const master = `${s2.names.master}-0`;
-    const staging = '--dir /data/.restore-staging';
+    // The temporary server of the restore container: a redis-server working in the staging
+    // directory (Redis rewrites its process title, so its arguments cannot be matched).
     const tempServers = () => {
+      let pids: string[] = [];
       try {
-        return execFileSync('pgrep', ['-f', '--', staging]).toString().split('\n').filter(Boolean);
+        pids = execFileSync('pgrep', ['-x', 'redis-server']).toString().split('\n').filter(Boolean);
       } catch {
         return [];
       }
+      return pids.filter((pid) => {
+        try {
+          return readlinkSync(`/proc/${pid}/cwd`) === '/data/.restore-staging';
+        } catch {
+          return false;
+        }
+      });
     };
     const until = async (what: string, probe: () => boolean) => {
       const deadline = Date.now() + 60_000;
