@@ -35,6 +35,9 @@ describe('resourceNames', () => {
       backup: 'redis-backup',
       backupClaim: 'redis-backup',
       backupNetworkPolicy: 'redis-backup',
+      backupServiceAccount: 'redis-backup',
+      restoreServiceAccount: 'redis-restore',
+      restoreNetworkPolicy: 'redis-restore',
     });
   });
 
@@ -43,7 +46,7 @@ describe('resourceNames', () => {
     const services = [n.masterHeadless, n.replicaHeadless, n.sentinelHeadless, n.sentinelService, n.readService, n.redisMetrics, n.sentinelMetrics];
     const statefulSets = [n.master, n.replica, n.sentinel];
     const configMaps = [n.redisConfig, n.sentinelConfig, n.scripts, n.dashboard];
-    for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb], [n.redisNetworkPolicy, n.sentinelNetworkPolicy, n.backupNetworkPolicy]]) {
+    for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb], [n.redisNetworkPolicy, n.sentinelNetworkPolicy, n.backupNetworkPolicy, n.restoreNetworkPolicy], [n.backupServiceAccount, n.restoreServiceAccount]]) {
       expect(new Set(group).size).toBe(group.length);
     }
   });
