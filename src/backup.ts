@@ -109,7 +109,7 @@ export interface S3Options {
   readonly image?: string;
 
   /**
-   * Backups only: how many backups to keep in the bucket (the oldest objects named like the chart's
+   * Backups only (a restore ignores it): how many backups to keep in the bucket (the oldest objects named like the chart's
    * backups beyond that are deleted after each upload; no other object is touched).
    * @default - the backup's `retention`
    */
@@ -395,9 +395,8 @@ export function resolveRestoreOptions(p: Problems, o: RestoreOptions, s: Deploym
   checkObjectName(p, 'restore.claimName', o.claimName, 'PersistentVolumeClaim');
   if (o.s3) {
     p.check(o.claimName === undefined, `restore.claimName ('${o.claimName}') and restore.s3 are both set: restore from one source; remove one`);
-    const s3 = resolveS3Options(p, o.s3, s, 'restore.s3.');
-    p.check(o.s3.retention === undefined, 'restore.s3.retention is set: retention applies to backups (backup.s3.retention); remove it');
-    return { file: o.file, s3 };
+    // The same S3Options as the backup's may be passed: its retention plays no part in a restore.
+    return { file: o.file, s3: resolveS3Options(p, o.s3, s, 'restore.s3.') };
   }
   return { file: o.file, claimName: o.claimName ?? backupClaim ?? s.names.backupClaim };
 }

@@ -417,9 +417,8 @@ describe('invalid configurations', () => {
       .toThrow(/backup\.s3\.accessKeyIdKey is set without backup\.s3\.credentialsSecret/);
   });
 
-  it('fails when restore.s3 is combined with restore.claimName, or sets retention', () => {
+  it('fails when restore.s3 is combined with restore.claimName', () => {
     expect(() => make({ restore: { file: 'latest', claimName: 'old', s3: S3 } })).toThrow(/restore\.claimName \('old'\) and restore\.s3 are both set/);
-    expect(() => make({ restore: { file: 'latest', s3: { ...S3, retention: 3 } } })).toThrow(/restore\.s3\.retention is set: retention applies to backups/);
   });
 
   it('fails when backup.resources requests more memory than its limit', () => {

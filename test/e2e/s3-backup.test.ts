@@ -214,7 +214,7 @@ describe('backups to S3-compatible storage, end to end', () => {
   test('a fresh deployment restores from the bucket; killed restores never start Redis empty and the retry restores every key', async () => {
     const restoreNs = 'restored';
     const newest = (await bucketKeys()).filter((k) => k !== FOREIGN).sort().pop()!.split('/').pop()!;
-    const props: RedisSentinelChartProps = { ...BASE, namespace: restoreNs, backup: undefined, restore: { file: 'latest', s3: { ...S3, retention: undefined } } };
+    const props: RedisSentinelChartProps = { ...BASE, namespace: restoreNs, backup: undefined, restore: { file: 'latest', s3: S3 } };
     const s2 = settingsOf(props, 'redis');
     const d2 = new Deployment(cluster, s2, PASSWORD);
     // The old deployment is gone (the cluster with it); the bucket stays.
