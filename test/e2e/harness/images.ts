@@ -75,7 +75,7 @@ const KINDS: ImageKind[] = [
     shell: false,
     user: 59000,
   },
-  { key: 'rclone', test: /(^|\/)rclone\/rclone(:|@|$)/, extra: { rclone: '/usr/bin/rclone' }, env: {}, workingDir: '/data', entrypoint: ['rclone'], cmd: [] },
+  { key: 'rclone', test: /(^|\/)rclone\/rclone(:|@|$)/, extra: { rclone: '/usr/bin/rclone' }, env: {}, workingDir: '/', entrypoint: ['rclone'], cmd: [] },
   { key: 'busybox', test: /(^|\/)(alpine|busybox)(:|@|$)/, extra: {}, env: {}, workingDir: '/', entrypoint: [], cmd: ['sh'] },
   { key: 'node-client', test: /^rse2e\/node-client(:|$)/, extra: { node: process.execPath, 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['node'] },
   { key: 'python-client', test: /^rse2e\/python-client(:|$)/, extra: { python3: '/usr/bin/python3', 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['python3'] },
