@@ -27,7 +27,7 @@ rc() {
   rclone --retries 2 --low-level-retries 3 --contimeout 15s --timeout 5m -q "$@" 2>>"$WORK_DIR/rclone.log"
 }
 why() {
-  tail -n 2 "$WORK_DIR/rclone.log" | sed 's/^[0-9/]* [0-9:]* //' | tr "\n" " "
+  tail -n 2 "$WORK_DIR/rclone.log" | sed -e 's/^[0-9/]* [0-9:]* //' -e 's/[[:space:]]*status code: .*$//' | tr -s "\t\n" "  "
 }
 
 [ -s "$WORK_DIR/backup-name" ] || fail "no snapshot to upload: the backup init container left no name in $WORK_DIR/backup-name"
