@@ -47,6 +47,8 @@ const project = new typescript.TypeScriptProject({
     'kubernetes-models@4.5.1',
     '@kubernetes-models/prometheus-operator@4.4.4',
     'ioredis@^5.4.0',
+    // A local S3-compatible server for the S3 backup tests (test/support/s3-server.js).
+    's3rver@3.7.1',
     // Parses the committed multi-document YAML in tests.
     'yaml@^2.9.1',
     // jsii toolchain (exact versions): compile, Python/Java/Go/.NET bindings, API.md.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real: Redis, Sentinel and redis-cli, busybox (the
-# alpine image's sh), shellcheck, promtool and redis_exporter, haproxy (the master endpoint), the network tools of the end-to-end
-# harness, and graphviz with the font it measures text in (docs/topology.svg). Needs root.
+# alpine image's sh), rclone (the S3 client image's binary), shellcheck, promtool and redis_exporter, haproxy (the
+# master endpoint), the network tools of the end-to-end harness, and graphviz with the font it measures text in
+# (docs/topology.svg). Needs root.
 set -euo pipefail
-packages=(redis-server redis-sentinel redis-tools busybox shellcheck iproute2 iptables python3-redis prometheus prometheus-redis-exporter graphviz fonts-dejavu-core haproxy)
+packages=(redis-server redis-sentinel redis-tools busybox rclone shellcheck iproute2 iptables python3-redis prometheus prometheus-redis-exporter graphviz fonts-dejavu-core haproxy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

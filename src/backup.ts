@@ -3,7 +3,7 @@ import type { ContainerResources, PersistentVolumeAccessMode } from 'cdk8s-plus-
 import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import { CronScheduleError, longestGapMinutes, parseCronSchedule } from './config/cron';
-import { componentSelector, objectLabels } from './names';
+import { componentSelector, objectLabels, statefulSetSelector } from './names';
 import { BACKUP_LABEL, OwnPod, PodOptions, checkPodKinds, checkPodOptions, mergePodOptions, mergeSpread } from './pod-options';
 import {
   authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, dnsEgress, emptyDir, podMetadata, resourceRequirements, tcpPort,
@@ -11,8 +11,112 @@ import {
 import { applyCommonMetadata, deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS, REDIS_POD, SCRIPT, SENTINEL_POD, checkAccessModes } from './settings';
-import { backupContainerEnv } from './shared-config';
-import { Problems, checkObjectName, checkPositiveSize, checkResources, cpuMillis, isInt } from './validation';
+import { backupContainerEnv, s3ContainerEnv } from './shared-config';
+import { s3UploadEnv } from './config/scripts';
+import { Problems, checkImage, checkObjectName, checkPositiveSize, checkResources, cpuMillis, isInt } from './validation';
+
+/** Server-side encryption of the objects written to S3 ({@link S3Options.serverSideEncryption}). */
+export enum S3ServerSideEncryption {
+  /** SSE-S3: keys managed by the object store. */
+  AES256 = 'AES256',
+  /** SSE-KMS: keys in AWS KMS (`kmsKeyId`, or the bucket's default KMS key). */
+  AWS_KMS = 'aws:kms',
+}
+
+/**
+ * An S3-compatible object store (AWS S3, MinIO, Cloudflare R2, GCS through its S3 interoperability
+ * API) for {@link BackupOptions.s3} (upload every verified snapshot) and {@link RestoreOptions.s3}
+ * (restore from it). The chart's pods reach it with rclone (`image`).
+ */
+export interface S3Options {
+  /** Bucket name (it must exist: the chart never creates one). */
+  readonly bucket: string;
+
+  /**
+   * Key prefix the backups go under (`<prefix>/<name>-<UTC time>.rdb`), without leading or trailing '/'.
+   * @default - `<namespace>/<name>` of the deployment
+   */
+  readonly prefix?: string;
+
+  /**
+   * Region of the bucket.
+   * @default 'us-east-1'
+   */
+  readonly region?: string;
+
+  /**
+   * Endpoint URL of an S3-compatible store other than AWS (e.g. 'https://minio.storage.svc:9000',
+   * 'https://<account>.r2.cloudflarestorage.com', 'https://storage.googleapis.com').
+   * @default - AWS S3 of `region`
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Address buckets as `<endpoint>/<bucket>` instead of `<bucket>.<endpoint>` (MinIO usually needs this).
+   * @default false
+   */
+  readonly forcePathStyle?: boolean;
+
+  /**
+   * An existing Secret (in the deployment's namespace) holding the access key; the keys are
+   * `accessKeyIdKey` and `secretAccessKeyKey`. Set this or `serviceAccountAnnotations`.
+   * @default - none: `serviceAccountAnnotations` must be set
+   */
+  readonly credentialsSecret?: string;
+
+  /**
+   * Key of the access key id in `credentialsSecret`.
+   * @default 'AWS_ACCESS_KEY_ID'
+   */
+  readonly accessKeyIdKey?: string;
+
+  /**
+   * Key of the secret access key in `credentialsSecret`.
+   * @default 'AWS_SECRET_ACCESS_KEY'
+   */
+  readonly secretAccessKeyKey?: string;
+
+  /**
+   * Workload identity instead of a key: the chart creates a ServiceAccount with these annotations for
+   * the pods that reach the store (e.g. `{ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/redis-backup' }`
+   * for EKS IAM roles for service accounts). Set this or `credentialsSecret`.
+   * @default - none: `credentialsSecret` must be set
+   */
+  readonly serviceAccountAnnotations?: { [key: string]: string };
+
+  /**
+   * Server-side encryption of the objects.
+   * @default - none requested (the bucket's default encryption applies)
+   */
+  readonly serverSideEncryption?: S3ServerSideEncryption;
+
+  /**
+   * KMS key (id or ARN) with `serverSideEncryption: S3ServerSideEncryption.AWS_KMS`.
+   * @default - the bucket's default KMS key
+   */
+  readonly kmsKeyId?: string;
+
+  /**
+   * NetworkPolicy egress to the store: only these CIDRs (on the endpoint's port). Without it the
+   * pods may reach any address on that port (443 for https), as the addresses of AWS S3 and most
+   * hosted stores change.
+   * @default - any address on the endpoint's port
+   */
+  readonly egressCidrs?: string[];
+
+  /**
+   * The client image (rclone; the scripts need its `rclone` and a POSIX `sh`).
+   * @default 'rclone/rclone:1.68.2'
+   */
+  readonly image?: string;
+
+  /**
+   * Backups only (a restore ignores it): how many backups to keep in the bucket (the oldest objects named like the chart's
+   * backups beyond that are deleted after each upload; no other object is touched).
+   * @default - the backup's `retention`
+   */
+  readonly retention?: number;
+}
 
 /** Options of scheduled backups ({@link RedisSentinelProps.backup}, {@link RedisBackup}). */
 export interface BackupOptions {
@@ -87,6 +191,13 @@ export interface BackupOptions {
    * @default - the deployment-level pod options but extraContainers
    */
   readonly pod?: PodOptions;
+
+  /**
+   * Also upload every verified snapshot to S3-compatible storage (after `redis-check-rdb`; SHA-256
+   * checked after the upload; bucket-side retention). A failed upload fails the Job.
+   * @default - backups stay on the backup claim only
+   */
+  readonly s3?: S3Options;
 }
 
 /**
@@ -95,14 +206,20 @@ export interface BackupOptions {
  * replicas then copy it. Later starts never restore again (a marker file stays on the data volume).
  */
 export interface RestoreOptions {
-  /** A file name in the backup volume (`<name>-<UTC time>.rdb`), or 'latest' for the newest backup. */
+  /** A file name in the backup volume (`<name>-<UTC time>.rdb`; an object name with `s3`), or 'latest' for the newest backup. */
   readonly file: string;
 
   /**
-   * PersistentVolumeClaim holding the file.
+   * PersistentVolumeClaim holding the file (not with `s3`).
    * @default - the deployment's backup claim (`backup.existingClaim`, or `<name>-backup`)
    */
   readonly claimName?: string;
+
+  /**
+   * Restore from this object store instead of a claim: `file` is an object under its `prefix`.
+   * @default - from the claim
+   */
+  readonly s3?: S3Options;
 }
 
 /** Props of {@link RedisBackup}. */
@@ -128,6 +245,114 @@ export interface ResolvedBackup {
   readonly storageAccessModes: string[];
   /** The backup pods' options: `pod` merged over the deployment-level ones (without their extraContainers). */
   readonly pod: PodOptions;
+  /** With `s3`: the upload's settings. */
+  readonly s3?: ResolvedS3;
+}
+
+/** S3Options resolved to values. */
+export interface ResolvedS3 {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly region: string;
+  readonly endpoint?: string;
+  readonly forcePathStyle: boolean;
+  readonly credentials?: { readonly secretName: string; readonly accessKeyIdKey: string; readonly secretAccessKeyKey: string };
+  readonly serviceAccountAnnotations?: Record<string, string>;
+  readonly serverSideEncryption?: string;
+  readonly kmsKeyId?: string;
+  /** TCP port of the endpoint (NetworkPolicy egress). */
+  readonly port: number;
+  readonly egressCidrs?: string[];
+  readonly image: string;
+  readonly retention?: number;
+}
+
+/** What a restore reads from: a claim, or an object store. */
+export interface ResolvedRestore {
+  readonly file: string;
+  readonly claimName?: string;
+  readonly s3?: ResolvedS3;
+}
+
+/** The pinned rclone image of the upload and restore-fetch containers. */
+export const DEFAULT_S3_IMAGE = 'rclone/rclone:1.68.2';
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const PREFIX_SEGMENT = /^[A-Za-z0-9_.=+-]+$/;
+const REGION = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const ENDPOINT = /^(https?):\/\/([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::([0-9]{1,5}))?\/?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$|^[0-9a-fA-F:]+\/\d{1,3}$/;
+const ANNOTATION_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** Checks and resolves S3 options; `prop` prefixes every message (e.g. 'backup.s3.'). */
+export function resolveS3Options(p: Problems, o: S3Options, s: DeploymentSettings, prop: string): ResolvedS3 {
+  p.check(BUCKET.test(o.bucket) && !o.bucket.includes('..'),
+    `${prop}bucket ('${o.bucket}') must be an S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit`);
+  const prefix = o.prefix ?? `${s.namespace}/${s.name}`;
+  p.check(prefix === '' || (prefix.length <= 512 && prefix.split('/').every((seg) => PREFIX_SEGMENT.test(seg) && seg !== '.' && seg !== '..')),
+    `${prop}prefix ('${prefix}') must be '/'-separated segments of letters, digits, '_', '.', '=', '+' or '-' without a leading or trailing '/', e.g. 'prod/redis' ('' for the bucket's root)`);
+  const region = o.region ?? 'us-east-1';
+  p.check(REGION.test(region), `${prop}region ('${region}') must be a region name such as 'eu-west-1' (or 'auto' for R2)`);
+  let port = 443;
+  if (o.endpoint !== undefined) {
+    const m = ENDPOINT.exec(o.endpoint);
+    if (p.check(m !== null,
+      `${prop}endpoint ('${o.endpoint}') must be an http(s) URL of a host and optional port without a path, e.g. 'https://minio.storage.svc:9000'`)) {
+      port = m![3] ? Number(m![3]) : (m![1] === 'https' ? 443 : 80);
+      p.check(port >= 1 && port <= 65535, `${prop}endpoint ('${o.endpoint}') has port ${port}, outside 1-65535`);
+    }
+  }
+  const hasSecret = o.credentialsSecret !== undefined;
+  const hasIdentity = o.serviceAccountAnnotations !== undefined;
+  p.check(hasSecret !== hasIdentity, hasSecret
+    ? `${prop}credentialsSecret and ${prop}serviceAccountAnnotations are both set: use a key from the Secret, or workload identity, not both`
+    : `${prop.replace(/\.$/, '')} needs credentials: set ${prop}credentialsSecret (an existing Secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or ${prop}serviceAccountAnnotations (workload identity, e.g. { 'eks.amazonaws.com/role-arn': '<role ARN>' })`);
+  checkObjectName(p, `${prop}credentialsSecret`, o.credentialsSecret, 'Secret');
+  const accessKeyIdKey = o.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID';
+  const secretAccessKeyKey = o.secretAccessKeyKey ?? 'AWS_SECRET_ACCESS_KEY';
+  for (const [key, value] of [['accessKeyIdKey', o.accessKeyIdKey], ['secretAccessKeyKey', o.secretAccessKeyKey]] as const) {
+    if (value === undefined) continue;
+    p.check(hasSecret, `${prop}${key} is set without ${prop}credentialsSecret: set the Secret too, or remove ${prop}${key}`);
+    p.check(value.length <= 253 && SECRET_KEY.test(value), `${prop}${key} ('${value}') must be a Secret key: letters, digits, '-', '_' or '.'`);
+  }
+  for (const [key, value] of Object.entries(o.serviceAccountAnnotations ?? {})) {
+    p.check(key.length <= 316 && ANNOTATION_KEY.test(key) && value.length <= 4096,
+      `${prop}serviceAccountAnnotations key '${key}' must be an annotation key such as 'eks.amazonaws.com/role-arn' (value at most 4096 characters)`);
+  }
+  const sse = o.serverSideEncryption;
+  p.check(sse === undefined || Object.values(S3ServerSideEncryption).includes(sse),
+    `${prop}serverSideEncryption ('${sse}') must be one of ${Object.values(S3ServerSideEncryption).join(', ')}`);
+  if (o.kmsKeyId !== undefined) {
+    p.check(sse === S3ServerSideEncryption.AWS_KMS,
+      `${prop}kmsKeyId is set but ${prop}serverSideEncryption is ${sse ?? 'not set'}: set serverSideEncryption: S3ServerSideEncryption.AWS_KMS`);
+    p.check(/^[A-Za-z0-9:/_.-]{1,2048}$/.test(o.kmsKeyId), `${prop}kmsKeyId ('${o.kmsKeyId}') must be a KMS key id, alias or ARN`);
+  }
+  if (o.egressCidrs !== undefined) {
+    p.check(o.egressCidrs.length > 0, `${prop}egressCidrs is empty: the pods could reach no store; list the store's CIDRs or remove egressCidrs (any address on port ${port})`);
+    for (const c of o.egressCidrs) {
+      const m = CIDR.exec(c);
+      p.check(m !== null && (m[1] === undefined || (m.slice(1, 5).every((x) => Number(x) <= 255) && Number(m[5]) <= 32)),
+        `${prop}egressCidrs entry '${c}' must be a CIDR such as '52.216.0.0/15' or '10.0.0.5/32'`);
+    }
+  }
+  const image = o.image ?? DEFAULT_S3_IMAGE;
+  if (o.image !== undefined) checkImage(p, `${prop}image`, image, DEFAULT_S3_IMAGE);
+  if (o.retention !== undefined) {
+    p.check(isInt(o.retention) && o.retention >= 1 && o.retention <= 1000,
+      `${prop}retention (${o.retention}) must be a whole number of backups to keep in the bucket, between 1 and 1000`);
+  }
+  return {
+    bucket: o.bucket, prefix, region, endpoint: o.endpoint?.replace(/\/$/, ''), forcePathStyle: o.forcePathStyle ?? false,
+    credentials: hasSecret ? { secretName: o.credentialsSecret!, accessKeyIdKey, secretAccessKeyKey } : undefined,
+    serviceAccountAnnotations: o.serviceAccountAnnotations, serverSideEncryption: sse, kmsKeyId: o.kmsKeyId,
+    port, egressCidrs: o.egressCidrs, image, retention: o.retention,
+  };
+}
+
+/** NetworkPolicy egress to the object store: its CIDRs, or any address, on its port. */
+export function s3Egress(r: ResolvedS3): k8s.NetworkPolicyEgressRule {
+  return { ...(r.egressCidrs ? { to: r.egressCidrs.map((cidr) => ({ ipBlock: { cidr } })) } : {}), ports: [tcpPort(r.port)] };
 }
 
 /** The backup pods' own volumes and the mount paths of their container. */
@@ -188,8 +413,9 @@ export function resolveBackupOptions(p: Problems, o: BackupOptions, s: Deploymen
   const storageAccessModes: string[] = o.storageAccessModes ?? s.storageAccessModes;
   if (o.storageAccessModes) checkAccessModes(p, `${prop}storageAccessModes`, o.storageAccessModes);
   const pod = resolveBackupPod(p, o.pod, s, `${prop}pod.`);
+  const s3 = o.s3 ? resolveS3Options(p, o.s3, s, `${prop}s3.`) : undefined;
   return {
-    schedule, timeZone: o.timeZone, retention, storageSize, storageClassName: o.storageClassName ?? s.storageClassName,
+    s3, schedule, timeZone: o.timeZone, retention, storageSize, storageClassName: o.storageClassName ?? s.storageClassName,
     claimName: o.existingClaim ?? s.names.backupClaim, createClaim: o.existingClaim === undefined,
     deadlineSeconds: deadlineMs / 1000, maxAgeSeconds: maxAgeMs / 1000, resources, storageAccessModes, pod,
   };
@@ -211,12 +437,91 @@ function resolveBackupPod(p: Problems, o: PodOptions | undefined, s: DeploymentS
   return mergePodOptions(s.podDefaults, o, false);
 }
 
-/** Checks restore options; returns the file and the claim it is read from. */
-export function resolveRestoreOptions(p: Problems, o: RestoreOptions, s: DeploymentSettings, backupClaim: string | undefined) {
+/** Checks restore options; returns the file and the claim or object store it is read from. */
+export function resolveRestoreOptions(p: Problems, o: RestoreOptions, s: DeploymentSettings, backupClaim: string | undefined): ResolvedRestore {
   p.check(o.file.length <= 255 && RESTORE_FILE.test(o.file),
     `restore.file ('${o.file}') must be a file name in the backup volume (letters, digits, '.', '_', '-'; no '/'), e.g. '${s.name}-20260101T020000Z.rdb', or 'latest'`);
   checkObjectName(p, 'restore.claimName', o.claimName, 'PersistentVolumeClaim');
+  if (o.s3) {
+    p.check(o.claimName === undefined, `restore.claimName ('${o.claimName}') and restore.s3 are both set: restore from one source; remove one`);
+    // The same S3Options as the backup's may be passed: its retention plays no part in a restore.
+    return { file: o.file, s3: resolveS3Options(p, o.s3, s, 'restore.s3.') };
+  }
   return { file: o.file, claimName: o.claimName ?? backupClaim ?? s.names.backupClaim };
+}
+
+/**
+ * The backup Job's pod. Without `s3`: one container, redis-backup.sh. With `s3`: redis-backup.sh as
+ * init container (its snapshot is verified and on the claim before anything is uploaded), then
+ * s3-upload.sh in the rclone image; a failure of either fails the Job.
+ */
+function backupPodSpec(s: DeploymentSettings, b: ResolvedBackup, restore: ResolvedRestore | undefined): k8s.PodSpec {
+  const script = (f: string) => ['sh', `${PATHS.scriptsDir}/${f}`];
+  const mounts: k8s.VolumeMount[] = [
+    { name: 'backup', mountPath: PATHS.backupDir },
+    { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
+    { name: 'tmp', mountPath: PATHS.tmp },
+  ];
+  const backup: k8s.Container = {
+    name: 'backup',
+    image: s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    command: script(SCRIPT.backup),
+    env: backupContainerEnv(s, b),
+    resources: resourceRequirements(b.resources),
+    securityContext: containerSecurityContext(s),
+    volumeMounts: [...mounts, ...authMount(s), ...b.pod.extraVolumeMounts ?? []],
+  };
+  const upload: k8s.Container | undefined = b.s3 ? {
+    name: 'upload',
+    image: b.s3.image,
+    imagePullPolicy: s.imagePullPolicy,
+    command: script(SCRIPT.s3Upload),
+    env: [...backupContainerEnv(s, b), ...s3UploadEnv(b.s3.retention ?? b.retention), ...s3ContainerEnv(b.s3)],
+    resources: resourceRequirements(b.resources),
+    securityContext: containerSecurityContext(s),
+    volumeMounts: mounts,
+  } : undefined;
+  const userInit = b.pod.extraInitContainers ?? [];
+  // While a restore keeps the backup claim mounted in the bootstrap master pod, a ReadWriteOnce
+  // volume attaches to that pod's node only: the Job must run there (issue 15, item 6).
+  const pin = restore?.claimName === b.claimName ? sameNodeAs(statefulSetSelector(s.name, 'redis', s.names.master)) : undefined;
+  const affinity = mergeUserAffinity(pin, b.pod.affinity);
+  return {
+    ...commonPodSpec(s, b.pod),
+    ...(b.s3?.serviceAccountAnnotations ? { serviceAccountName: s.names.backupServiceAccount } : {}),
+    restartPolicy: 'Never',
+    terminationGracePeriodSeconds: 30,
+    ...(affinity ? { affinity } : {}),
+    ...(b.pod.topologySpreadConstraints?.length
+      ? { topologySpreadConstraints: mergeSpread([], b.pod.topologySpreadConstraints, componentSelector(s.name, 'backup')) } : {}),
+    ...(upload
+      ? { initContainers: [...userInit, backup], containers: [upload] }
+      : { ...(userInit.length ? { initContainers: userInit } : {}), containers: [backup] }),
+    volumes: [
+      { name: 'backup', persistentVolumeClaim: { claimName: b.claimName } },
+      { name: 'scripts', configMap: { name: s.names.scripts } },
+      emptyDir('tmp', Size.mebibytes(16)),
+      ...authVolume(s),
+      ...b.pod.extraVolumes ?? [],
+    ],
+  };
+}
+
+/** The restore pin (if any) with the user's backup-pod affinity: the user's podAffinity terms are added to the pin's. */
+function mergeUserAffinity(pin: k8s.Affinity | undefined, user: k8s.Affinity | undefined): k8s.Affinity | undefined {
+  if (!pin) return user && Object.keys(user).length ? user : undefined;
+  const required = [...pin.podAffinity!.requiredDuringSchedulingIgnoredDuringExecution!, ...user?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []];
+  return { ...user, podAffinity: { ...user?.podAffinity, requiredDuringSchedulingIgnoredDuringExecution: required } };
+}
+
+/** Required pod affinity: on the node of the pod matching `selector` (same namespace). */
+function sameNodeAs(selector: Record<string, string>): k8s.Affinity {
+  return {
+    podAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } }],
+    },
+  };
 }
 
 /**
@@ -235,6 +540,8 @@ export class RedisBackup extends Construct {
   public readonly claim?: k8s.KubePersistentVolumeClaim;
   /** The backup pods' NetworkPolicy, when the deployment has NetworkPolicies. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** With `s3.serviceAccountAnnotations`: the backup pods' ServiceAccount (workload identity). */
+  public readonly serviceAccount?: k8s.KubeServiceAccount;
   /** The name of the claim backups are written to. */
   public readonly claimName: string;
   /** The deployment backed up. */
@@ -259,22 +566,12 @@ export class RedisBackup extends Construct {
       this.claim = new k8s.KubePersistentVolumeClaim(this, 'Claim', { ...claim, metadata: { ...claim.metadata, namespace: s.namespace } });
     }
 
-    const container: k8s.Container = {
-      name: 'backup',
-      image: s.image,
-      imagePullPolicy: s.imagePullPolicy,
-      command: ['sh', `${PATHS.scriptsDir}/${SCRIPT.backup}`],
-      env: backupContainerEnv(s, b),
-      resources: resourceRequirements(b.resources),
-      securityContext: containerSecurityContext(s),
-      volumeMounts: [
-        { name: 'backup', mountPath: PATHS.backupDir },
-        { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
-        { name: 'tmp', mountPath: PATHS.tmp },
-        ...authMount(s),
-        ...b.pod.extraVolumeMounts ?? [],
-      ],
-    };
+    if (b.s3?.serviceAccountAnnotations) {
+      this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+        metadata: { name: s.names.backupServiceAccount, namespace: s.namespace, labels, annotations: b.s3.serviceAccountAnnotations },
+        automountServiceAccountToken: false,
+      });
+    }
 
     this.cronJob = new k8s.KubeCronJob(this, 'Resource', {
       metadata: { name: s.names.backup, namespace: s.namespace, labels },
@@ -293,26 +590,7 @@ export class RedisBackup extends Construct {
             activeDeadlineSeconds: b.deadlineSeconds,
             // Each retry is a new pod with its own log; the script cleans up after itself.
             backoffLimit: 2,
-            template: {
-              metadata: podMetadata(s, b.pod, labels),
-              spec: {
-                ...commonPodSpec(s, b.pod),
-                restartPolicy: 'Never',
-                terminationGracePeriodSeconds: 30,
-                ...(b.pod.affinity && Object.keys(b.pod.affinity).length ? { affinity: b.pod.affinity } : {}),
-                ...(b.pod.topologySpreadConstraints?.length
-                  ? { topologySpreadConstraints: mergeSpread([], b.pod.topologySpreadConstraints, componentSelector(s.name, 'backup')) } : {}),
-                ...(b.pod.extraInitContainers?.length ? { initContainers: b.pod.extraInitContainers } : {}),
-                containers: [container],
-                volumes: [
-                  { name: 'backup', persistentVolumeClaim: { claimName: b.claimName } },
-                  { name: 'scripts', configMap: { name: s.names.scripts } },
-                  emptyDir('tmp', Size.mebibytes(16)),
-                  ...authVolume(s),
-                  ...b.pod.extraVolumes ?? [],
-                ],
-              },
-            },
+            template: { metadata: podMetadata(s, b.pod, labels), spec: backupPodSpec(s, b, this.deployment._restore) },
           },
         },
       },
@@ -330,6 +608,7 @@ export class RedisBackup extends Construct {
             { to: [{ podSelector: { matchLabels: componentSelector(s.name, 'sentinel') } }], ports: [tcpPort(s.sentinelPort)] },
             { to: [{ podSelector: { matchLabels: componentSelector(s.name, 'redis') } }], ports: [tcpPort(s.redisPort)] },
             dnsEgress(s.dnsPort),
+            ...(b.s3 ? [s3Egress(b.s3)] : []),
           ],
         },
       });

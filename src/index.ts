@@ -11,7 +11,7 @@ export { RedisMaster, RedisMasterProps } from './redis-master';
 export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';
 export { SentinelQuorum, SentinelQuorumProps } from './sentinel-quorum';
 export { RedisNetworkPolicies, RedisNetworkPoliciesProps } from './network-policies';
-export { RedisBackup, RedisBackupProps, BackupOptions, RestoreOptions } from './backup';
+export { RedisBackup, RedisBackupProps, BackupOptions, RestoreOptions, S3Options, S3ServerSideEncryption } from './backup';
 export { RedisMonitoring, RedisMonitoringProps, MonitoringOptions, DEFAULT_EXPORTER_IMAGE } from './monitoring';
 export { RedisMasterEndpoint, RedisMasterEndpointProps, MasterEndpointOptions, DEFAULT_HAPROXY_IMAGE } from './master-endpoint';
 export { DEFAULT_IMAGE } from './settings';

@@ -54,6 +54,11 @@ export interface ResourceNames {
   readonly proxy: string;
   /** Master endpoint: headless Service over the HAProxy pods' metrics port. */
   readonly proxyMetrics: string;
+  /** With `backup.s3` / `restore.s3` and workload identity: the backup pods' and the bootstrap master's ServiceAccount. */
+  readonly backupServiceAccount: string;
+  readonly restoreServiceAccount: string;
+  /** With `restore.s3` and NetworkPolicies: the bootstrap master's egress to the object store. */
+  readonly restoreNetworkPolicy: string;
 }
 
 /** Derives every resource name from the deployment's name prefix. */
@@ -87,6 +92,9 @@ export function resourceNames(prefix: string): ResourceNames {
     replicasEndpoint: `${prefix}-replicas`,
     proxy: `${prefix}-proxy`,
     proxyMetrics: `${prefix}-proxy-metrics`,
+    backupServiceAccount: `${prefix}-backup`,
+    restoreServiceAccount: `${prefix}-restore`,
+    restoreNetworkPolicy: `${prefix}-restore`,
   };
 }
 

@@ -2,11 +2,11 @@ import { Chart } from 'cdk8s';
 import * as k8s from './k8s';
 import { Construct, IConstruct } from 'constructs';
 import type { AbstractPod } from 'cdk8s-plus-27';
-import { RedisBackup, resolveBackupOptions, resolveRestoreOptions } from './backup';
+import { RedisBackup, ResolvedRestore, resolveBackupOptions, resolveRestoreOptions, s3Egress } from './backup';
 import { ClientPeer, ConnectOptions, RedisConnection, checkClientPeer, connectPod, connectionOf } from './connection';
 import { RedisMasterEndpoint, resolveMasterEndpointOptions } from './master-endpoint';
 import { RedisMonitoring, resolveMonitoringOptions } from './monitoring';
-import { componentSelector, objectLabels } from './names';
+import { componentSelector, objectLabels, statefulSetSelector } from './names';
 import { applyCommonMetadata } from './part';
 import { RedisNetworkPolicies } from './network-policies';
 import { RedisSentinelProps } from './props';
@@ -48,6 +48,10 @@ export class RedisSentinel extends Construct {
   public readonly namespaceObject?: k8s.KubeNamespace;
   /** The NetworkPolicies, unless `networkPolicy` is false. */
   public readonly networkPolicies?: RedisNetworkPolicies;
+  /** With `restore.s3` and NetworkPolicies: the bootstrap master's egress to the object store. */
+  public readonly restoreNetworkPolicy?: k8s.KubeNetworkPolicy;
+  /** With `restore.s3.serviceAccountAnnotations`: the bootstrap master's ServiceAccount (workload identity). */
+  public readonly restoreServiceAccount?: k8s.KubeServiceAccount;
 
   /** @internal */
   public readonly _settings: DeploymentSettings;
@@ -56,7 +60,7 @@ export class RedisSentinel extends Construct {
   /** @internal */
   public readonly _configChecksum: { redis: string; sentinel: string };
   /** @internal */
-  public readonly _restore?: { readonly file: string; readonly claimName: string };
+  public readonly _restore?: ResolvedRestore;
   /** Pods the NetworkPolicies admit besides `clientPodLabels` (from allowClients and connect). @internal */
   public readonly _clientPeers: ClientPeer[] = [];
   private readonly parts = new Map<string, IConstruct>();
@@ -121,6 +125,24 @@ export class RedisSentinel extends Construct {
       data: this._files.scripts,
     });
 
+    const fromS3 = restore?.s3;
+    if (fromS3?.serviceAccountAnnotations) {
+      this.restoreServiceAccount = new k8s.KubeServiceAccount(this, 'RestoreServiceAccount', {
+        metadata: { name: n.restoreServiceAccount, namespace: s.namespace, labels: objectLabels(s.name, 'redis'), annotations: fromS3.serviceAccountAnnotations },
+        automountServiceAccountToken: false,
+      });
+    }
+    if (fromS3 && s.networkPolicy) {
+      // Policies add up: this one opens only the store, only for the pod that restores.
+      this.restoreNetworkPolicy = new k8s.KubeNetworkPolicy(this, 'RestoreNetworkPolicy', {
+        metadata: { name: n.restoreNetworkPolicy, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },
+        spec: {
+          podSelector: { matchLabels: statefulSetSelector(s.name, 'redis', n.master) },
+          policyTypes: ['Egress'],
+          egress: [s3Egress(fromS3)],
+        },
+      });
+    }
     this.master = new RedisMaster(this, 'Master', { deployment: this });
     this.replicaSet = new RedisReplicaSet(this, 'Replicas', { deployment: this });
     this.sentinels = new SentinelQuorum(this, 'Sentinels', { deployment: this });

@@ -9,7 +9,9 @@ import {
 } from './pod';
 import type { RedisSentinel } from './redis-sentinel';
 import { PATHS, SCRIPT } from './settings';
-import { restoreContainerEnv } from './shared-config';
+import { restoreContainerEnv, s3ContainerEnv } from './shared-config';
+import type { ResolvedRestore } from './backup';
+import { cpuMillis } from './validation';
 
 /** What differs between the bootstrap master StatefulSet and the replica StatefulSet. */
 export interface RedisStatefulSetOptions {
@@ -18,8 +20,8 @@ export interface RedisStatefulSetOptions {
   readonly podCount: number;
   /** Annotation values that change when the rendered config or scripts change, so pods roll. */
   readonly configChecksum: string;
-  /** Run the restore init container before Redis, restoring `file` from this claim: the bootstrap master only. */
-  readonly restore?: { readonly claimName: string; readonly file: string };
+  /** Run the restore init container(s) before Redis, restoring `file` from a claim or S3: the bootstrap master only. */
+  readonly restore?: ResolvedRestore;
 }
 
 /**
@@ -73,19 +75,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
   };
 
   const restore = o.restore;
-  // On the first start only, turns the chosen backup into this pod's data (see redis-restore.sh).
-  const restoreInit: k8s.Container | undefined = restore ? {
-    name: 'restore',
-    image: s.image,
-    imagePullPolicy: s.imagePullPolicy,
-    command: ['sh', script(SCRIPT.restore)],
-    env: [...identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)), ...restoreContainerEnv(s, restore.file)],
-    // It loads the whole data set once, as Redis will.
-    resources: resourceRequirements(s.redisResources),
-    securityContext: containerSecurityContext(s),
-    volumeMounts: [...mounts, { name: 'restore', mountPath: PATHS.restoreDir, readOnly: true }],
-  } : undefined;
-
+  const initContainers = restore ? restoreContainers(deployment, o, restore, mounts) : [];
   const statefulSet = new k8s.KubeStatefulSet(scope, 'Resource', {
     metadata: { name: o.statefulSetName, namespace: s.namespace, labels },
     spec: {
@@ -103,8 +93,9 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
           terminationGracePeriodSeconds: s.redisGracePeriodSeconds,
           affinity: affinity(s, selector, componentSelector(s.name, 'redis'), pod),
           topologySpreadConstraints: zoneSpread(s, selector, pod),
-          ...(restoreInit || pod.extraInitContainers?.length
-            ? { initContainers: [...(restoreInit ? [restoreInit] : []), ...pod.extraInitContainers ?? []] } : {}),
+          ...(initContainers.length || pod.extraInitContainers?.length
+            ? { initContainers: [...initContainers, ...pod.extraInitContainers ?? []] } : {}),
+          ...(restore?.s3?.serviceAccountAnnotations ? { serviceAccountName: s.names.restoreServiceAccount } : {}),
           // Monitoring may be attached after this construct: its sidecar is added at synth time.
           containers: Lazy.any({ produce: () => [redis, ...exporters(deployment, 'redis'), ...pod.extraContainers ?? []] }),
           volumes: [
@@ -114,7 +105,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
             emptyDir('run', Size.mebibytes(1), true),
             emptyDir('tmp', Size.mebibytes(32)),
             ...authVolume(s),
-            ...(restore ? [{ name: 'restore', persistentVolumeClaim: { claimName: restore.claimName, readOnly: true } }] : []),
+            ...(restore?.claimName ? [{ name: 'restore', persistentVolumeClaim: { claimName: restore.claimName, readOnly: true } }] : []),
             ...pod.extraVolumes ?? [],
           ],
         },
@@ -124,4 +115,36 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
     },
   });
   return { statefulSet, headlessService };
+}
+
+/**
+ * The restore init containers: on the first start only, `restore` turns the chosen backup into this
+ * pod's data (see redis-restore.sh); with `restore.s3`, `restore-fetch` (rclone image) downloads it
+ * first onto the data volume (see s3-fetch.sh).
+ */
+function restoreContainers(d: RedisSentinel, o: RedisStatefulSetOptions, r: ResolvedRestore, mounts: k8s.VolumeMount[]): k8s.Container[] {
+  const s = d._settings;
+  const script = (f: string) => ['sh', `${PATHS.scriptsDir}/${f}`];
+  const restoreEnv = restoreContainerEnv(s, r.file, r.s3 !== undefined);
+  const fetch: k8s.Container[] = r.s3 ? [{
+    name: 'restore-fetch',
+    image: r.s3.image,
+    imagePullPolicy: s.imagePullPolicy,
+    command: script(SCRIPT.s3Fetch),
+    env: [...restoreEnv, ...s3ContainerEnv(r.s3)],
+    resources: resourceRequirements({ cpu: { request: cpuMillis(50) }, memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) } }),
+    securityContext: containerSecurityContext(s),
+    volumeMounts: mounts.filter((m) => m.name !== 'auth'),
+  }] : [];
+  return [...fetch, {
+    name: 'restore',
+    image: s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    command: script(SCRIPT.restore),
+    env: [...identityEnv(serviceDomain(o.headlessServiceName, s.namespace, s.clusterDomain)), ...restoreEnv],
+    // It loads the whole data set once, as Redis will.
+    resources: resourceRequirements(s.redisResources),
+    securityContext: containerSecurityContext(s),
+    volumeMounts: [...mounts, ...(r.claimName ? [{ name: 'restore', mountPath: PATHS.restoreDir, readOnly: true }] : [])],
+  }];
 }

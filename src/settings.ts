@@ -33,6 +33,8 @@ export const PATHS = {
   authFile: '/etc/redis-auth/password',
   backupDir: '/backup',
   restoreDir: '/restore',
+  /** With `restore.s3`: where restore-fetch downloads the object (on the data volume; removed after the restore). */
+  restoreFetchDir: '/data/.restore-source',
   tmp: '/tmp',
 } as const;
 
@@ -51,6 +53,8 @@ export const SCRIPT = {
   preStop: 'redis-prestop.sh',
   backup: 'redis-backup.sh',
   restore: 'redis-restore.sh',
+  s3Upload: 's3-upload.sh',
+  s3Fetch: 's3-fetch.sh',
   redisProbe: 'redis-probe.sh',
   sentinelProbe: 'sentinel-probe.sh',
   sentinelTidy: 'sentinel-tidy.sh',

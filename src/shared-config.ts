@@ -1,10 +1,10 @@
 import { createHash } from 'crypto';
 import * as k8s from './k8s';
 import { renderRedisConf } from './config/redis-conf';
-import { backupEnv, renderScriptConstants, restoreEnv } from './config/scripts';
+import { backupEnv, renderScriptConstants, restoreEnv, s3Env } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';
 import { SHELL_FILES } from './scripts/embedded.generated';
-import type { ResolvedBackup } from './backup';
+import type { ResolvedBackup, ResolvedS3 } from './backup';
 import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, SCRIPT } from './settings';
 
 /** The rendered files of a deployment: what its ConfigMaps hold. */
@@ -93,9 +93,9 @@ export function backupContainerEnv(s: DeploymentSettings, b: ResolvedBackup): k8
 }
 
 /** Env of the restore init container: what only redis-restore.sh reads (added to the pod's identity env). */
-export function restoreContainerEnv(s: DeploymentSettings, file: string): k8s.EnvVar[] {
+export function restoreContainerEnv(s: DeploymentSettings, file: string, fromS3 = false): k8s.EnvVar[] {
   return restoreEnv({
-    sourceDir: PATHS.restoreDir,
+    sourceDir: fromS3 ? PATHS.restoreFetchDir : PATHS.restoreDir,
     file,
     filePrefix: s.name,
     dataDir: PATHS.data,
@@ -113,10 +113,18 @@ function sha256(...parts: string[]): string {
  * Scripts only the backup Job and the restore init container read: a change to them needs no
  * rolling restart of the Redis and Sentinel pods (their values come from those containers' env).
  */
-const NOT_ROLLED: ReadonlySet<string> = new Set([SCRIPT.backup, SCRIPT.restore]);
+const NOT_ROLLED: ReadonlySet<string> = new Set([SCRIPT.backup, SCRIPT.restore, SCRIPT.s3Upload, SCRIPT.s3Fetch]);
 
 /** Checksums of what each kind of pod reads at start, for pod-template annotations. */
 export function configChecksum(f: RenderedFiles): { redis: string; sentinel: string } {
   const scripts = Object.keys(f.scripts).filter((k) => !NOT_ROLLED.has(k)).sort().map((k) => `${k}\n${f.scripts[k]}`);
   return { redis: sha256(f.redisConf, ...scripts), sentinel: sha256(f.sentinelConf, ...scripts) };
+}
+
+/** Env of a container that reaches the object store (rclone's remote and credentials, `S3_PATH`). */
+export function s3ContainerEnv(r: ResolvedS3): k8s.EnvVar[] {
+  return s3Env({
+    bucket: r.bucket, prefix: r.prefix, region: r.region, endpoint: r.endpoint, forcePathStyle: r.forcePathStyle,
+    credentials: r.credentials, serverSideEncryption: r.serverSideEncryption, kmsKeyId: r.kmsKeyId, workDir: PATHS.tmp,
+  });
 }

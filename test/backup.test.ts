@@ -6,7 +6,7 @@
  * The scripts run for real in test/scripts/redis-backup.test.ts, redis-restore.test.ts and test/e2e/backup.test.ts.
  */
 import { Duration, Size } from 'cdk8s';
-import { RedisSentinelChartProps } from '../src';
+import { RedisSentinelChartProps, S3ServerSideEncryption } from '../src';
 import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
 import { KubeObject, cron, find, ofKind, synthChart } from './support/synth';
 
@@ -204,5 +204,101 @@ describe('rolling restarts', () => {
     for (const sts of ['redis-replica', 'redis-sentinel']) expect(find(a, 'StatefulSet', sts)).toEqual(find(b, 'StatefulSet', sts));
     const init = (o: KubeObject[]) => find(o, 'StatefulSet', 'redis-master').spec.template.spec.initContainers[0];
     expect({ ...init(a), env: [] }).toEqual({ ...init(b), env: [] });
+  });
+});
+
+describe('backup.s3 (upload to S3-compatible storage)', () => {
+  const S3_PROPS: RedisSentinelChartProps = {
+    backup: { retention: 5, s3: { bucket: 'redis-backups', credentialsSecret: 's3-keys', endpoint: 'https://minio.storage.svc:9000', forcePathStyle: true } },
+  };
+  const o = synthChart(S3_PROPS);
+  const spec = find(o, 'CronJob', 'redis-backup').spec.jobTemplate.spec.template.spec;
+  const env = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+  it('runs the backup as init container, then the upload in the pinned rclone image', () => {
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['backup']);
+    expect(spec.containers.map((c: any) => [c.name, c.image, c.command])).toEqual([['upload', 'rclone/rclone:1.68.2', ['sh', '/opt/redis-sentinel/s3-upload.sh']]]);
+    expect(spec.containers[0].securityContext).toEqual(spec.initContainers[0].securityContext);
+    expect(find(o, 'ConfigMap', 'redis-scripts').data['s3-upload.sh']).toContain('upload FAILED');
+  });
+
+  it('gives rclone its remote through env, credentials from the Secret by reference only', () => {
+    expect(env(spec.containers[0])).toMatchObject({
+      S3_PATH: 's3:redis-backups/redis/redis', S3_RETAIN: '5', RCLONE_CONFIG_S3_TYPE: 's3', RCLONE_CONFIG_S3_PROVIDER: 'Other',
+      RCLONE_CONFIG_S3_ENDPOINT: 'https://minio.storage.svc:9000', RCLONE_CONFIG_S3_FORCE_PATH_STYLE: 'true', RCLONE_CONFIG_S3_REGION: 'us-east-1',
+      RCLONE_CONFIG_S3_NO_CHECK_BUCKET: 'true',
+      AWS_ACCESS_KEY_ID: { secretKeyRef: { name: 's3-keys', key: 'AWS_ACCESS_KEY_ID' } },
+      AWS_SECRET_ACCESS_KEY: { secretKeyRef: { name: 's3-keys', key: 'AWS_SECRET_ACCESS_KEY' } },
+    });
+    expect(spec.containers[0].env.filter((e: any) => e.name.startsWith('AWS_') && e.value !== undefined)).toEqual([]);
+  });
+
+  it('lets the backup pods reach the endpoint\'s port only (any address), or only egressCidrs', () => {
+    const egress = find(o, 'NetworkPolicy', 'redis-backup').spec.egress;
+    expect(egress).toContainEqual({ ports: [{ protocol: 'TCP', port: 9000 }] });
+    const narrow = synthChart({ backup: { s3: { bucket: 'b-1', credentialsSecret: 'k', egressCidrs: ['52.216.0.0/15'] } } });
+    expect(find(narrow, 'NetworkPolicy', 'redis-backup').spec.egress).toContainEqual({ to: [{ ipBlock: { cidr: '52.216.0.0/15' } }], ports: [{ protocol: 'TCP', port: 443 }] });
+  });
+
+  it('with serviceAccountAnnotations, runs under a ServiceAccount of its own carrying them (workload identity), token not automounted', () => {
+    const annotations = { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/redis-backup' };
+    const w = synthChart({ backup: { s3: { bucket: 'b-1', serviceAccountAnnotations: annotations, serverSideEncryption: S3ServerSideEncryption.AWS_KMS, kmsKeyId: 'alias/redis' } } });
+    const sa = find(w, 'ServiceAccount', 'redis-backup');
+    expect(sa.metadata.annotations).toEqual(annotations);
+    const ws = find(w, 'CronJob', 'redis-backup').spec.jobTemplate.spec.template.spec;
+    expect(ws.serviceAccountName).toBe('redis-backup');
+    expect(ws.automountServiceAccountToken).toBe(false);
+    expect(env(ws.containers[0])).toMatchObject({
+      RCLONE_CONFIG_S3_PROVIDER: 'AWS', RCLONE_CONFIG_S3_SERVER_SIDE_ENCRYPTION: 'aws:kms', RCLONE_CONFIG_S3_SSE_KMS_KEY_ID: 'alias/redis',
+    });
+    expect(env(ws.containers[0]).AWS_ACCESS_KEY_ID).toBeUndefined();
+  });
+
+  it('changing S3 settings rolls no Redis or Sentinel pod', () => {
+    const plain = synthChart({ backup: { retention: 5 } });
+    for (const sts of ['redis-master', 'redis-replica', 'redis-sentinel']) expect(find(o, 'StatefulSet', sts)).toEqual(find(plain, 'StatefulSet', sts));
+  });
+});
+
+describe('restore.s3', () => {
+  const o = synthChart({ restore: { file: 'latest', s3: { bucket: 'redis-backups', prefix: 'prod/redis', credentialsSecret: 's3-keys' } } });
+  const master = find(o, 'StatefulSet', 'redis-master').spec.template.spec;
+
+  it('fetches the object with rclone before the restore container, which reads it from the data volume', () => {
+    expect(master.initContainers.map((c: any) => [c.name, c.image])).toEqual([['restore-fetch', 'rclone/rclone:1.68.2'], ['restore', 'redis:7.2.11-alpine']]);
+    const dir = (c: any) => c.env.find((e: any) => e.name === 'RESTORE_DIR').value;
+    expect(master.initContainers.map(dir)).toEqual(['/data/.restore-source', '/data/.restore-source']);
+    expect(master.initContainers[0].env).toContainEqual({ name: 'S3_PATH', value: 's3:redis-backups/prod/redis' });
+    expect(master.volumes.map((v: any) => v.name)).not.toContain('restore');
+    expect(find(o, 'StatefulSet', 'redis-replica').spec.template.spec.initContainers).toBeUndefined();
+  });
+
+  it('opens egress to the store for the bootstrap master only, in a policy of its own', () => {
+    const p = find(o, 'NetworkPolicy', 'redis-restore');
+    expect(p.spec).toEqual({
+      podSelector: { matchLabels: find(o, 'StatefulSet', 'redis-master').spec.selector.matchLabels },
+      policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'TCP', port: 443 }] }],
+    });
+  });
+});
+
+describe('backup Jobs and a restore on the same ReadWriteOnce claim (issue 15, item 6)', () => {
+  const affinityOf = (o: KubeObject[]) => find(o, 'CronJob', 'redis-backup').spec.jobTemplate.spec.template.spec.affinity;
+
+  it('run on the node of the bootstrap master while its restore mounts the backup claim', () => {
+    const o = synthChart({ backup: {}, restore: { file: 'latest' } });
+    const masterLabels = find(o, 'StatefulSet', 'redis-master').spec.template.metadata.labels;
+    const [term] = affinityOf(o).podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    expect(term.topologyKey).toBe('kubernetes.io/hostname');
+    expect(matches(term.labelSelector.matchLabels, masterLabels)).toBe(true);
+    for (const sts of ['redis-replica', 'redis-sentinel']) {
+      expect(matches(term.labelSelector.matchLabels, find(o, 'StatefulSet', sts).spec.template.metadata.labels)).toBe(false);
+    }
+  });
+
+  it('are not pinned when the restore reads another claim, S3, or nothing', () => {
+    expect(affinityOf(synthChart({ backup: {} }))).toBeUndefined();
+    expect(affinityOf(synthChart({ backup: {}, restore: { file: 'latest', claimName: 'old-backups' } }))).toBeUndefined();
+    expect(affinityOf(synthChart({ backup: {}, restore: { file: 'latest', s3: { bucket: 'b-1', credentialsSecret: 'k' } } }))).toBeUndefined();
   });
 });

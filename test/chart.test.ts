@@ -102,8 +102,9 @@ describe('the fixtures', () => {
   });
 
   it.each<[string, string, object | undefined, string[]]>([
-    ['src/backup.ts', 'BackupOptions', FULL.backup, ['existingClaim']],
-    ['src/backup.ts', 'RestoreOptions', FULL.restore, []],
+    // s3: test/backup.test.ts ('backup.s3', 'restore.s3'); a restore reads a claim or S3, not both.
+    ['src/backup.ts', 'BackupOptions', FULL.backup, ['existingClaim', 's3']],
+    ['src/backup.ts', 'RestoreOptions', FULL.restore, ['s3']],
     ['src/monitoring.ts', 'MonitoringOptions', FULL.monitoring, []],
   ])('the customised fixture sets every option of %s %s (but %j, covered apart)', (file, iface, options, apart) => {
     const source = fs.readFileSync(path.join(__dirname, '..', file), 'utf8');

@@ -39,6 +39,9 @@ describe('resourceNames', () => {
       replicasEndpoint: 'redis-replicas',
       proxy: 'redis-proxy',
       proxyMetrics: 'redis-proxy-metrics',
+      backupServiceAccount: 'redis-backup',
+      restoreServiceAccount: 'redis-restore',
+      restoreNetworkPolicy: 'redis-restore',
     });
   });
 
@@ -48,7 +51,7 @@ describe('resourceNames', () => {
       n.masterEndpoint, n.replicasEndpoint, n.proxyMetrics];
     const statefulSets = [n.master, n.replica, n.sentinel];
     const configMaps = [n.redisConfig, n.sentinelConfig, n.scripts, n.dashboard, n.proxy];
-    for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb, n.proxy], [n.redisNetworkPolicy, n.sentinelNetworkPolicy, n.backupNetworkPolicy, n.proxy]]) {
+    for (const group of [services, statefulSets, configMaps, [n.redisPdb, n.sentinelPdb, n.proxy], [n.redisNetworkPolicy, n.sentinelNetworkPolicy, n.backupNetworkPolicy, n.restoreNetworkPolicy, n.proxy], [n.backupServiceAccount, n.restoreServiceAccount]]) {
       expect(new Set(group).size).toBe(group.length);
     }
   });

@@ -387,6 +387,49 @@ describe('invalid configurations', () => {
     expect(() => make({ restore: { file: '../etc/passwd' } })).toThrow(/restore\.file \('\.\.\/etc\/passwd'\)[^\n]*no '\/'[^\n]*'latest'/);
   });
 
+  // --- S3 -------------------------------------------------------------------------------------
+  const S3 = { bucket: 'redis-backups', credentialsSecret: 's3-keys' };
+  it('fails when backup.s3.bucket is not a bucket name', () => {
+    expect(() => make({ backup: { s3: { ...S3, bucket: 'My_Bucket' } } })).toThrow(/backup\.s3\.bucket \('My_Bucket'\) must be an S3 bucket name/);
+  });
+
+  it('fails when backup.s3 has no credentials, or both kinds', () => {
+    expect(() => make({ backup: { s3: { bucket: 'b-1' } } }))
+      .toThrow(/backup\.s3 needs credentials: set backup\.s3\.credentialsSecret [^\n]*or backup\.s3\.serviceAccountAnnotations/);
+    expect(() => make({ backup: { s3: { ...S3, serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/r' } } } }))
+      .toThrow(/backup\.s3\.credentialsSecret and backup\.s3\.serviceAccountAnnotations are both set/);
+  });
+
+  it('fails when backup.s3.prefix starts with a slash or climbs up', () => {
+    expect(() => make({ backup: { s3: { ...S3, prefix: '/redis' } } })).toThrow(/backup\.s3\.prefix \('\/redis'\)[^\n]*without a leading or trailing '\/'/);
+    expect(() => make({ backup: { s3: { ...S3, prefix: 'a/../b' } } })).toThrow(/backup\.s3\.prefix \('a\/\.\.\/b'\)/);
+  });
+
+  it('fails when backup.s3.endpoint has a path or another scheme', () => {
+    expect(() => make({ backup: { s3: { ...S3, endpoint: 'https://minio:9000/bucket' } } })).toThrow(/backup\.s3\.endpoint \('https:\/\/minio:9000\/bucket'\) must be an http\(s\) URL/);
+    expect(() => make({ backup: { s3: { ...S3, endpoint: 'ftp://minio' } } })).toThrow(/backup\.s3\.endpoint \('ftp:\/\/minio'\)/);
+  });
+
+  it('fails when backup.s3.kmsKeyId is set without aws:kms encryption', () => {
+    expect(() => make({ backup: { s3: { ...S3, kmsKeyId: 'alias/redis' } } }))
+      .toThrow(/backup\.s3\.kmsKeyId is set but backup\.s3\.serverSideEncryption is not set: set serverSideEncryption: S3ServerSideEncryption\.AWS_KMS/);
+  });
+
+  it('fails when backup.s3.egressCidrs is empty or holds no CIDR', () => {
+    expect(() => make({ backup: { s3: { ...S3, egressCidrs: [] } } })).toThrow(/backup\.s3\.egressCidrs is empty[^\n]*any address on port 443/);
+    expect(() => make({ backup: { s3: { ...S3, egressCidrs: ['10.0.0.300/32'] } } })).toThrow(/backup\.s3\.egressCidrs entry '10\.0\.0\.300\/32' must be a CIDR/);
+  });
+
+  it('fails when backup.s3.retention is 0, or accessKeyIdKey is set without a Secret', () => {
+    expect(() => make({ backup: { s3: { ...S3, retention: 0 } } })).toThrow(/backup\.s3\.retention \(0\) must be a whole number of backups to keep in the bucket/);
+    expect(() => make({ backup: { s3: { bucket: 'b-1', serviceAccountAnnotations: {}, accessKeyIdKey: 'id' } } }))
+      .toThrow(/backup\.s3\.accessKeyIdKey is set without backup\.s3\.credentialsSecret/);
+  });
+
+  it('fails when restore.s3 is combined with restore.claimName', () => {
+    expect(() => make({ restore: { file: 'latest', claimName: 'old', s3: S3 } })).toThrow(/restore\.claimName \('old'\) and restore\.s3 are both set/);
+  });
+
   it('fails when backup.resources requests more memory than its limit', () => {
     expect(() => make({ backup: { resources: { memory: { request: Size.gibibytes(2), limit: Size.gibibytes(1) } } } }))
       .toThrow(/backup\.resources\.memory\.request \(2Gi\) exceeds its limit \(1Gi\)/);

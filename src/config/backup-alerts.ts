@@ -49,7 +49,7 @@ export function renderBackupAlertRules(o: BackupAlertOptions): RuleGroup[] {
           `The last successful run of CronJob ${o.cronJob} (schedule '${o.schedule}') was more than ${o.maxAgeSeconds} s ago, or it never succeeded since it was created:`,
           'a restore now would lose everything since the newest backup.',
           `Check: ${kubectl} get jobs -l app.kubernetes.io/component=backup --sort-by=.status.startTime;`,
-          `${kubectl} logs job/<the newest job> (every failure says why: no Sentinel answered, redis-cli --rdb failed, redis-check-rdb rejected the file, the volume is full);`,
+          `${kubectl} logs job/<the newest job> --all-containers (every failure says why: no Sentinel answered, redis-cli --rdb failed, redis-check-rdb rejected the file, the volume is full, the upload to S3 failed);`,
           `${kubectl} get cronjob ${o.cronJob} (suspended? lastScheduleTime?). Run one now: ${kubectl} create job --from=cronjob/${o.cronJob} ${o.cronJob}-manual.`,
         ].join(' '),
       },

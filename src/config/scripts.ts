@@ -129,3 +129,50 @@ export function restoreEnv(o: RestoreEnvOptions): k8s.EnvVar[] {
     envVar('WORK_DIR', o.workDir),
   ];
 }
+
+/** Where and how rclone reaches the object store (s3-upload.sh, s3-fetch.sh). */
+export interface S3EnvOptions {
+  readonly bucket: string;
+  /** Key prefix without leading or trailing '/'; '' for the bucket's root. */
+  readonly prefix: string;
+  readonly region: string;
+  /** Endpoint URL; undefined for AWS S3 itself. */
+  readonly endpoint?: string;
+  readonly forcePathStyle: boolean;
+  /** The Secret and keys of the access key, or undefined for workload identity (rclone's env_auth chain). */
+  readonly credentials?: { readonly secretName: string; readonly accessKeyIdKey: string; readonly secretAccessKeyKey: string };
+  /** 'AES256' or 'aws:kms'. */
+  readonly serverSideEncryption?: string;
+  readonly kmsKeyId?: string;
+  /** A writable scratch directory (rclone's config and cache paths point there). */
+  readonly workDir: string;
+}
+
+/** rclone's remote `s3` (RCLONE_CONFIG_S3_*), its credentials and `S3_PATH`: no config file, no secret in the object. */
+export function s3Env(o: S3EnvOptions): k8s.EnvVar[] {
+  const secret = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { secretKeyRef: { name: o.credentials!.secretName, key } } });
+  return [
+    envVar('S3_PATH', `s3:${o.bucket}${o.prefix ? `/${o.prefix}` : ''}`),
+    envVar('RCLONE_CONFIG', `${o.workDir}/rclone.conf`),
+    envVar('RCLONE_CACHE_DIR', `${o.workDir}/rclone-cache`),
+    envVar('RCLONE_CONFIG_S3_TYPE', 's3'),
+    envVar('RCLONE_CONFIG_S3_PROVIDER', o.endpoint ? 'Other' : 'AWS'),
+    // Credentials from the environment: the Secret's keys below, or a web-identity token (IRSA).
+    envVar('RCLONE_CONFIG_S3_ENV_AUTH', 'true'),
+    envVar('RCLONE_CONFIG_S3_REGION', o.region),
+    ...(o.endpoint ? [envVar('RCLONE_CONFIG_S3_ENDPOINT', o.endpoint)] : []),
+    envVar('RCLONE_CONFIG_S3_FORCE_PATH_STYLE', String(o.forcePathStyle)),
+    // Never create the bucket: the credentials need no bucket-level rights.
+    envVar('RCLONE_CONFIG_S3_NO_CHECK_BUCKET', 'true'),
+    ...(o.serverSideEncryption ? [envVar('RCLONE_CONFIG_S3_SERVER_SIDE_ENCRYPTION', o.serverSideEncryption)] : []),
+    ...(o.kmsKeyId ? [envVar('RCLONE_CONFIG_S3_SSE_KMS_KEY_ID', o.kmsKeyId)] : []),
+    // With aws:kms S3's ETag is no MD5, which rclone's own check compares: the scripts' SHA-256 read-back is the check.
+    ...(o.serverSideEncryption === 'aws:kms' ? [envVar('RCLONE_IGNORE_CHECKSUM', 'true')] : []),
+    ...(o.credentials ? [secret('AWS_ACCESS_KEY_ID', o.credentials.accessKeyIdKey), secret('AWS_SECRET_ACCESS_KEY', o.credentials.secretAccessKeyKey)] : []),
+  ];
+}
+
+/** What only s3-upload.sh reads besides the backup env and s3Env. */
+export function s3UploadEnv(retention: number): k8s.EnvVar[] {
+  return [envVar('S3_RETAIN', retention)];
+}

@@ -117,14 +117,32 @@ check_password() {
   esac
 }
 
-# Prints the names of the backup files in $1, oldest first: <BACKUP_PREFIX>-<UTC time>.rdb with
-# the time as YYYYMMDDTHHMMSSZ, the names the backup script gives (retention touches no other file).
-backups_in() {
-  for f in "$1"/*.rdb; do
-    [ -f "$f" ] || continue
-    b=${f##*/}
+# Filters stdin (one name a line) to backup names: <BACKUP_PREFIX>-<UTC time>.rdb with the time as
+# YYYYMMDDTHHMMSSZ, the names the backup script gives (retention touches no other file); sorted,
+# oldest first.
+backup_names() {
+  while read -r b; do
     case $b in
       "$BACKUP_PREFIX"-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z.rdb) printf '%s\n' "$b" ;;
     esac
   done | sort
+}
+
+# Prints the names of the backup files in directory $1, oldest first (see backup_names).
+backups_in() {
+  for f in "$1"/*.rdb; do
+    [ -f "$f" ] || continue
+    printf '%s\n' "${f##*/}"
+  done | backup_names
+}
+
+# Prints the files of Redis' own in data directory $1 that hold data, space-separated (nothing
+# when there are none): a non-empty dump.rdb or appendonly.aof, or an appendonlydir/ whose
+# manifest is not empty. Anything else (a restore's staging, lost+found) is not Redis data.
+redis_data_in() {
+  found=''
+  for f in "$1/dump.rdb" "$1/appendonly.aof" "$1"/appendonlydir/*.manifest; do
+    [ -f "$f" ] && [ -s "$f" ] && found="$found${f#"$1"/} "
+  done
+  printf '%s' "$found"
 }

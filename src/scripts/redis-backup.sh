@@ -6,7 +6,8 @@
 # failure (those it checks for log one "backup FAILED: ..." line) and leaves no partial file behind.
 # Env (the container's, so that changing them rolls no Redis pod): BACKUP_DIR, BACKUP_PREFIX,
 # BACKUP_RETAIN, BACKUP_STALE_MINUTES (partial files older than this are leftovers of killed runs),
-# WORK_DIR (writable scratch). Per-release values: constants.sh (see lib.sh).
+# WORK_DIR (writable scratch; the file's name goes to $WORK_DIR/backup-name for s3-upload.sh).
+# Per-release values: constants.sh (see lib.sh).
 set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -115,6 +116,8 @@ sync
 mv "$partial" "$final"
 sync
 bytes=$(wc -c < "$final" | tr -d " ")
+# For the upload container, when there is one.
+printf '%s\n' "$name" > "$WORK_DIR/backup-name"
 log "backup ok: $name, $bytes bytes, ${keys:-?} keys, from the $role $host, in $(( $(date +%s) - start ))s"
 
 # Retention: the newest BACKUP_RETAIN backups stay (names sort by time).

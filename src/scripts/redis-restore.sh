@@ -1,13 +1,18 @@
 #!/bin/sh
-# Restore (init container of the bootstrap master): on the FIRST start only (empty data volume, no
-# restore marker) and only when no Sentinel names another master, checks the chosen RDB with
-# `redis-check-rdb`, loads it into a temporary Redis without AOF (Redis with `appendonly yes`
-# ignores an RDB file), turns AOF on so Redis writes the AOF from the loaded data, and leaves a
-# marker so that later starts never restore again. The Redis container then starts from that data.
+# Restore (init container of the bootstrap master): on the FIRST start only (no Redis data on the
+# volume, no restore marker) and only when no Sentinel names another master, checks the chosen RDB
+# with `redis-check-rdb`, loads it into a temporary Redis without AOF (Redis with `appendonly yes`
+# ignores an RDB file), turns AOF on so Redis writes the AOF from the loaded data, moves that AOF
+# into place and leaves a marker so that later starts never restore again. The Redis container
+# then starts from that data.
+# Retry-safe: all work happens in a staging directory on the data volume whose name is none of
+# Redis' own (STAGE below), removed at every start; only Redis' own files count as data
+# (redis_data_in), and they appear only once complete (one rename). A restore that fails exits 1
+# with one "restore FAILED: ..." line at every attempt, so the pod never starts without its data.
 # Env (the container's): RESTORE_FROM (a file name in RESTORE_DIR, or `latest` for the newest
-# <BACKUP_PREFIX>-<UTC time>.rdb), RESTORE_DIR (the backups' volume), BACKUP_PREFIX, DATA_DIR
-# (Redis' data volume), WORK_DIR (writable scratch), SELF_FQDN (this pod's stable DNS name).
-# Per-release values: constants.sh (see lib.sh).
+# <BACKUP_PREFIX>-<UTC time>.rdb), RESTORE_DIR (the backups' volume, or where the restore-fetch
+# init container put the object), BACKUP_PREFIX, DATA_DIR (Redis' data volume), WORK_DIR (writable
+# scratch), SELF_FQDN (this pod's stable DNS name). Per-release values: constants.sh (see lib.sh).
 set -eu
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,16 +24,37 @@ set -eu
 : "${WORK_DIR:?must be set in the env of the restore container}"
 : "${REDIS_TEMPLATE:?missing from constants.sh (scripts ConfigMap)}"
 MARKER="$DATA_DIR/restored-from"
+STAGE="$DATA_DIR/.restore-staging"
 FAIL_PREFIX='restore FAILED'
+# With restore.s3, RESTORE_DIR is restore-fetch's download directory on the data volume: removed
+# once this script is done with it (kept after a failure: the kubelet reruns only this container).
+fetched=''
+case $RESTORE_DIR in
+  "$DATA_DIR"/*) fetched=$RESTORE_DIR ;;
+esac
+finish() {
+  [ -z "$fetched" ] || rm -rf "$fetched"
+  exit 0
+}
 
 if [ -e "$MARKER" ]; then
   log "restore: done before ($(cat "$MARKER")); never again"
-  exit 0
+  rm -rf "$STAGE"
+  finish
 fi
-existing=$(find "$DATA_DIR" -mindepth 1 -maxdepth 1 ! -name lost+found | head -n 5)
+# A run stopped between moving the AOF into place and the marker: the data is complete.
+if [ -f "$STAGE/restored-from" ] && [ -n "$(redis_data_in "$DATA_DIR")" ]; then
+  mv "$STAGE/restored-from" "$MARKER"
+  rm -rf "$STAGE"
+  log "restore: done before ($(cat "$MARKER")); never again"
+  finish
+fi
+# Leftovers of an attempt that did not finish (and restore.rdb of releases before this one).
+rm -rf "$STAGE" "$DATA_DIR/restore.rdb" "$DATA_DIR/restore.rdb.partial"
+existing=$(redis_data_in "$DATA_DIR")
 if [ -n "$existing" ]; then
-  log "restore: $DATA_DIR already holds data ($(echo "$existing" | tr "\n" " ")); not restoring over it"
-  exit 0
+  log "restore: $DATA_DIR already holds Redis data ($existing); not restoring over it"
+  finish
 fi
 load_auth
 master=$(current_master "" "$SELF_FQDN")
@@ -37,7 +63,7 @@ if [ -n "$master" ]; then
   set -- $master
   if [ "$2" != "$SELF_FQDN" ]; then
     log "restore: the Sentinels name $2 as master; this pod starts as its replica and copies its data: not restoring"
-    exit 0
+    finish
   fi
 fi
 
@@ -58,15 +84,16 @@ if ! redis-check-rdb "$src" >"$WORK_DIR/check.log" 2>&1; then
 fi
 log "restore: $src is a valid RDB file; loading it"
 
+mkdir "$STAGE"
 rdb=restore.rdb
-cp "$src" "$DATA_DIR/$rdb.partial"
-mv "$DATA_DIR/$rdb.partial" "$DATA_DIR/$rdb"
+cp "$src" "$STAGE/$rdb" || fail "could not copy $src into $STAGE (volume full?)"
 # A private server: no TCP port, a socket in the scratch directory, no auth needed.
 sock="$WORK_DIR/restore.sock"
 local_cli() {
   env -u REDISCLI_AUTH redis-cli -s "$sock" "$@" 2>/dev/null | tr -d "\r"
 }
-redis-server "$REDIS_TEMPLATE" --port 0 --unixsocket "$sock" --unixsocketperm 700 --appendonly no --save "" --dbfilename "$rdb" --dir "$DATA_DIR" &
+redis-server "$REDIS_TEMPLATE" --port 0 --unixsocket "$sock" --unixsocketperm 700 --appendonly no --save "" \
+  --dbfilename "$rdb" --dir "$STAGE" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 until [ "$(local_cli PING || true)" = "PONG" ]; do
@@ -93,6 +120,18 @@ done
 local_cli SHUTDOWN NOSAVE >/dev/null || true
 wait "$pid" || true
 trap - EXIT
-rm -f "$DATA_DIR/$rdb"
-echo "$file restored $(date -u +%Y-%m-%dT%H:%M:%SZ) keys=$keys" > "$MARKER"
+aof="$STAGE/appendonlydir"
+if [ -z "$(redis_data_in "$STAGE")" ] || [ ! -d "$aof" ]; then
+  fail "the temporary server left no AOF in $STAGE"
+fi
+echo "$file restored $(date -u +%Y-%m-%dT%H:%M:%SZ) keys=$keys" > "$STAGE/restored-from"
+sync
+# The data appears in one rename, complete; then the marker (see the start of this script). An
+# appendonlydir there holds no manifest with data (checked above): a leftover, not data.
+rm -rf "$DATA_DIR/appendonlydir"
+mv "$aof" "$DATA_DIR/appendonlydir"
+mv "$STAGE/restored-from" "$MARKER"
+sync
+rm -rf "$STAGE"
 log "restore: $keys keys from $file; Redis starts from them (this never happens again for this volume)"
+finish

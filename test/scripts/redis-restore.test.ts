@@ -3,7 +3,7 @@
  * template) with the env the restore init container gets (restoreEnv, expanded as the kubelet
  * does): it turns a real RDB into the AOF Redis then starts from, once.
  */
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { restoreEnv } from '../../src/config/scripts';
 import { settingsOf } from '../support/synth';
@@ -75,13 +75,85 @@ it('restores the newest backup into AOF once, and never again', async () => {
   expect(again.stderr).toMatch(/restore: done before \(redis-20260101T020000Z\.rdb restored .+ keys=50\); never again/);
 });
 
-it('does not restore over existing data', () => {
-  const p = pod('existing');
-  writeFileSync(join(p.data, 'appendonly.aof'), '');
+it.each([
+  ['a dump.rdb', (d: string) => writeFileSync(join(d, 'dump.rdb'), 'REDIS0010'), 'dump.rdb'],
+  ['an appendonlydir with a manifest', (d: string) => {
+    mkdirSync(join(d, 'appendonlydir'));
+    writeFileSync(join(d, 'appendonlydir', 'appendonly.aof.manifest'), 'file appendonly.aof.1.base.rdb seq 1 type b\n');
+  }, 'appendonlydir/appendonly.aof.manifest'],
+])('does not restore over Redis data (%s)', (_what, make, named) => {
+  const p = pod(`existing-${named.replace(/\W/g, '')}`);
+  make(p.data);
+  const before = readdirSync(p.data).sort();
   const r = box.run(p.scripts, 'redis-restore.sh', [], box.env(containerEnv(p.data)));
   expect(r.status).toBe(0);
-  expect(r.stderr).toMatch(/already holds data \(.*appendonly\.aof \); not restoring over it/);
-  expect(existsSync(join(p.data, 'restored-from'))).toBe(false);
+  expect(r.stderr).toContain(`already holds Redis data (${named} ); not restoring over it`);
+  expect(readdirSync(p.data).sort()).toEqual(before);
+});
+
+it('counts only Redis\' own files as data: leftovers of a failed attempt are cleaned and the restore runs', () => {
+  const p = pod('leftovers');
+  // What a release before this one left when its temporary server failed after the copy (issue 15,
+  // item 3: the retry took it for data and Redis started empty), a staging directory of a killed
+  // attempt, an appendonlydir without manifest, an empty appendonly.aof, lost+found.
+  writeFileSync(join(p.data, 'restore.rdb'), readFileSync(join(restoreDir, 'redis-20250101T020000Z.rdb')));
+  mkdirSync(join(p.data, '.restore-staging', 'appendonlydir'), { recursive: true });
+  writeFileSync(join(p.data, '.restore-staging', 'restore.rdb'), 'half');
+  mkdirSync(join(p.data, 'appendonlydir'));
+  writeFileSync(join(p.data, 'appendonly.aof'), '');
+  mkdirSync(join(p.data, 'lost+found'));
+  const r = box.run(p.scripts, 'redis-restore.sh', [], box.env(containerEnv(p.data)));
+  expect({ status: r.status, output: r.output }).toEqual({ status: 0, output: expect.stringContaining('restore: 50 keys from redis-20260101T020000Z.rdb') });
+  expect(readdirSync(p.data).sort()).toEqual(['appendonly.aof', 'appendonlydir', 'lost+found', 'restored-from']);
+  expect(readdirSync(join(p.data, 'appendonlydir')).some((f) => f.endsWith('.manifest'))).toBe(true);
+});
+
+describe('a restore that fails', () => {
+  /** A redis-server before the image's that fails as `body` says. */
+  function failing(name: string, body: string): string {
+    return box.stubs(`${name}-stub`, { 'redis-server': body });
+  }
+
+  it('keeps failing, with one "restore FAILED:" line per attempt, and leaves no Redis data', () => {
+    const p = pod('fails');
+    // The temporary server dies after the copy (out of memory, a node problem...).
+    const stub = failing('fails', 'exit 1');
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const r = box.run(p.scripts, 'redis-restore.sh', [], box.env(containerEnv(p.data), stub));
+      const failed = r.output.split('\n').filter((l) => l.includes('FAILED'));
+      expect({ attempt, status: r.status, failed }).toEqual({
+        attempt, status: 1, failed: [expect.stringMatching(/restore FAILED: redis-server exited while loading .*redis-20260101T020000Z\.rdb/)],
+      });
+      expect(readdirSync(p.data).filter((f) => f !== '.restore-staging')).toEqual([]);
+    }
+  });
+
+  it('killed mid-way, then retried: the retry restores everything', () => {
+    const p = pod('killed');
+    // The container is SIGKILLed while its temporary server loads (the kubelet then reruns it).
+    const stub = failing('killed', 'kill -9 $PPID; exit 1');
+    const r = box.run(p.scripts, 'redis-restore.sh', [], box.env(containerEnv(p.data), stub));
+    expect(r.status).toBeNull();
+    expect(readdirSync(p.data)).toEqual(['.restore-staging']);
+    expect(readdirSync(join(p.data, '.restore-staging'))).toContain('restore.rdb');
+
+    const retry = box.run(p.scripts, 'redis-restore.sh', [], box.env(containerEnv(p.data)));
+    expect({ status: retry.status, output: retry.output }).toEqual({ status: 0, output: expect.stringContaining('restore: 50 keys from redis-20260101T020000Z.rdb') });
+    expect(readdirSync(p.data).sort()).toEqual(['appendonlydir', 'restored-from']);
+  });
+
+  it('stopped between moving the AOF into place and writing the marker: the next start completes the marker', () => {
+    const p = pod('marker');
+    const done = box.run(p.scripts, 'redis-restore.sh', [], box.env(containerEnv(p.data)));
+    expect(done.status).toBe(0);
+    // As if the container had been killed right after the rename.
+    mkdirSync(join(p.data, '.restore-staging'));
+    renameSync(join(p.data, 'restored-from'), join(p.data, '.restore-staging', 'restored-from'));
+    const r = box.run(p.scripts, 'redis-restore.sh', [], box.env(containerEnv(p.data)));
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/restore: done before \(redis-20260101T020000Z\.rdb restored .+ keys=50\); never again/);
+    expect(readdirSync(p.data).sort()).toEqual(['appendonlydir', 'restored-from']);
+  });
 });
 
 it('does not restore when the Sentinels name another master (this pod copies its data)', async () => {

@@ -9,6 +9,8 @@
  * - haproxy:*-alpine: busybox applets and Debian's haproxy 2.6 (/usr/sbin/haproxy), as uid 99 (the
  *   official image's `haproxy` user).
  * - alpine:* / busybox:*: busybox applets only.
+ * - rclone/rclone:*: busybox applets (the image is alpine with rclone added) and Debian's rclone
+ *   (1.60, older than the pinned image).
  * - rse2e/node-client, rse2e/python-client: harness images for client pods: busybox, redis-cli and
  *   node or Debian's python3 (with python3-redis).
  */
@@ -87,6 +89,7 @@ const KINDS: ImageKind[] = [
     cmd: ['haproxy', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
     user: 99,
   },
+  { key: 'rclone', test: /(^|\/)rclone\/rclone(:|@|$)/, extra: { rclone: '/usr/bin/rclone' }, env: {}, workingDir: '/', entrypoint: ['rclone'], cmd: [] },
   { key: 'busybox', test: /(^|\/)(alpine|busybox)(:|@|$)/, extra: {}, env: {}, workingDir: '/', entrypoint: [], cmd: ['sh'] },
   { key: 'node-client', test: /^rse2e\/node-client(:|$)/, extra: { node: process.execPath, 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['node'] },
   { key: 'python-client', test: /^rse2e\/python-client(:|$)/, extra: { python3: '/usr/bin/python3', 'redis-cli': '/usr/bin/redis-cli' }, env: {}, workingDir: '/', entrypoint: [], cmd: ['python3'] },
@@ -101,7 +104,7 @@ export class Images {
 
   resolve(image: string): Image {
     const kind = KINDS.find((k) => k.test.test(image));
-    if (!kind) throw new Error(`image ${image} has no host mapping in the e2e harness (known: redis, redis_exporter, haproxy, alpine, busybox, rse2e/*-client)`);
+    if (!kind) throw new Error(`image ${image} has no host mapping in the e2e harness (known: redis, redis_exporter, haproxy, rclone/rclone, alpine, busybox, rse2e/*-client)`);
     let built = this.built.get(kind.key);
     if (!built) {
       const binDir = join(this.root, kind.key, 'bin');
