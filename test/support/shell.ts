@@ -56,6 +56,7 @@ export class Sandbox {
       masterName: 'mymaster',
       sentinelHosts: ['127.0.0.1'],
       sentinelPort: 1, // nothing listens there: no Sentinel answers
+      redisHosts: ['127.0.0.1'],
       authFile: this.authFile,
       cliTimeoutSeconds: 3, // as the chart (CLI_TIMEOUT_SECONDS)
       bootstrapMasterHost: '127.0.0.1',
