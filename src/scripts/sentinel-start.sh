@@ -70,9 +70,13 @@ adopt_newest() {
   done
 }
 
-# Facts of the Redis pods that answer now, as "<epoch> <host> <port>".
-facts=$(redis_facts)
-[ -n "$facts" ] && facts="$facts $REDIS_PORT"
+# With some Sentinel state, newer facts of the Redis pods that answer now (no wait) win over it (a
+# Sentinel that was down during a failover). Without any, every Redis pod must answer: adopt_newest.
+facts=''
+if [ -n "$saved$peer" ]; then
+  facts=$(redis_facts)
+  [ -n "$facts" ] && facts="$facts $REDIS_PORT"
+fi
 chosen=''
 for candidate in "$peer|the live Sentinels" "$saved|its own saved state" "$facts|the facts the Redis pods keep"; do
   c=${candidate%%|*}

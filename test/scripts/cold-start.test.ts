@@ -108,6 +108,10 @@ describe('a new install, no Sentinel up yet', () => {
     await waitFor('the promoted pod to record epoch 1', () => facts(name) === `1 ${promoted}` && named(promoted) === `rs-facts:1:${promoted}`, 30, logs)
       .catch((e) => { throw new Error(`${facts(name)} ${named(promoted)} ${promoted} ${cli(S[0], sentinelPort, 'SENTINEL', 'MASTER', 'mymaster')}` + e.message); });
     await waitFor('the old master to follow it and record it', () => facts('r0') === `1 ${promoted}`, 40, logs);
+    for (const ip of P.filter((p) => p !== promoted)) {
+      await waitFor(`${ip} to replicate ${promoted}`, () => field(ip, 'master_host') === promoted && field(ip, 'master_link_status') === 'up', 40, logs)
+        .catch((e) => { throw new Error(`${info(ip)}\n${e.message}`); });
+    }
     expect(cli(promoted, port, 'SET', 'newer', 'x')).toBe('OK');
   });
 
