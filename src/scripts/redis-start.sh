@@ -121,8 +121,9 @@ watch_role() {
       view=$SELF_FQDN
     elif [ "$role" = slave ] && [ "$(v master_link_status)" = up ] && [ "$(v master_sync_in_progress)" = 0 ]; then
       view=$(v master_host)
-      if [ "$(v slave_priority)" = 0 ] && [ "$PRIORITY" != 0 ]; then
-        cli -p "$REDIS_PORT" CONFIG SET replica-priority "$PRIORITY" > /dev/null && log "synced from $view: replica-priority $PRIORITY"
+      # Once per start: a priority an operator sets later (CONFIG SET) stays.
+      if [ -z "${prioritised:-}" ] && [ "$(v slave_priority)" = 0 ] && [ "$PRIORITY" != 0 ]; then
+        cli -p "$REDIS_PORT" CONFIG SET replica-priority "$PRIORITY" > /dev/null && prioritised=1 && log "synced from $view: replica-priority $PRIORITY"
       fi
     fi
     f=$(read_facts "$FACTS")
