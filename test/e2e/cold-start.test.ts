@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { settingsOf, synthChart } from '../support/synth';
-import { Deployment, Writer, WriterResult } from './deployment';
+import { Deployment, WriterResult } from './deployment';
 import { Cluster } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { sleep, waitFor } from './harness/sys';
