@@ -26,7 +26,7 @@ export interface ScriptConstantsOptions {
   readonly authFile?: string;
   /** Seconds one redis-cli call may take before it is abandoned. */
   readonly cliTimeoutSeconds: number;
-  /** FQDN of the bootstrap master pod: the master when no Sentinel answers. */
+  /** FQDN of the bootstrap master pod: what a Sentinel without state monitors when no Redis pod holds a key. */
   readonly bootstrapMasterHost: string;
   /** The rendered redis.conf (read-only ConfigMap file). */
   readonly redisTemplateFile: string;
