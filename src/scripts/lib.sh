@@ -137,7 +137,8 @@ FENCE_HOST=127.0.0.1
 FENCE_PORT=1
 # What a Redis pod last learnt from the Sentinels ("<config-epoch> <master host>": at that epoch
 # that pod was master) is kept in its data volume, and named on one client connection of its Redis
-# ("rs-facts:<epoch>:<host>", CLIENT LIST), the one place a Sentinel can read it.
+# ("rs-facts:<epoch>:<host>", or "rs-facts:none" when it has none yet, CLIENT LIST), the one place a
+# Sentinel can read it. A pod that names no such connection is still starting: no evidence yet.
 FACTS_CLIENT=rs-facts
 
 # Prints "<epoch> <host>" from the facts file $1, or nothing.
@@ -148,12 +149,14 @@ read_facts() {
 
 # Prints what Redis pod $1 reports: "<state> <keys> <facts-epoch> <facts-host>", state master,
 # replica or fenced, keys 1 when it holds any key, facts "- -" when it has none. Nothing when it
-# does not answer or is still loading its data.
+# does not answer, is still loading its data or has not published its facts yet.
 redis_evidence() {
   info=$({ cli -h "$1" -p "$REDIS_PORT" INFO || true; } | tr -d "\r")
   case $info in *"role:"*) ;; *) return 0 ;; esac
   case $info in *"loading:1"*) return 0 ;; esac
-  facts=$({ cli -h "$1" -p "$REDIS_PORT" CLIENT LIST || true; } | tr ' ' '\n' | sed -n "s/^name=$FACTS_CLIENT:\([0-9][0-9]*\):\([A-Za-z0-9.:-][A-Za-z0-9.:-]*\)\$/\1 \2/p" | sort -n -r | head -n 1)
+  names=$({ cli -h "$1" -p "$REDIS_PORT" CLIENT LIST || true; } | tr ' ' '\n' | sed -n "s/^name=$FACTS_CLIENT://p")
+  [ -n "$names" ] || return 0
+  facts=$(echo "$names" | sed -n 's/^\([0-9][0-9]*\):\([A-Za-z0-9.:-][A-Za-z0-9.:-]*\)$/\1 \2/p' | sort -n -r | head -n 1)
   echo "$info" | awk -v fh="$FENCE_HOST" -v fp="$FENCE_PORT" -v facts="${facts:-- -}" -F: '
     $1 == "role" { role = $2 }
     $1 == "master_host" { mh = $2 }

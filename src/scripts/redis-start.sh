@@ -58,8 +58,8 @@ write_config() {
 # again when it is gone (Sentinel kills client connections when it reconfigures a pod).
 publish_facts() {
   f=$(read_facts "$FACTS")
-  [ -n "$f" ] || return 0
-  name="$FACTS_CLIENT:${f% *}:${f#* }"
+  name="$FACTS_CLIENT:none"
+  [ -n "$f" ] && name="$FACTS_CLIENT:${f% *}:${f#* }"
   case " $({ cli -p "$REDIS_PORT" CLIENT LIST || true; } | tr -d "\r" | tr "\n" " ") " in
     *" name=$name "*) return 0 ;;
   esac

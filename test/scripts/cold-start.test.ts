@@ -9,9 +9,10 @@
  * newest data, waiting while a pod that may hold it does not answer.
  */
 import { existsSync, readFileSync, writeFileSync } from 'fs';
+import { Socket } from 'net';
 import { join } from 'path';
 import { renderSentinelConf } from '../../src/config/sentinel-conf';
-import { Sandbox, cli, freePort, redisTemplate, safeRead, waitFor } from '../support/shell';
+import { Sandbox, cli, freePort, holdClientName, redisTemplate, safeRead, waitFor } from '../support/shell';
 
 const P = ['127.0.5.1', '127.0.5.2', '127.0.5.3'];
 const S = ['127.0.5.9', '127.0.5.10'];
@@ -100,7 +101,11 @@ describe('a new install, no Sentinel up yet', () => {
   });
 
   it('a replica records the new master after a failover, once the Sentinels name it', async () => {
-    await waitFor('the Sentinel to know both replicas', () => cli(S[0], sentinelPort, 'SENTINEL', 'REPLICAS', 'mymaster').split(P[2]).length > 1, 30).catch((e) => { throw new Error(e.message + cli(S[0], sentinelPort, 'SENTINEL', 'MASTER', 'mymaster') + cli(S[0], sentinelPort, 'SENTINEL', 'REPLICAS', 'mymaster') + safeRead(join(box.root, 's0', 'data', 'sentinel.conf'))); });
+    // Sentinel reads a replica's priority from its INFO every 10 s: wait until it has seen both synced.
+    await waitFor('the Sentinel to know both replicas at priority 100', () => {
+      const r = cli(S[0], sentinelPort, 'SENTINEL', 'REPLICAS', 'mymaster');
+      return r.includes(P[1]) && r.includes(P[2]) && (r.match(/slave-priority\n100\n/g) ?? []).length === 2;
+    }, 40);
     expect(cli(S[0], sentinelPort, 'SENTINEL', 'FAILOVER', 'mymaster')).toBe('OK');
     const now = () => cli(S[0], sentinelPort, 'SENTINEL', 'get-master-addr-by-name', 'mymaster').split('\n')[0];
     const promoted = await waitFor('a promoted replica', () => (now() !== P[0] ? now() : ''), 30);
@@ -158,10 +163,27 @@ describe('a Sentinel without state, pods holding data but no facts (an older rel
     return box.run(d, 'sentinel-start.sh', [], box.env({ SELF_FQDN: '127.0.5.29' }, stub));
   };
 
+  const held: Socket[] = [];
+  /** What the start script's watcher does: one connection named after the (missing) facts. */
+  const publishNoFacts = (ip: string) => held.push(holdClientName(ip, port, 'rs-facts:none'));
+
   beforeAll(async () => {
     box.redisServer('q0', Q[0], port, ['replicaof 127.0.0.1 1']);
     box.redisServer('q1', Q[1], port, ['replicaof 127.0.0.1 1']);
     for (const ip of Q) await waitFor(ip, () => cli(ip, port, 'PING') === 'PONG');
+  });
+
+  afterAll(() => held.forEach((x) => x.destroy()));
+
+  it('counts a pod that answers but has not published its facts yet as missing (still starting)', async () => {
+    const d = box.scripts('nofacts-unpublished', { ...constants(), redisHosts: Q, sentinelHosts: ['127.0.5.29'] });
+    writeFileSync(join(box.root, 'nofacts-unpublished', 'sentinel.conf.template'), `sentinel monitor mymaster ${Q[0]} ${port} 1\n`);
+    const log = join(box.root, 'nofacts-unpublished', 'out.log');
+    const p = box.start(d, 'sentinel-start.sh', box.env({ SELF_FQDN: '127.0.5.29' }, box.stubs('nofacts-unpublished-stub', { 'redis-sentinel': 'exit 0' })), log);
+    await waitFor('the waiting line', () => safeRead(log).includes(`no answer (or still loading) from Redis pod(s) ${Q[0]} ${Q[1]}, which may hold newer data`), 20, [log]);
+    process.kill(-p.pid!, 'SIGKILL');
+    for (const ip of Q) publishNoFacts(ip);
+    await waitFor('both named', () => Q.every((ip) => cli(ip, port, 'CLIENT', 'LIST').includes('name=rs-facts:none')), 10);
   });
 
   it('monitors the only pod holding keys', () => {

@@ -8,7 +8,8 @@ import { createHash } from 'crypto';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { renderSentinelConf } from '../../src/config/sentinel-conf';
-import { PASSWORD, Sandbox, cli, confEscape, freePort, safeRead, waitFor } from '../support/shell';
+import { Socket } from 'net';
+import { PASSWORD, Sandbox, cli, confEscape, freePort, holdClientName, safeRead, waitFor } from '../support/shell';
 
 const SELF = '127.0.4.1';
 const PEER = '127.0.4.9';
@@ -17,6 +18,7 @@ const BOOT = 'redis-master-0.redis-master-headless.redis.svc.cluster.local';
 const EMPTY_REDIS = '127.0.4.20';
 let box: Sandbox;
 let sentinelPort: number;
+let named: Socket | undefined;
 
 beforeAll(async () => {
   box = new Sandbox();
@@ -24,9 +26,15 @@ beforeAll(async () => {
   sentinelPort = await freePort([SELF, PEER, '127.0.0.1']);
   box.redisServer('empty-redis', EMPTY_REDIS, 6379);
   await waitFor('the empty Redis pod', () => cli(EMPTY_REDIS, 6379, 'PING') === 'PONG');
+  // Its facts, as its start script publishes them: none yet.
+  named = holdClientName(EMPTY_REDIS, 6379, 'rs-facts:none');
+  await waitFor('its facts published', () => cli(EMPTY_REDIS, 6379, 'CLIENT', 'LIST').includes('name=rs-facts:none'));
 });
 
-afterAll(() => box?.stopAll());
+afterAll(() => {
+  named?.destroy();
+  box?.stopAll();
+});
 
 const myid = (fqdn: string) => createHash('sha1').update(fqdn).digest('hex');
 const pw = `"${confEscape(PASSWORD)}"`;
