@@ -11,8 +11,9 @@ export interface RedisMasterProps {
 }
 
 /**
- * The bootstrap master: a StatefulSet of one Redis pod (`<name>-master-0`) that starts as master
- * only when no Sentinel knows a master (first install). After a failover it is an ordinary replica.
+ * The bootstrap master: a StatefulSet of one Redis pod (`<name>-master-0`) that Sentinels without
+ * state monitor on a first install (no Redis pod holds a key); it never makes itself master. After
+ * a failover it is an ordinary replica.
  * Runs the restore init container when the deployment has `restore`. {@link RedisSentinel} creates
  * it; a deployment has exactly one.
  */

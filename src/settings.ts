@@ -127,6 +127,8 @@ export interface DeploymentSettings {
   readonly bootstrapMasterFqdn: string;
   /** FQDNs of every Sentinel pod. */
   readonly sentinelFqdns: string[];
+  /** FQDNs of every Redis pod, the bootstrap master first (the pods whose data a Sentinel without state compares). */
+  readonly redisFqdns: string[];
   /** Seconds the preStop hook waits for the Sentinels to name another master. */
   readonly failoverWaitSeconds: number;
   /** terminationGracePeriodSeconds of Redis pods: covers the preStop wait plus a clean shutdown. */
@@ -428,6 +430,10 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
     savePoints: SAVE_POINTS,
     bootstrapMasterFqdn: podFqdn(names.master, 0, names.masterHeadless, id.namespace, id.clusterDomain),
     sentinelFqdns,
+    redisFqdns: topology.countsOk ? [
+      podFqdn(names.master, 0, names.masterHeadless, id.namespace, id.clusterDomain),
+      ...podFqdns(names.replica, topology.replicas, names.replicaHeadless, id.namespace, id.clusterDomain),
+    ] : [],
     failoverWaitSeconds,
     redisGracePeriodSeconds: preStopWorstCase + 15,
   };

@@ -15,7 +15,7 @@ export interface RenderedFiles {
   readonly scripts: Record<string, string>;
 }
 
-/** Seconds a Redis pod keeps asking when no Sentinel answers, before using the bootstrap master. */
+/** Seconds between the log lines of a pod waiting for evidence of who the master is (see redis-start.sh). */
 export const SENTINEL_WAIT_SECONDS = 20;
 
 /** Seconds a Sentinel waits for the chosen master's name to resolve before starting anyway. */
@@ -61,6 +61,7 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
       [SCRIPT.constants]: renderScriptConstants({
         masterName: s.masterName,
         sentinelHosts: s.sentinelFqdns,
+        redisHosts: s.redisFqdns,
         sentinelPort: s.sentinelPort,
         redisPort: s.redisPort,
         authFile: s.auth ? PATHS.authFile : undefined,

@@ -275,6 +275,22 @@ function redisAvailabilityRules(c: AlertContext): AlertRule[] {
       ].join(' '),
     }),
     redisRule({
+      alert: 'RedisWaitingForRole',
+      // redis-start.sh runs a pod that does not know its role as a replica of 127.0.0.1:1 (fenced).
+      expr: `redis_master_link_up{${R},master_host="127.0.0.1",master_port="1"}`,
+      for: '2m',
+      severity: 'critical',
+      summary: 'Redis in {{ $labels.pod }} has waited 2 minutes for the Sentinels to name the master',
+      description: [
+        'Pod {{ $labels.pod }} runs fenced (read-only, never promoted): no Sentinel answered when it started, so it waits rather than take the master role,',
+        'as it may hold older data than a pod promoted while it was down. It leaves the fence as soon as one Sentinel names the master.',
+        `Its log says what is missing: ${kubectl} logs {{ $labels.pod }} -c redis | grep waiting.`,
+        `Bring the Sentinels back (${listSentinels}); a Sentinel that lost its state waits for every Redis pod to answer (its log:`,
+        `${kubectl} logs ${anySentinel} -c sentinel | grep waiting), then monitors the pod whose facts (role.facts on its volume) name the newest master.`,
+        `Never start one as master by hand without checking which pod holds the newest data: ${redisCli('<redis-pod>', 'CLIENT LIST')} shows each pod's facts (name=rs-facts:<epoch>:<master>).`,
+      ].join(' '),
+    }),
+    redisRule({
       alert: 'RedisMultipleMasters',
       expr: `count(${master}) > 1`,
       for: '1m',

@@ -18,13 +18,15 @@ export interface ScriptConstantsOptions {
   readonly masterName: string;
   /** DNS names of every Sentinel pod. */
   readonly sentinelHosts: readonly string[];
+  /** DNS names of every Redis pod: a Sentinel with no state compares what they hold. */
+  readonly redisHosts: readonly string[];
   readonly sentinelPort: number;
   readonly redisPort: number;
   /** Path of the file holding the password (a mounted Secret key); undefined when auth is off. */
   readonly authFile?: string;
   /** Seconds one redis-cli call may take before it is abandoned. */
   readonly cliTimeoutSeconds: number;
-  /** FQDN of the bootstrap master pod: the master when no Sentinel answers. */
+  /** FQDN of the bootstrap master pod: what a Sentinel without state monitors when no Redis pod holds a key. */
   readonly bootstrapMasterHost: string;
   /** The rendered redis.conf (read-only ConfigMap file). */
   readonly redisTemplateFile: string;
@@ -34,7 +36,7 @@ export interface ScriptConstantsOptions {
   readonly sentinelTemplateFile: string;
   /** The Sentinel's own config file, on its persistent volume (Sentinel rewrites it). */
   readonly sentinelConfigFile: string;
-  /** How long a Redis pod keeps asking when no Sentinel answers at all, before falling back to the bootstrap master. */
+  /** How often a pod that waits for evidence (no Sentinel answers, or Redis pods missing) repeats its log line saying why. */
   readonly sentinelWaitSeconds: number;
   /** How long a Sentinel waits for the chosen master's name to resolve before starting anyway. */
   readonly resolveWaitSeconds: number;
@@ -53,6 +55,7 @@ export function renderScriptConstants(o: ScriptConstantsOptions): string {
   const values: Array<[string, string | number]> = [
     ['MASTER_NAME', o.masterName],
     ['SENTINEL_HOSTS', o.sentinelHosts.join(' ')],
+    ['REDIS_HOSTS', o.redisHosts.join(' ')],
     ['SENTINEL_PORT', o.sentinelPort],
     ['REDIS_PORT', o.redisPort],
     ['AUTH_FILE', o.authFile ?? ''],

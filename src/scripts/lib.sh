@@ -146,3 +146,89 @@ redis_data_in() {
   done
   printf '%s' "$found"
 }
+
+# ---- Roles at start: the evidence of who holds the newest data ----------------------------------
+# A Redis pod that does not know its role (no Sentinel answers) runs FENCED: a read-only replica
+# of FENCE_HOST:FENCE_PORT, where nothing listens, with replica-priority 0 (Sentinel never promotes
+# it). It serves no writes and syncs from nobody until a Sentinel names the master.
+FENCE_HOST=127.0.0.1
+FENCE_PORT=1
+# What a Redis pod last learnt from the Sentinels ("<config-epoch> <master host>": at that epoch
+# that pod was master) is kept in its data volume, and named on one client connection of its Redis
+# ("rs-facts:<epoch>:<host>", or "rs-facts:none" when it has none yet, CLIENT LIST), the one place a
+# Sentinel can read it. A pod that names no such connection is still starting: no evidence yet.
+FACTS_CLIENT=rs-facts
+
+# Prints "<epoch> <host>" from the facts file $1, or nothing.
+read_facts() {
+  [ -f "$1" ] || return 0
+  awk 'NR == 1 && $1 ~ /^[0-9]+$/ && $2 ~ /^[A-Za-z0-9.:-]+$/ { print $1, $2 }' "$1"
+}
+
+# Prints what Redis pod $1 reports: "<state> <keys> <facts-epoch> <facts-host>", state master,
+# replica or fenced, keys 1 when it holds any key, facts "- -" when it has none. Nothing when it
+# does not answer, is still loading its data or has not published its facts yet.
+redis_evidence() {
+  info=$({ cli -h "$1" -p "$REDIS_PORT" INFO || true; } | tr -d "\r")
+  case $info in *"role:"*) ;; *) return 0 ;; esac
+  case $info in *"loading:1"*) return 0 ;; esac
+  names=$({ cli -h "$1" -p "$REDIS_PORT" CLIENT LIST || true; } | tr ' ' '\n' | sed -n "s/^name=$FACTS_CLIENT://p")
+  [ -n "$names" ] || return 0
+  facts=$(echo "$names" | sed -n 's/^\([0-9][0-9]*\):\([A-Za-z0-9.:-][A-Za-z0-9.:-]*\)$/\1 \2/p' | sort -n -r | head -n 1)
+  echo "$info" | awk -v fh="$FENCE_HOST" -v fp="$FENCE_PORT" -v facts="${facts:-- -}" -F: '
+    $1 == "role" { role = $2 }
+    $1 == "master_host" { mh = $2 }
+    $1 == "master_port" { mp = $2 }
+    $1 ~ /^db[0-9]+$/ && $2 ~ /^keys=[1-9]/ { keys = 1 }
+    END {
+      state = role == "master" ? "master" : (mh == fh && mp == fp ? "fenced" : "replica")
+      print state, keys + 0, facts
+    }'
+}
+
+# Prints "<epoch> <host>": the highest-epoch facts among the Redis pods that answer now (no wait).
+redis_facts() {
+  for h in $REDIS_HOSTS; do
+    redis_evidence "$h"
+  done | awk '$3 ~ /^[0-9]+$/ { print $3, $4 }' | sort -n -r | head -n 1
+}
+
+# For a Sentinel with no state: decides from the Redis pods which one to monitor. Prints
+# "ok <epoch> <host> <port>", or "wait <why>" when the evidence is missing:
+# - every Redis pod must answer (one that does not may hold newer data);
+# - the pod named by the highest-epoch facts: it was master last;
+# - no facts anywhere (a new install, or data from a release that kept none): the only pod holding
+#   keys, else the bootstrap pod when none holds any, else the only pod serving as master.
+newest_redis() {
+  missing=''
+  all=''
+  for h in $REDIS_HOSTS; do
+    e=$(redis_evidence "$h")
+    if [ -z "$e" ]; then
+      missing="$missing $h"
+    else
+      all="$all$h $e
+"
+    fi
+  done
+  if [ -n "$missing" ]; then
+    echo "wait no answer (or still loading) from Redis pod(s)$missing, which may hold newer data"
+    return 0
+  fi
+  printf '%s' "$all" | awk -v boot="$BOOTSTRAP_MASTER_HOST" -v port="$REDIS_PORT" '
+    NF == 5 {
+      if ($4 ~ /^[0-9]+$/ && (top == "" || $4 + 0 > top + 0)) { top = $4; named = $5 }
+      if ($3 == 1) { holders++; holder = $1 }
+      if ($2 == "master") { masters++; master = $1 }
+      pods[$1] = 1
+    }
+    END {
+      if (top != "") {
+        if (named in pods) print "ok", top, named, port
+        else print "wait the newest facts (epoch " top ") name " named ", not a Redis pod of this deployment"
+      } else if (holders + 0 == 0) print "ok 0", boot, port
+      else if (holders == 1) print "ok 0", holder, port
+      else if (masters == 1) print "ok 0", master, port
+      else print "wait " holders " Redis pods hold data and none recorded which was master last"
+    }'
+}

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Sentinel entrypoint, run at every start: writes this Sentinel's config from the template,
-# monitoring the master known with the highest config epoch among the live peer Sentinels and its
-# own saved state (the bootstrap master when neither knows), with a stable `sentinel myid` derived
-# from the pod's DNS name, then execs redis-sentinel.
+# monitoring the master known with the highest config epoch among the live peer Sentinels, its
+# own saved state and the facts the Redis pods that answer keep (see lib.sh), with a stable
+# `sentinel myid` derived from the pod's DNS name, then execs redis-sentinel. When none of these
+# knows anything (a new install, or every Sentinel lost its volume) it waits until every Redis pod
+# answers and monitors the one holding the newest data (adopt_newest), never the bootstrap pod by
+# default.
 # Env: SELF_FQDN, this pod's stable DNS name. Per-release values: constants.sh (see lib.sh).
 set -eu
 # shellcheck source=lib.sh
@@ -12,6 +15,8 @@ set -eu
 : "${SENTINEL_TEMPLATE:?missing from constants.sh (scripts ConfigMap)}"
 : "${SENTINEL_CONF:?missing from constants.sh (scripts ConfigMap)}"
 : "${RESOLVE_WAIT:?missing from constants.sh (scripts ConfigMap)}"
+: "${REDIS_HOSTS:?missing from constants.sh (scripts ConfigMap)}"
+: "${SENTINEL_WAIT:?missing from constants.sh (scripts ConfigMap)}"
 
 # True when $1 is an IP address or a name that resolves.
 resolvable() {
@@ -40,15 +45,54 @@ if [ -f "$SENTINEL_CONF" ]; then
   saved_current=$(awk '$1 == "sentinel" && $2 == "current-epoch" && $3 ~ /^[0-9]+$/ { c = $3 } END { print c + 0 }' "$SENTINEL_CONF")
 fi
 
-if [ -n "$saved" ] && { [ -z "$peer" ] || [ "${saved%% *}" -gt "${peer%% *}" ]; }; then
-  chosen=$saved
-  source="its own saved state"
-elif [ -n "$peer" ]; then
-  chosen=$peer
-  source="the live Sentinels"
-else
-  chosen="0 $BOOTSTRAP_MASTER_HOST $REDIS_PORT"
-  source="the bootstrap config"
+# No Sentinel knows anything: waits until the Redis pods tell (newest_redis in lib.sh), asking
+# the peers again meanwhile (one that started since knows). Prints "<epoch> <host> <port> <source>".
+adopt_newest() {
+  since=0
+  while :; do
+    p=$(current_master "$SELF_FQDN" "")
+    if [ -n "$p" ]; then
+      echo "$p the live Sentinels"
+      return 0
+    fi
+    verdict=$(newest_redis)
+    case $verdict in
+      ok\ *)
+        echo "${verdict#ok } what the Redis pods hold (no Sentinel had state)"
+        return 0
+        ;;
+    esac
+    if [ $(( $(date +%s) - since )) -ge "$SENTINEL_WAIT" ]; then
+      since=$(date +%s)
+      log "waiting: no Sentinel has state for $MASTER_NAME and the Redis pods cannot tell which holds the newest data yet: ${verdict#wait }"
+    fi
+    sleep 1
+  done
+}
+
+# With some Sentinel state, newer facts of the Redis pods that answer now (no wait) win over it (a
+# Sentinel that was down during a failover). Without any, every Redis pod must answer: adopt_newest.
+facts=''
+if [ -n "$saved$peer" ]; then
+  facts=$(redis_facts)
+  [ -n "$facts" ] && facts="$facts $REDIS_PORT"
+fi
+chosen=''
+for candidate in "$peer|the live Sentinels" "$saved|its own saved state" "$facts|the facts the Redis pods keep"; do
+  c=${candidate%%|*}
+  [ -n "$c" ] || continue
+  if [ -z "$chosen" ] || [ "${c%% *}" -gt "${chosen%% *}" ]; then
+    chosen=$c
+    source=${candidate#*|}
+  fi
+done
+if [ -z "$chosen" ]; then
+  a=$(adopt_newest)
+  # shellcheck disable=SC2086
+  set -- $a
+  chosen="$1 $2 $3"
+  shift 3
+  source=$*
 fi
 # shellcheck disable=SC2086
 set -- $chosen

@@ -103,7 +103,7 @@ describe('renderAlertRules', () => {
       'RedisDown', 'RedisMetricsTargetDown', 'RedisNoMaster', 'RedisMultipleMasters', 'RedisSentinelFailover',
       'RedisSentinelMasterNotOk', 'RedisSentinelQuorumLost', 'RedisSentinelDegraded', 'RedisSentinelCkquorumFailing',
       'RedisSentinelTilt', 'RedisReplicaLinkDown', 'RedisReplicationLag', 'RedisReplicationLagBytes', 'RedisTooFewReplicas',
-      'RedisMinReplicasNotMet', 'RedisMemoryNearLimit', 'RedisRdbSaveFailing', 'RedisRdbTooOld',
+      'RedisMinReplicasNotMet', 'RedisMemoryNearLimit', 'RedisRdbSaveFailing', 'RedisRdbTooOld', 'RedisWaitingForRole',
     ]) expect(names).toContain(required);
   });
 
@@ -507,6 +507,17 @@ const CASES: Case[] = [
     checks: [
       ...silent('RedisReplicaLinkDown', '11m'),
       fire('RedisReplicaLinkDown', '13m', { labels: { ...R('cache-replica-1'), master_host: fqdn(MASTER), master_port: '6379' }, value: 0 }),
+    ],
+  },
+  {
+    title: 'a pod runs fenced (replica of 127.0.0.1:1, waiting for the Sentinels) for 2 minutes: RedisWaitingForRole',
+    series: [
+      ...change(h(), 'redis_master_link_up', R('cache-replica-1'), endsAt(10, flat(1))),
+      { name: 'redis_master_link_up', labels: { ...R('cache-replica-1'), master_host: '127.0.0.1', master_port: '1' }, values: startsAt(10, flat(0)) },
+    ],
+    checks: [
+      ...silent('RedisWaitingForRole', '11m'),
+      fire('RedisWaitingForRole', '13m', { labels: { ...R('cache-replica-1'), master_host: '127.0.0.1', master_port: '1' }, value: 0 }),
     ],
   },
   {

@@ -20,6 +20,7 @@ import { settingsOf } from '../support/synth';
 const OPTIONS: ScriptConstantsOptions = {
   masterName: 'mymaster',
   sentinelHosts: [0, 1, 2].map((i) => `redis-sentinel-${i}.redis-sentinel-headless.redis.svc.cluster.local`),
+  redisHosts: ['redis-master-0.redis-master-headless.redis.svc.cluster.local', 'redis-replica-0.redis-replica-headless.redis.svc.cluster.local'],
   sentinelPort: 26379,
   redisPort: 6379,
   authFile: '/etc/redis-auth/password',
@@ -38,6 +39,7 @@ const OPTIONS: ScriptConstantsOptions = {
 const NAMES: Array<[string, (o: ScriptConstantsOptions) => string]> = [
   ['MASTER_NAME', (o) => o.masterName],
   ['SENTINEL_HOSTS', (o) => o.sentinelHosts.join(' ')],
+  ['REDIS_HOSTS', (o) => o.redisHosts.join(' ')],
   ['SENTINEL_PORT', (o) => String(o.sentinelPort)],
   ['REDIS_PORT', (o) => String(o.redisPort)],
   ['AUTH_FILE', (o) => o.authFile ?? ''],
@@ -90,6 +92,7 @@ describe('renderScriptConstants', () => {
     const options = fc.record({
       masterName: text,
       sentinelHosts: fc.array(text.filter((s) => s !== '' && !/\s/.test(s)), { minLength: 1, maxLength: 5 }),
+      redisHosts: fc.array(text.filter((s) => s !== '' && !/\s/.test(s)), { minLength: 1, maxLength: 5 }),
       sentinelPort: fc.integer({ min: 1, max: 65535 }),
       redisPort: fc.integer({ min: 1, max: 65535 }),
       authFile: fc.option(text, { nil: undefined }),
@@ -118,7 +121,7 @@ describe('constants.sh of a release', () => {
   it('holds the chart defaults', () => {
     const { s, c } = constantsOf({});
     expect(c).toEqual({
-      MASTER_NAME: 'mymaster', SENTINEL_HOSTS: s.sentinelFqdns.join(' '), SENTINEL_PORT: '26379', REDIS_PORT: '6379', AUTH_FILE: PATHS.authFile,
+      MASTER_NAME: 'mymaster', SENTINEL_HOSTS: s.sentinelFqdns.join(' '), REDIS_HOSTS: s.redisFqdns.join(' '), SENTINEL_PORT: '26379', REDIS_PORT: '6379', AUTH_FILE: PATHS.authFile,
       CLI_TIMEOUT: '3', BOOTSTRAP_MASTER_HOST: 'redis-master-0.redis-master-headless.redis.svc.cluster.local',
       REDIS_TEMPLATE: PATHS.redisTemplate, REDIS_CONF: PATHS.redisRuntimeConf, SENTINEL_TEMPLATE: PATHS.sentinelTemplate, SENTINEL_CONF: PATHS.sentinelConf,
       SENTINEL_WAIT: '20', RESOLVE_WAIT: '30', FAILOVER_WAIT: String(s.failoverWaitSeconds),

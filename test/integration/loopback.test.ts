@@ -66,11 +66,23 @@ function prepare(name: string, ip: string, port: number): Instance {
   return inst;
 }
 
+/**
+ * A directory holding a redis-cli that talks to the instance's own address when no -h is given:
+ * each pod has its own localhost (the Redis start script watches its local Redis that way).
+ */
+function localhostShim(inst: Instance): string {
+  const real = execFileSync('sh', ['-c', 'command -v redis-cli']).toString().trim();
+  const d = join(inst.dir, 'shim');
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'redis-cli'), `#!/bin/sh\nfor a in "$@"; do [ "$a" = -h ] && exec ${real} "$@"; done\nexec ${real} -h ${inst.ip} "$@"\n`, { mode: 0o755 });
+  return d;
+}
+
 /** Runs the instance's entrypoint script under busybox sh, as the container would. */
 function start(inst: Instance, script: string) {
   const out = openSync(inst.log, 'a');
   inst.proc = spawn('busybox', ['sh', join(inst.dir, 'scripts', script)], {
-    env: { ...process.env, SELF_FQDN: inst.ip, PATH: process.env.PATH },
+    env: { ...process.env, SELF_FQDN: inst.ip, PATH: `${localhostShim(inst)}:${process.env.PATH}` },
     stdio: ['ignore', out, out],
     detached: true,
   });
@@ -136,7 +148,8 @@ beforeAll(async () => {
   writeFileSync(join(root, 'auth', 'password'), `${PASSWORD}\n`, { mode: 0o600 });
   redisIps.forEach((ip, i) => prepare(`redis-${i}`, ip, s.redisPort));
   sentinelIps.forEach((ip, i) => prepare(`sentinel-${i}`, ip, s.sentinelPort));
-  // Sentinels first, as on a first install they come up in seconds; then every Redis pod.
+  // Sentinels first, then every Redis pod: the Sentinels (no state) wait until every Redis pod
+  // answers (fenced, empty), then monitor the bootstrap pod, which the pods then follow.
   for (let i = 0; i < sentinelIps.length; i++) start(sentinel(i), SCRIPT.sentinelStart);
   for (let i = 0; i < redisIps.length; i++) start(redis(i), SCRIPT.redisStart);
 });

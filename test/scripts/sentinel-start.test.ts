@@ -8,28 +8,40 @@ import { createHash } from 'crypto';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { renderSentinelConf } from '../../src/config/sentinel-conf';
-import { PASSWORD, Sandbox, cli, confEscape, freePort, safeRead, waitFor } from '../support/shell';
+import { Socket } from 'net';
+import { PASSWORD, Sandbox, cli, confEscape, freePort, holdClientName, safeRead, waitFor } from '../support/shell';
 
 const SELF = '127.0.4.1';
 const PEER = '127.0.4.9';
 const BOOT = 'redis-master-0.redis-master-headless.redis.svc.cluster.local';
+// The one Redis pod of these tests: empty, answering on 6379 (a new install).
+const EMPTY_REDIS = '127.0.4.20';
 let box: Sandbox;
 let sentinelPort: number;
+let named: Socket | undefined;
 
 beforeAll(async () => {
   box = new Sandbox();
   // The probe asks localhost, as in a pod.
   sentinelPort = await freePort([SELF, PEER, '127.0.0.1']);
+  box.redisServer('empty-redis', EMPTY_REDIS, 6379);
+  await waitFor('the empty Redis pod', () => cli(EMPTY_REDIS, 6379, 'PING') === 'PONG');
+  // Its facts, as its start script publishes them: none yet.
+  named = holdClientName(EMPTY_REDIS, 6379, 'rs-facts:none');
+  await waitFor('its facts published', () => cli(EMPTY_REDIS, 6379, 'CLIENT', 'LIST').includes('name=rs-facts:none'));
 });
 
-afterAll(() => box?.stopAll());
+afterAll(() => {
+  named?.destroy();
+  box?.stopAll();
+});
 
 const myid = (fqdn: string) => createHash('sha1').update(fqdn).digest('hex');
 const pw = `"${confEscape(PASSWORD)}"`;
 
 /** A Sentinel pod's scripts directory with the chart's sentinel.conf as its template. */
 function pod(name: string, hosts: string[], bind?: string): string {
-  const d = box.scripts(name, { redisPort: 6379, bootstrapMasterHost: BOOT, sentinelHosts: hosts, sentinelPort });
+  const d = box.scripts(name, { redisPort: 6379, bootstrapMasterHost: BOOT, sentinelHosts: hosts, sentinelPort, redisHosts: [EMPTY_REDIS] });
   const conf = renderSentinelConf({
     port: sentinelPort, dataDir: box.dir(join(name, 'data')), masterName: 'mymaster', masterHost: BOOT, masterPort: 6379, quorum: 2,
     downAfterMilliseconds: 60_000, failoverTimeoutMilliseconds: 10_000, parallelSyncs: 1,
@@ -57,7 +69,7 @@ function startStubbed(name: string, hosts: string[], saved?: string) {
   };
 }
 
-it('with no live peer and no saved state: monitors the bootstrap master, writes myid, announce-ip, auth and epoch 0', () => {
+it('with no live peer, no saved state and every (empty) Redis pod answering: monitors the bootstrap master, writes myid, announce-ip, auth and epoch 0', () => {
   const c = startStubbed('bootstrap', [SELF, PEER]);
   expect(c.monitor).toEqual([`sentinel monitor mymaster ${BOOT} 6379 2`]);
   expect(c.appended).toEqual([
@@ -68,7 +80,7 @@ it('with no live peer and no saved state: monitors the bootstrap master, writes 
     'sentinel config-epoch mymaster 0',
     'sentinel current-epoch 0',
   ]);
-  expect(c.log).toContain(`monitoring mymaster at ${BOOT}:6379 (config epoch 0), from the bootstrap config`);
+  expect(c.log).toContain(`monitoring mymaster at ${BOOT}:6379 (config epoch 0), from what the Redis pods hold (no Sentinel had state)`);
 });
 
 it('with saved state only: monitors the saved master with its epochs', () => {

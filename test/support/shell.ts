@@ -7,7 +7,7 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { createServer } from 'net';
+import { Socket, connect, createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ScriptConstantsOptions, renderScriptConstants } from '../../src/config/scripts';
@@ -56,6 +56,7 @@ export class Sandbox {
       masterName: 'mymaster',
       sentinelHosts: ['127.0.0.1'],
       sentinelPort: 1, // nothing listens there: no Sentinel answers
+      redisHosts: ['127.0.0.1'],
       authFile: this.authFile,
       cliTimeoutSeconds: 3, // as the chart (CLI_TIMEOUT_SECONDS)
       bootstrapMasterHost: '127.0.0.1',
@@ -231,4 +232,15 @@ export function sourceConstants(text: string, names: readonly string[]): Record<
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Holds one authenticated connection to ip:port named `name` (CLIENT SETNAME), as the Redis start
+ * script's watcher names a connection after the pod's facts; destroy the socket to drop it.
+ */
+export function holdClientName(ip: string, port: number, name: string): Socket {
+  const resp = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+  const sock = connect(port, ip, () => sock.write(resp('AUTH', PASSWORD) + resp('CLIENT', 'SETNAME', name)));
+  sock.on('error', () => undefined);
+  return sock;
 }
