@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Lazy, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
@@ -20,6 +21,26 @@ export interface RedisStatefulSetOptions {
   readonly configChecksum: string;
   /** Run the restore init container before Redis, restoring `file` from this claim: the bootstrap master only. */
   readonly restore?: { readonly claimName: string; readonly file: string };
+}
+
+/**
+ * The Redis pods' revision: a digest of what both Redis StatefulSets' pod templates share (the Redis
+ * container but its identity env, the sidecars, the pod-level settings, the rendered config). A
+ * change to it rolls both StatefulSets; the start script publishes it (proc-title-template), and a
+ * departing master compares it with its peers' to know which of them a rolling update has already
+ * replaced (redis-prestop.sh). What only one StatefulSet has (the restore init container) is left
+ * out: changing it rolls only that StatefulSet, and the others keep the revision.
+ */
+function redisRevision(deployment: RedisSentinel, redis: k8s.Container, configChecksum: string): string {
+  const s = deployment._settings;
+  const shared = {
+    redis: { ...redis, env: undefined },
+    sidecars: exporters(deployment, 'redis'),
+    pod: commonPodSpec(s),
+    grace: s.redisGracePeriodSeconds,
+    configChecksum,
+  };
+  return createHash('sha256').update(JSON.stringify(shared)).digest('hex').slice(0, 16);
 }
 
 /**
@@ -103,7 +124,13 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
           topologySpreadConstraints: zoneSpread(s, selector),
           ...(restoreInit ? { initContainers: [restoreInit] } : {}),
           // Monitoring may be attached after this construct: its sidecar is added at synth time.
-          containers: Lazy.any({ produce: () => [redis, ...exporters(deployment, 'redis')] }),
+          // REDIS_REVISION: what this pod runs, the same in both Redis StatefulSets (see redisRevision).
+          containers: Lazy.any({
+            produce: () => [
+              { ...redis, env: [...redis.env ?? [], { name: 'REDIS_REVISION', value: redisRevision(deployment, redis, o.configChecksum) }] },
+              ...exporters(deployment, 'redis'),
+            ],
+          }),
           volumes: [
             { name: 'config', configMap: { name: s.names.redisConfig } },
             { name: 'scripts', configMap: { name: s.names.scripts } },

@@ -51,6 +51,7 @@ export const SCRIPT = {
   restore: 'redis-restore.sh',
   redisProbe: 'redis-probe.sh',
   sentinelProbe: 'sentinel-probe.sh',
+  sentinelPreStop: 'sentinel-prestop.sh',
 } as const;
 
 /** The core props resolved to values, plus what derives from them. Plain data, internal. */
@@ -107,7 +108,16 @@ export interface DeploymentSettings {
   readonly failoverWaitSeconds: number;
   /** terminationGracePeriodSeconds of Redis pods: covers the preStop wait plus a clean shutdown. */
   readonly redisGracePeriodSeconds: number;
+  /** FQDNs of every Redis pod (the bootstrap master's first, then the replicas'). */
+  readonly redisFqdns: string[];
+  /** Seconds a departing master waits, during a rolling update, for the pods that roll before it. */
+  readonly rollWaitSeconds: number;
+  /** terminationGracePeriodSeconds of Sentinel pods: covers a Sentinel's preStop wait for its failover to end. */
+  readonly sentinelGracePeriodSeconds: number;
 }
+
+/** Seconds a departing master waits for one restarting pod of a rolling update to answer again. */
+export const ROLL_DOWN_WAIT_SECONDS = 20;
 
 const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -117,7 +127,7 @@ const REDIS_DIRECTIVE = /^[a-z][a-z0-9-]*$/;
 const MANAGED_DIRECTIVES = new Set([
   'port', 'bind', 'dir', 'replicaof', 'slaveof', 'requirepass', 'masterauth', 'masteruser', 'replica-announce-ip',
   'replica-announce-port', 'slave-announce-ip', 'slave-announce-port', 'appendonly', 'include', 'daemonize',
-  'logfile', 'min-replicas-to-write', 'min-replicas-max-lag', 'maxmemory', 'maxmemory-policy', 'rename-command',
+  'logfile', 'proc-title-template', 'min-replicas-to-write', 'min-replicas-max-lag', 'maxmemory', 'maxmemory-policy', 'rename-command',
   'aclfile', 'user', 'protected-mode', 'unixsocket', 'pidfile', 'replica-read-only', 'tls-port',
 ]);
 
@@ -334,6 +344,8 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
   // preStop worst case: asking each Sentinel for the failover and for the master may each time out,
   // on top of the wait; then Redis saves and exits.
   const preStopWorstCase = failoverWaitSeconds + 2 * topology.sentinels * CLI_TIMEOUT_SECONDS;
+  // A rolling update restarts the pods that roll before the master one at a time (start, sync, Ready).
+  const rollWaitSeconds = 30 * (topology.replicas + 1);
   return {
     name: id.name, names, namespace: id.namespace, createNamespace: props.createNamespace ?? false,
     masterName: id.masterName, clusterDomain: id.clusterDomain,
@@ -342,6 +354,12 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
     bootstrapMasterFqdn: podFqdn(names.master, 0, names.masterHeadless, id.namespace, id.clusterDomain),
     sentinelFqdns,
     failoverWaitSeconds,
-    redisGracePeriodSeconds: preStopWorstCase + 15,
+    redisGracePeriodSeconds: preStopWorstCase + rollWaitSeconds + 15,
+    redisFqdns: topology.countsOk ? [
+      podFqdn(names.master, 0, names.masterHeadless, id.namespace, id.clusterDomain),
+      ...podFqdns(names.replica, topology.replicas, names.replicaHeadless, id.namespace, id.clusterDomain),
+    ] : [],
+    rollWaitSeconds,
+    sentinelGracePeriodSeconds: Math.max(30, failoverWaitSeconds + 10),
   };
 }

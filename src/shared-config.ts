@@ -5,7 +5,7 @@ import { backupEnv, renderScriptConstants, restoreEnv } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';
 import { SHELL_FILES } from './scripts/embedded.generated';
 import type { ResolvedBackup } from './backup';
-import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, SCRIPT } from './settings';
+import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, ROLL_DOWN_WAIT_SECONDS, SCRIPT } from './settings';
 
 /** The rendered files of a deployment: what its ConfigMaps hold. */
 export interface RenderedFiles {
@@ -73,6 +73,9 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
         sentinelWaitSeconds: SENTINEL_WAIT_SECONDS,
         resolveWaitSeconds: RESOLVE_WAIT_SECONDS,
         failoverWaitSeconds: s.failoverWaitSeconds,
+        redisHosts: s.redisFqdns,
+        rollWaitSeconds: s.rollWaitSeconds,
+        rollDownWaitSeconds: ROLL_DOWN_WAIT_SECONDS,
       }),
       // Every other file of the ConfigMap, as written in src/scripts.
       ...Object.fromEntries(Object.values(SCRIPT).filter((f) => f !== SCRIPT.constants).map((f) => [f, shellFile(f)])),

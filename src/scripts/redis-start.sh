@@ -56,6 +56,16 @@ cp "$REDIS_TEMPLATE" "$tmp"
     echo "replicaof $host $port"
   fi
 } >> "$tmp"
+# This pod's revision (REDIS_REVISION, from the pod template), in the process title: its peers read
+# it (CONFIG GET proc-title-template) and so does ps. A departing master waits, in a rolling update,
+# until the pods that roll before it run another revision than its own (redis-prestop.sh).
+revision_conf() {
+  case ${REDIS_REVISION:-} in
+    ''|*[!0-9a-f]*) ;;
+    *) echo "proc-title-template \"{title} {listen-addr} {server-mode} rev=$REDIS_REVISION\"" ;;
+  esac
+}
+revision_conf >> "$tmp"
 mv "$tmp" "$REDIS_CONF"
 
 if [ "$host" = "$SELF_FQDN" ]; then

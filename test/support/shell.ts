@@ -66,6 +66,9 @@ export class Sandbox {
       sentinelWaitSeconds: 0,
       resolveWaitSeconds: 0,
       failoverWaitSeconds: 5,
+      redisHosts: [],
+      rollWaitSeconds: 0,
+      rollDownWaitSeconds: 0,
       ...constants,
     }));
     return d;
