@@ -26,27 +26,29 @@ ME=${SELF_FQDN%%.*}
 MY_SET=${ME%-*}
 MY_ORD=${ME##*-}
 
-# Prints the other Redis pods (REDIS_HOSTS and the replicas attached now) that roll before ($1 = before)
-# or after ($1 = after) this one.
+# Prints "<host> <port>" of the other Redis pods (REDIS_HOSTS, and the replicas attached now) that roll
+# before ($1 = before) or after ($1 = after) this one.
 roll_peers() {
-  attached=$(cli -p "$REDIS_PORT" INFO replication | tr -d "\r" | sed -n "s/^slave[0-9]*:ip=\([^,]*\),.*/\1/p" || true)
-  for h in $REDIS_HOSTS $attached; do
+  {
+    for h in $REDIS_HOSTS; do echo "$h $REDIS_PORT"; done
+    cli -p "$REDIS_PORT" INFO replication | tr -d "\r" | sed -n "s/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),.*/\1 \2/p" || true
+  } | awk '!seen[$1]++' | while read -r h port; do
     [ "$h" = "$SELF_FQDN" ] && continue
     p=${h%%.*}
     later=no
     if [ "${p%-*}" = "$MY_SET" ] && [ "${p##*-}" -lt "$MY_ORD" ] 2>/dev/null; then later=yes; fi
-    if { [ "$1" = before ] && [ $later = no ]; } || { [ "$1" = after ] && [ $later = yes ]; }; then echo "$h"; fi
-  done | awk '!seen[$0]++'
+    if { [ "$1" = before ] && [ $later = no ]; } || { [ "$1" = after ] && [ $later = yes ]; }; then echo "$h $port"; fi
+  done
 }
 
-# Prints the revision Redis pod $1 runs (see redis-start.sh), or nothing when it does not answer.
+# Prints the revision the Redis pod at $1:$2 runs (see redis-start.sh), or nothing when it does not answer.
 revision_of() {
-  { cli -h "$1" -p "$REDIS_PORT" --raw CONFIG GET proc-title-template || true; } | tr -d "\r" | sed -n 's/.* rev=\([0-9a-f]*\).*/\1/p' | head -n 1
+  { cli -h "$1" -p "$2" --raw CONFIG GET proc-title-template </dev/null || true; } | tr -d "\r" | sed -n 's/.* rev=\([0-9a-f]*\).*/\1/p' | head -n 1
 }
 
-# True when Redis pod $1 replicates this pod, link up, no sync running.
+# True when the Redis pod at $1:$2 replicates this pod, link up, no sync running.
 in_sync_with_me() {
-  info=$({ cli -h "$1" -p "$REDIS_PORT" INFO replication || true; } | tr -d "\r")
+  info=$({ cli -h "$1" -p "$2" INFO replication </dev/null || true; } | tr -d "\r")
   [ "$(echo "$info" | sed -n "s/^master_host://p")" = "$SELF_FQDN" ] &&
     [ "$(echo "$info" | sed -n "s/^master_link_status://p")" = "up" ] &&
     [ "$(echo "$info" | sed -n "s/^master_sync_in_progress://p")" = "0" ]
@@ -57,14 +59,18 @@ DEPRIORITIZED=''
 deprioritize_later() {
   [ -z "$DEPRIORITIZED" ] || return 0
   DEPRIORITIZED=' '
-  for h in $(roll_peers after); do
-    prio=$({ cli -h "$h" -p "$REDIS_PORT" --raw CONFIG GET replica-priority || true; } | tr -d "\r" | sed -n 2p)
+  later=$(roll_peers after)
+  while read -r h port; do
+    [ -n "$h" ] || continue
+    prio=$({ cli -h "$h" -p "$port" --raw CONFIG GET replica-priority </dev/null || true; } | tr -d "\r" | sed -n 2p)
     case $prio in ''|0|*[!0-9]*) continue ;; esac
-    if cli -h "$h" -p "$REDIS_PORT" CONFIG SET replica-priority "$(( prio + 100 ))" >/dev/null; then
+    if cli -h "$h" -p "$port" CONFIG SET replica-priority "$(( prio + 100 ))" </dev/null >/dev/null; then
       DEPRIORITIZED="$DEPRIORITIZED$h:$(( prio + 100 )) "
       log "preStop: $h rolls after this pod: replica-priority $(( prio + 100 )), so the Sentinels promote an updated replica"
     fi
-  done
+  done <<PEERS
+$later
+PEERS
 }
 
 # Prints the deprioritized pods some answering Sentinel does not yet know with their new priority
@@ -95,8 +101,10 @@ wait_for_roll() {
     now=$(date +%s)
     pending=''
     down=''
-    for h in $(roll_peers before); do
-      rev=$(revision_of "$h")
+    peers=$(roll_peers before)
+    while read -r h port; do
+      [ -n "$h" ] || continue
+      rev=$(revision_of "$h" "$port")
       if [ -z "$rev" ]; then
         rolling=yes
         down="$down $h"
@@ -104,9 +112,11 @@ wait_for_roll() {
         pending="$pending $h"
       else
         rolling=yes
-        in_sync_with_me "$h" || pending="$pending $h"
+        in_sync_with_me "$h" "$port" || pending="$pending $h"
       fi
-    done
+    done <<PEERS
+$peers
+PEERS
     if [ -z "$rolling" ]; then
       [ "$now" -lt $(( start + 2 )) ] || return 0
       sleep 0.3
