@@ -73,17 +73,26 @@ $later
 PEERS
 }
 
-# Prints the deprioritized pods some answering Sentinel does not yet know with their new priority
-# (Sentinel reads it from the replica's INFO, every 10 s).
-unseen_priorities() {
+# Prints what some answering Sentinel does not know yet (it reads replicas from the master's INFO,
+# and each replica's priority from its INFO, every 10 s): an updated pod in $1 it does not list as a
+# healthy replica (a Sentinel promotes only replicas it knows), or a deprioritized pod it still sees
+# at its old priority.
+sentinel_view_pending() {
   for s in $SENTINEL_HOSTS; do
-    known=$({ cli -h "$s" -p "$SENTINEL_PORT" --raw SENTINEL REPLICAS "$MASTER_NAME" || true; } | tr -d "\r" | awk '
+    known=$({ cli -h "$s" -p "$SENTINEL_PORT" --raw SENTINEL REPLICAS "$MASTER_NAME" </dev/null || true; } | tr -d "\r" | awk '
       NR % 2 == 1 { k = $0; next }
+      k == "name" && ip != "" { print ip, flags, link, prio; ip = "" }
       k == "ip" { ip = $0 }
-      k == "slave-priority" { print ip ":" $0 }')
+      k == "flags" { flags = $0 }
+      k == "master-link-status" { link = $0 }
+      k == "slave-priority" { prio = $0 }
+      END { if (ip != "") print ip, flags, link, prio }')
     [ -n "$known" ] || continue
+    for h in $1; do
+      echo "$known" | grep -q "^$h slave ok " || echo "$h@${s%%.*}"
+    done
     for hp in $DEPRIORITIZED; do
-      echo "$known" | grep -qx "$hp" || echo "${hp%:*}@${s%%.*}"
+      echo "$known" | awk -v h="${hp%:*}" -v p="${hp##*:}" '$1 == h && $4 != p { bad = 1 } END { exit bad ? 0 : 1 }' && echo "${hp%:*}@${s%%.*}"
     done
   done
 }
@@ -101,6 +110,7 @@ wait_for_roll() {
     now=$(date +%s)
     pending=''
     down=''
+    updated=''
     peers=$(roll_peers before)
     while read -r h port; do
       [ -n "$h" ] || continue
@@ -112,7 +122,7 @@ wait_for_roll() {
         pending="$pending $h"
       else
         rolling=yes
-        in_sync_with_me "$h" "$port" || pending="$pending $h"
+        if in_sync_with_me "$h" "$port"; then updated="$updated $h"; else pending="$pending $h"; fi
       fi
     done <<PEERS
 $peers
@@ -130,9 +140,9 @@ PEERS
     else
       down_since=''
     fi
-    if [ -z "$pending" ]; then pending=$(unseen_priorities | tr '\n' ' '); fi
+    if [ -z "$pending" ]; then pending=$(sentinel_view_pending "$updated" | tr '\n' ' ' | sed 's/^/ /; s/ $//'); fi
     if [ -z "$pending" ]; then
-      log "preStop: rolling update: every pod that rolls before this one runs a new revision, in sync (waited $(( now - start ))s)"
+      log "preStop: rolling update: every pod that rolls before this one runs a new revision, in sync, known to the Sentinels (waited $(( now - start ))s)"
       return 0
     fi
     if [ "$now" -ge $(( start + ROLL_WAIT )) ]; then
