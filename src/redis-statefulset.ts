@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Lazy, Size } from 'cdk8s';
 import * as k8s from './k8s';
 import { Construct } from 'constructs';
@@ -22,6 +23,27 @@ export interface RedisStatefulSetOptions {
   readonly configChecksum: string;
   /** Run the restore init container(s) before Redis, restoring `file` from a claim or S3: the bootstrap master only. */
   readonly restore?: ResolvedRestore;
+}
+
+/**
+ * The Redis pods' revision: a digest of what both Redis StatefulSets' pod templates share (the Redis
+ * container but its identity env, the sidecars, the pod-level settings, the rendered config). A
+ * change to it rolls both StatefulSets; the start script publishes it (proc-title-template), and a
+ * departing master compares it with its peers' to know which of them a rolling update has already
+ * replaced (redis-prestop.sh). What only one StatefulSet has (the restore init container) is left
+ * out: changing it rolls only that StatefulSet, and the others keep the revision.
+ */
+function redisRevision(deployment: RedisSentinel, redis: k8s.Container, configChecksum: string): string {
+  const s = deployment._settings;
+  const shared = {
+    redis: { ...redis, env: undefined },
+    sidecars: exporters(deployment, 'redis'),
+    pod: commonPodSpec(s, s.redisPod),
+    podOptions: s.redisPod,
+    grace: s.redisGracePeriodSeconds,
+    configChecksum,
+  };
+  return createHash('sha256').update(JSON.stringify(shared)).digest('hex').slice(0, 16);
 }
 
 /**
@@ -97,7 +119,14 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
             ? { initContainers: [...initContainers, ...pod.extraInitContainers ?? []] } : {}),
           ...(restore?.s3?.serviceAccountAnnotations ? { serviceAccountName: s.names.restoreServiceAccount } : {}),
           // Monitoring may be attached after this construct: its sidecar is added at synth time.
-          containers: Lazy.any({ produce: () => [redis, ...exporters(deployment, 'redis'), ...pod.extraContainers ?? []] }),
+          // REDIS_REVISION: what this pod runs, the same in both Redis StatefulSets (see redisRevision).
+          containers: Lazy.any({
+            produce: () => [
+              { ...redis, env: [...redis.env ?? [], { name: 'REDIS_REVISION', value: redisRevision(deployment, redis, o.configChecksum) }] },
+              ...exporters(deployment, 'redis'),
+              ...pod.extraContainers ?? [],
+            ],
+          }),
           volumes: [
             { name: 'config', configMap: { name: s.names.redisConfig } },
             { name: 'scripts', configMap: { name: s.names.scripts } },

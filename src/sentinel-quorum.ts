@@ -72,6 +72,8 @@ export class SentinelQuorum extends Construct {
       startupProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 12 }),
       livenessProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
       readinessProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2 }),
+      // A Sentinel running a failover (a hand-over in a rolling update) stays until it ends.
+      lifecycle: { preStop: { exec: { command: ['sh', script(SCRIPT.sentinelPreStop)] } } },
       volumeMounts: [
         { name: 'data', mountPath: PATHS.data },
         { name: 'config', mountPath: PATHS.sentinelTemplateDir, readOnly: true },
@@ -119,7 +121,8 @@ export class SentinelQuorum extends Construct {
           metadata: podMetadata(s, pod, labels, { 'redis-sentinel.cdk8s.io/config-checksum': d._configChecksum.sentinel }),
           spec: {
             ...commonPodSpec(s, pod),
-            terminationGracePeriodSeconds: 30,
+            // Covers the preStop wait for a failover this Sentinel runs.
+            terminationGracePeriodSeconds: s.sentinelGracePeriodSeconds,
             affinity: affinity(s, selector, componentSelector(s.name, 'sentinel'), pod),
             topologySpreadConstraints: zoneSpread(s, selector, pod),
             ...(pod.extraInitContainers?.length ? { initContainers: pod.extraInitContainers } : {}),

@@ -58,6 +58,7 @@ export const SCRIPT = {
   redisProbe: 'redis-probe.sh',
   sentinelProbe: 'sentinel-probe.sh',
   sentinelTidy: 'sentinel-tidy.sh',
+  sentinelPreStop: 'sentinel-prestop.sh',
 } as const;
 
 /**
@@ -133,7 +134,14 @@ export interface DeploymentSettings {
   readonly failoverWaitSeconds: number;
   /** terminationGracePeriodSeconds of Redis pods: covers the preStop wait plus a clean shutdown. */
   readonly redisGracePeriodSeconds: number;
+  /** Seconds a departing master waits, during a rolling update, for the pods that roll before it. */
+  readonly rollWaitSeconds: number;
+  /** terminationGracePeriodSeconds of Sentinel pods: covers a Sentinel's preStop wait for its failover to end. */
+  readonly sentinelGracePeriodSeconds: number;
 }
+
+/** Seconds a departing master waits for one restarting pod of a rolling update to answer again. */
+export const ROLL_DOWN_WAIT_SECONDS = 20;
 
 const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -143,7 +151,7 @@ const REDIS_DIRECTIVE = /^[a-z][a-z0-9-]*$/;
 const MANAGED_DIRECTIVES = new Set([
   'port', 'bind', 'dir', 'replicaof', 'slaveof', 'requirepass', 'masterauth', 'masteruser', 'replica-announce-ip',
   'replica-announce-port', 'slave-announce-ip', 'slave-announce-port', 'appendonly', 'include', 'daemonize',
-  'logfile', 'min-replicas-to-write', 'min-replicas-max-lag', 'maxmemory', 'maxmemory-policy', 'rename-command',
+  'logfile', 'proc-title-template', 'min-replicas-to-write', 'min-replicas-max-lag', 'maxmemory', 'maxmemory-policy', 'rename-command',
   'aclfile', 'user', 'protected-mode', 'unixsocket', 'pidfile', 'replica-read-only', 'tls-port',
 ]);
 
@@ -423,6 +431,8 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
   // preStop worst case: asking each Sentinel for the failover and for the master may each time out,
   // on top of the wait; then Redis saves and exits.
   const preStopWorstCase = failoverWaitSeconds + 2 * topology.sentinels * CLI_TIMEOUT_SECONDS;
+  // A rolling update restarts the pods that roll before the master one at a time (start, sync, Ready).
+  const rollWaitSeconds = 30 * (topology.replicas + 1);
   return {
     name: id.name, names, namespace: id.namespace, createNamespace: props.createNamespace ?? false,
     masterName: id.masterName, clusterDomain: id.clusterDomain,
@@ -435,6 +445,8 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
       ...podFqdns(names.replica, topology.replicas, names.replicaHeadless, id.namespace, id.clusterDomain),
     ] : [],
     failoverWaitSeconds,
-    redisGracePeriodSeconds: preStopWorstCase + 15,
+    redisGracePeriodSeconds: preStopWorstCase + rollWaitSeconds + 15,
+    rollWaitSeconds,
+    sentinelGracePeriodSeconds: Math.max(30, failoverWaitSeconds + 10),
   };
 }

@@ -5,7 +5,7 @@ import { backupEnv, renderScriptConstants, restoreEnv, s3Env } from './config/sc
 import { renderSentinelConf } from './config/sentinel-conf';
 import { SHELL_FILES } from './scripts/embedded.generated';
 import type { ResolvedBackup, ResolvedS3 } from './backup';
-import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, SCRIPT } from './settings';
+import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, ROLL_DOWN_WAIT_SECONDS, SCRIPT } from './settings';
 
 /** The rendered files of a deployment: what its ConfigMaps hold. */
 export interface RenderedFiles {
@@ -74,6 +74,8 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
         sentinelWaitSeconds: SENTINEL_WAIT_SECONDS,
         resolveWaitSeconds: RESOLVE_WAIT_SECONDS,
         failoverWaitSeconds: s.failoverWaitSeconds,
+        rollWaitSeconds: s.rollWaitSeconds,
+        rollDownWaitSeconds: ROLL_DOWN_WAIT_SECONDS,
       }),
       // Every other file of the ConfigMap, as written in src/scripts.
       ...Object.fromEntries(Object.values(SCRIPT).filter((f) => f !== SCRIPT.constants).map((f) => [f, shellFile(f)])),

@@ -18,7 +18,7 @@ export interface ScriptConstantsOptions {
   readonly masterName: string;
   /** DNS names of every Sentinel pod. */
   readonly sentinelHosts: readonly string[];
-  /** DNS names of every Redis pod: a Sentinel with no state compares what they hold. */
+  /** DNS names of every Redis pod: a Sentinel with no state compares what they hold; the preStop hook asks them which revision they run. */
   readonly redisHosts: readonly string[];
   readonly sentinelPort: number;
   readonly redisPort: number;
@@ -42,6 +42,10 @@ export interface ScriptConstantsOptions {
   readonly resolveWaitSeconds: number;
   /** How long the preStop hook waits for the Sentinels to name another master (writes stay paused meanwhile). */
   readonly failoverWaitSeconds: number;
+  /** How long a departing master waits, in a rolling update, for the pods that roll before it (writes go on meanwhile). */
+  readonly rollWaitSeconds: number;
+  /** How long it waits for one of them that does not answer (restarting) before it counts it as gone. */
+  readonly rollDownWaitSeconds: number;
 }
 
 /** `s` as one single-quoted shell word. */
@@ -68,6 +72,8 @@ export function renderScriptConstants(o: ScriptConstantsOptions): string {
     ['SENTINEL_WAIT', o.sentinelWaitSeconds],
     ['RESOLVE_WAIT', o.resolveWaitSeconds],
     ['FAILOVER_WAIT', o.failoverWaitSeconds],
+    ['ROLL_WAIT', o.rollWaitSeconds],
+    ['ROLL_DOWN_WAIT', o.rollDownWaitSeconds],
   ];
   return [
     // Each script uses some of these: shellcheck would call the others unused.

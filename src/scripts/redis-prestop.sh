@@ -8,6 +8,163 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 : "${SELF_FQDN:?SELF_FQDN must be set to the DNS name of this pod}"
 : "${FAILOVER_WAIT:?missing from constants.sh (scripts ConfigMap)}"
+: "${REDIS_HOSTS?missing from constants.sh (scripts ConfigMap)}"
+: "${ROLL_WAIT:?missing from constants.sh (scripts ConfigMap)}"
+: "${ROLL_DOWN_WAIT:?missing from constants.sh (scripts ConfigMap)}"
+
+# --- rolling updates -----------------------------------------------------------------------------
+# The StatefulSet controller rolls both Redis StatefulSets (and the Sentinels') at once, each from its
+# highest ordinal, one pod at a time. A master that handed over at once could promote a replica that
+# is itself about to restart, and a replica restarting mid-hand-over could attach to this pod just as
+# it is demoted. So a departing master first waits, still serving writes, until every Redis pod that
+# rolls before it (all of the other StatefulSet's, and the higher ordinals of its own) runs another
+# revision than its own and replicates it in sync, and makes the pods that roll after it (the lower
+# ordinals of its own StatefulSet) less preferred for promotion: then the one hand-over of the roll
+# goes to an updated replica.
+
+ME=${SELF_FQDN%%.*}
+MY_SET=${ME%-*}
+MY_ORD=${ME##*-}
+
+# Prints "<host> <port>" of the other Redis pods (REDIS_HOSTS, and the replicas attached now) that roll
+# before ($1 = before) or after ($1 = after) this one.
+roll_peers() {
+  {
+    for h in $REDIS_HOSTS; do echo "$h $REDIS_PORT"; done
+    cli -p "$REDIS_PORT" INFO replication | tr -d "\r" | sed -n "s/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),.*/\1 \2/p" || true
+  } | awk '!seen[$1]++' | while read -r h port; do
+    [ "$h" = "$SELF_FQDN" ] && continue
+    p=${h%%.*}
+    later=no
+    if [ "${p%-*}" = "$MY_SET" ] && [ "${p##*-}" -lt "$MY_ORD" ] 2>/dev/null; then later=yes; fi
+    if { [ "$1" = before ] && [ $later = no ]; } || { [ "$1" = after ] && [ $later = yes ]; }; then echo "$h $port"; fi
+  done
+}
+
+# Prints the revision the Redis pod at $1:$2 runs (see redis-start.sh), or nothing when it does not answer.
+revision_of() {
+  { cli -h "$1" -p "$2" --raw CONFIG GET proc-title-template </dev/null || true; } | tr -d "\r" | sed -n 's/.* rev=\([0-9a-f]*\).*/\1/p' | head -n 1
+}
+
+# True when the Redis pod at $1:$2 replicates this pod, link up, no sync running.
+in_sync_with_me() {
+  info=$({ cli -h "$1" -p "$2" INFO replication </dev/null || true; } | tr -d "\r")
+  [ "$(echo "$info" | sed -n "s/^master_host://p")" = "$SELF_FQDN" ] &&
+    [ "$(echo "$info" | sed -n "s/^master_link_status://p")" = "up" ] &&
+    [ "$(echo "$info" | sed -n "s/^master_sync_in_progress://p")" = "0" ]
+}
+
+# Raises replica-priority (less preferred) on the pods that roll after this one, once.
+DEPRIORITIZED=''
+deprioritize_later() {
+  [ -z "$DEPRIORITIZED" ] || return 0
+  DEPRIORITIZED=' '
+  later=$(roll_peers after)
+  while read -r h port; do
+    [ -n "$h" ] || continue
+    prio=$({ cli -h "$h" -p "$port" --raw CONFIG GET replica-priority </dev/null || true; } | tr -d "\r" | sed -n 2p)
+    case $prio in ''|0|*[!0-9]*) continue ;; esac
+    if cli -h "$h" -p "$port" CONFIG SET replica-priority "$(( prio + 100 ))" </dev/null >/dev/null; then
+      DEPRIORITIZED="$DEPRIORITIZED$h:$(( prio + 100 )) "
+      log "preStop: $h rolls after this pod: replica-priority $(( prio + 100 )), so the Sentinels promote an updated replica"
+    fi
+  done <<PEERS
+$later
+PEERS
+}
+
+# Prints what some answering Sentinel does not know yet (it reads replicas from the master's INFO,
+# and each replica's priority from its INFO, every 10 s): an updated pod in $1 it does not list as a
+# healthy replica (a Sentinel promotes only replicas it knows), or a deprioritized pod it still sees
+# at its old priority.
+sentinel_view_pending() {
+  for s in $SENTINEL_HOSTS; do
+    known=$({ cli -h "$s" -p "$SENTINEL_PORT" --raw SENTINEL REPLICAS "$MASTER_NAME" </dev/null || true; } | tr -d "\r" | awk '
+      NR % 2 == 1 { k = $0; next }
+      k == "name" && ip != "" { print ip, flags, link, prio; ip = "" }
+      k == "ip" { ip = $0 }
+      k == "flags" { flags = $0 }
+      k == "master-link-status" { link = $0 }
+      k == "slave-priority" { prio = $0 }
+      END { if (ip != "") print ip, flags, link, prio }')
+    [ -n "$known" ] || continue
+    for h in $1; do
+      echo "$known" | grep -q "^$h slave ok " || echo "$h@${s%%.*}"
+    done
+    for hp in $DEPRIORITIZED; do
+      echo "$known" | awk -v h="${hp%:*}" -v p="${hp##*:}" '$1 == h && $4 != p { bad = 1 } END { exit bad ? 0 : 1 }' && echo "${hp%:*}@${s%%.*}"
+    done
+  done
+}
+
+# Waits (bounded by ROLL_WAIT; writes go on) while a rolling update is replacing the pods that roll
+# before this one. With no sign of a rolling update within 2 s (every such pod answers, at this
+# pod's revision, in sync), it returns at once: a plain pod deletion or a node drain.
+wait_for_roll() {
+  [ -n "${REDIS_REVISION:-}" ] || return 0
+  start=$(date +%s)
+  rolling=''
+  said=''
+  down_since=''
+  while :; do
+    now=$(date +%s)
+    pending=''
+    down=''
+    updated=''
+    peers=$(roll_peers before)
+    while read -r h port; do
+      [ -n "$h" ] || continue
+      rev=$(revision_of "$h" "$port")
+      if [ -z "$rev" ]; then
+        rolling=yes
+        down="$down $h"
+      elif [ "$rev" = "$REDIS_REVISION" ]; then
+        pending="$pending $h"
+      else
+        rolling=yes
+        if in_sync_with_me "$h" "$port"; then updated="$updated $h"; else pending="$pending $h"; fi
+      fi
+    done <<PEERS
+$peers
+PEERS
+    if [ -z "$rolling" ]; then
+      [ "$now" -lt $(( start + 2 )) ] || return 0
+      sleep 0.3
+      continue
+    fi
+    deprioritize_later
+    # A pod that stays unreachable is gone (scaled down, its node lost), not restarting.
+    if [ -n "$down" ]; then
+      down_since=${down_since:-$now}
+      if [ "$now" -lt $(( down_since + ROLL_DOWN_WAIT )) ]; then pending="$pending$down"; fi
+    else
+      down_since=''
+    fi
+    if [ -z "$pending" ]; then pending=$(sentinel_view_pending "$updated" | tr '\n' ' ' | sed 's/^/ /; s/ $//'); fi
+    if [ -z "$pending" ]; then
+      log "preStop: rolling update: every pod that rolls before this one runs a new revision, in sync, known to the Sentinels (waited $(( now - start ))s)"
+      return 0
+    fi
+    if [ "$now" -ge $(( start + ROLL_WAIT )) ]; then
+      log "preStop: rolling update: still waiting for$pending after ${ROLL_WAIT}s; handing over now"
+      return 0
+    fi
+    if [ -z "$said" ]; then
+      log "preStop: rolling update under way: waiting for$pending before handing over"
+      said=yes
+    fi
+    sleep 0.5
+  done
+}
+
+# Prints SENTINEL_HOSTS last pod first. The Sentinel that runs a failover reports the old master in
+# SENTINEL MASTER(S) until the failover ends (its replicas reconfigured), while the others switch as
+# soon as it announces the promotion (sentinel.c: sentinelGetCurrentMasterAddress,
+# sentinelForceHelloUpdateForMaster). Clients list the Sentinels in pod order and ask the first one
+# first (redis-py discover_master): let the last one run the failover.
+sentinels_last_first() {
+  for s in $SENTINEL_HOSTS; do echo "$s"; done | awk '{ l[NR] = $0 } END { for (i = NR; i > 0; i--) print l[i] }'
+}
 
 load_auth
 role=$(cli -p "$REDIS_PORT" --raw ROLE | head -n 1 | tr -d "\r" || true)
@@ -15,6 +172,7 @@ if [ "$role" != "master" ]; then
   log "preStop: role is '${role:-unknown}', nothing to hand over"
   exit 0
 fi
+wait_for_roll
 replicas=$(cli -p "$REDIS_PORT" --raw INFO replication | tr -d "\r" | sed -n "s/^connected_slaves://p" || true)
 if [ "${replicas:-0}" -lt 1 ]; then
   log "preStop: master without connected replicas, no failover possible"
@@ -34,7 +192,7 @@ ask_failover() {
   left=$(( deadline - $(date +%s) ))
   [ "$left" -gt 0 ] || return 0
   cli -p "$REDIS_PORT" CLIENT PAUSE "$(( left * 1000 ))" WRITE >/dev/null || true
-  for s in $SENTINEL_HOSTS; do
+  for s in $(sentinels_last_first); do
     reply=$(cli -h "$s" -p "$SENTINEL_PORT" SENTINEL FAILOVER "$MASTER_NAME" || true)
     case $reply in
       OK*|*INPROG*) asked=$s; break ;;

@@ -32,6 +32,16 @@ record_facts() {
   sync 2>/dev/null || true
 }
 
+# This pod's revision (REDIS_REVISION, from the pod template), in the process title: its peers read
+# it (CONFIG GET proc-title-template) and so does ps. A departing master waits, in a rolling update,
+# until the pods that roll before it run another revision than its own (redis-prestop.sh).
+revision_conf() {
+  case ${REDIS_REVISION:-} in
+    ''|*[!0-9a-f]*) ;;
+    *) echo "proc-title-template \"{title} {listen-addr} {server-mode} rev=$REDIS_REVISION\"" ;;
+  esac
+}
+
 # Writes the runtime config: $1 master, replica (of $2:$3) or fenced.
 write_config() {
   umask 077
@@ -50,6 +60,7 @@ write_config() {
       replica) echo "replicaof $2 $3"; echo "replica-priority 0" ;;
       fenced) echo "replicaof $FENCE_HOST $FENCE_PORT"; echo "replica-priority 0" ;;
     esac
+    revision_conf
   } >> "$tmp"
   mv "$tmp" "$REDIS_CONF"
 }

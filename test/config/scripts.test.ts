@@ -33,6 +33,8 @@ const OPTIONS: ScriptConstantsOptions = {
   sentinelWaitSeconds: 20,
   resolveWaitSeconds: 30,
   failoverWaitSeconds: 20,
+  rollWaitSeconds: 90,
+  rollDownWaitSeconds: 20,
 };
 
 /** Every variable constants.sh sets, with the option it comes from. */
@@ -52,6 +54,8 @@ const NAMES: Array<[string, (o: ScriptConstantsOptions) => string]> = [
   ['SENTINEL_WAIT', (o) => String(o.sentinelWaitSeconds)],
   ['RESOLVE_WAIT', (o) => String(o.resolveWaitSeconds)],
   ['FAILOVER_WAIT', (o) => String(o.failoverWaitSeconds)],
+  ['ROLL_WAIT', (o) => String(o.rollWaitSeconds)],
+  ['ROLL_DOWN_WAIT', (o) => String(o.rollDownWaitSeconds)],
 ];
 const names = NAMES.map(([n]) => n);
 const expected = (o: ScriptConstantsOptions) => Object.fromEntries(NAMES.map(([n, f]) => [n, f(o)]));
@@ -105,6 +109,8 @@ describe('renderScriptConstants', () => {
       sentinelWaitSeconds: fc.nat(600),
       resolveWaitSeconds: fc.nat(600),
       failoverWaitSeconds: fc.nat(600),
+      rollWaitSeconds: fc.nat(600),
+      rollDownWaitSeconds: fc.nat(600),
     });
     fc.assert(fc.property(options, (o) => {
       expect(sourceConstants(renderScriptConstants(o), names)).toEqual(expected(o));
@@ -125,7 +131,10 @@ describe('constants.sh of a release', () => {
       CLI_TIMEOUT: '3', BOOTSTRAP_MASTER_HOST: 'redis-master-0.redis-master-headless.redis.svc.cluster.local',
       REDIS_TEMPLATE: PATHS.redisTemplate, REDIS_CONF: PATHS.redisRuntimeConf, SENTINEL_TEMPLATE: PATHS.sentinelTemplate, SENTINEL_CONF: PATHS.sentinelConf,
       SENTINEL_WAIT: '20', RESOLVE_WAIT: '30', FAILOVER_WAIT: String(s.failoverWaitSeconds),
+      ROLL_WAIT: String(s.rollWaitSeconds), ROLL_DOWN_WAIT: '20',
     });
+    expect(s.redisFqdns).toEqual(['redis-master-0.redis-master-headless.redis.svc.cluster.local',
+      'redis-replica-0.redis-replica-headless.redis.svc.cluster.local', 'redis-replica-1.redis-replica-headless.redis.svc.cluster.local']);
   });
 
   it('gives the preStop at least down-after + failover-timeout', () => {

@@ -32,6 +32,7 @@ jest.setTimeout(240_000);
 const PASSWORD = 'e2e backup "pass" \\ word';
 const RESULTS = join(__dirname, 'results');
 const BASE: RedisSentinelChartProps = {
+  createNamespace: true,
   downAfter: Duration.seconds(2), failoverTimeout: Duration.seconds(10),
   // No monitoring: the exporters play no part here.
   backup: { retention: 2 },

@@ -18,7 +18,8 @@ import { sleep, waitFor } from './harness/sys';
 jest.setTimeout(300_000);
 
 const PASSWORD = 'e2e cold "start"';
-const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10) };
+// createNamespace: the harness, like an empty cluster, has no namespace 'redis' until one is applied.
+const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10), createNamespace: true };
 const s = settingsOf(PROPS, 'redis');
 const NS = s.namespace;
 const RESULTS = join(__dirname, 'results');

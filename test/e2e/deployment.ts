@@ -193,7 +193,7 @@ export class Deployment {
   }
 
   /** Starts a writer in a client pod; resolves once it has had its first write acknowledged. */
-  async startWriter(o: { kind: 'ioredis' | 'python' | 'direct'; pod: string; key: string; namespace?: string; host?: string; ephemeral?: boolean }): Promise<Writer> {
+  async startWriter(o: { kind: 'ioredis' | 'python' | 'direct'; pod: string; key: string; namespace?: string; host?: string; ephemeral?: boolean; sentinelHosts?: string[] }): Promise<Writer> {
     const env: Record<string, string> = {
       KEY: o.key,
       INTERVAL_MS: '10',
@@ -204,6 +204,8 @@ export class Deployment {
       PYTHONDONTWRITEBYTECODE: '1',
       MODE: o.kind === 'direct' ? 'direct' : 'sentinel',
       ...(o.host ? { REDIS_HOST: o.host, REDIS_PORT: String(this.s.redisPort) } : {}),
+      // python only: these Sentinels, asked in this order, instead of the Sentinel Service.
+      ...(o.sentinelHosts ? { SENTINEL_HOSTS: o.sentinelHosts.join(' ') } : {}),
     };
     const argv = o.kind === 'python' ? ['python3', join(CLIENTS_DIR, 'writer.py')] : ['node', join(CLIENTS_DIR, 'writer.js')];
     const proc = o.ephemeral
@@ -213,7 +215,7 @@ export class Deployment {
         securityContext: { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true },
       }, env)
       : this.cluster.spawnExec(o.namespace ?? this.ns, o.pod, 'main', argv, { env });
-    const w = new Writer(`${o.kind}@${o.pod}`, o.key, proc);
+    const w = new Writer(`${o.kind}${o.sentinelHosts ? '(pod order)' : ''}@${o.pod}`, o.key, proc);
     this.writers.add(w);
     proc.on('close', () => this.writers.delete(w));
     if (o.kind !== 'direct') await w.ready(20_000);

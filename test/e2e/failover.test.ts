@@ -18,7 +18,8 @@ import { KubeObject } from './harness/types';
 jest.setTimeout(240_000);
 
 const PASSWORD = 'e2e "quoted" \\ pass';
-const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10) };
+// createNamespace: the harness, like an empty cluster, has no namespace 'redis' until one is applied.
+const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10), createNamespace: true };
 const s = settingsOf(PROPS, 'redis');
 const NS = s.namespace;
 const RESULTS = join(__dirname, 'results');

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'fs';
 import { join } from 'path';
-import { Cluster } from './harness/cluster';
+import { Cluster, REVISION_LABEL } from './harness/cluster';
 import { expand } from './harness/env';
 import { iptablesRules } from './harness/policy';
 import { runSyncQuiet, waitFor } from './harness/sys';
@@ -181,6 +181,47 @@ describe('e2e harness', () => {
     void cluster.scale(NS, 'web', 2);
     await waitFor('web-1 back', () => cluster.pod(NS, 'web-1')?.phase === 'Running', 30_000);
     expect(await sh('web-1', `cat ${BASE}/data/marker`)).toBe('kept');
+  });
+
+  test('a template change rolls the pods: highest ordinal first, one at a time, each after the one before is Ready; a partition holds the lower ordinals', async () => {
+    const readyUp = async () => {
+      for (const p of ['web-0', 'web-1']) if (cluster.pod(NS, p)?.phase === 'Running' && !cluster.pod(NS, p)!.ready) await sh(p, `touch ${WORK}/ready`);
+    };
+    await readyUp();
+    await waitFor('web ready', () => cluster.pod(NS, 'web-0')?.ready && cluster.pod(NS, 'web-1')?.ready, 30_000);
+    const before = cluster.revision(NS, 'web')!;
+    expect(before.current).toBe(before.update);
+    const web = JSON.parse(JSON.stringify(objects.find((o) => o.kind === 'StatefulSet')!)) as KubeObject;
+    web.spec.template.metadata.annotations = { rev: '2' };
+    web.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 1 } };
+    const from = cluster.events.length;
+    const old0 = cluster.mustPod(NS, 'web-0');
+    await cluster.apply([web]);
+    const after = cluster.revision(NS, 'web')!;
+    expect(after.update).not.toBe(before.update);
+    expect(after.current).toBe(before.current);
+    // The new web-1 waits for readiness (its emptyDir is fresh); nothing else moves meanwhile.
+    await waitFor('web-1 recreated', () => cluster.pod(NS, 'web-1')?.labels[REVISION_LABEL] === after.update && cluster.pod(NS, 'web-1')?.phase === 'Running', 30_000);
+    await readyUp();
+    await cluster.waitRolledOut(NS, 'web', 30_000);
+    expect(cluster.mustPod(NS, 'web-0')).toBe(old0);
+    expect(old0.labels[REVISION_LABEL]).toBe(before.update);
+    // Partition 0: web-0 follows.
+    web.spec.updateStrategy = { type: 'RollingUpdate' };
+    await cluster.apply([web]);
+    await waitFor('web-0 rolled', async () => {
+      await readyUp();
+      const p = cluster.pod(NS, 'web-0');
+      return p && p !== old0 && p.ready && p.labels[REVISION_LABEL] === after.update;
+    }, 30_000, { intervalMs: 300 });
+    await cluster.waitRolledOut(NS, 'web', 30_000);
+    expect(cluster.revision(NS, 'web')).toEqual({ current: after.update, update: after.update });
+    const ev = cluster.events.slice(from);
+    const at = (re: RegExp) => ev.findIndex((e) => re.test(e));
+    expect(at(/web-1: rolling update: deleting/)).toBeGreaterThanOrEqual(0);
+    expect(at(/web-1: Ready/)).toBeGreaterThan(at(/web-1: rolling update: deleting/));
+    expect(at(/web-0: rolling update: deleting/)).toBeGreaterThan(at(/web-1: Ready/));
+    expect(ev.filter((e) => /rolling update: deleting/.test(e))).toHaveLength(2);
   });
 
   test('shutdown leaves no namespace, process, state or mountpoint behind', async () => {

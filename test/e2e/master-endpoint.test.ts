@@ -24,7 +24,7 @@ import { KubeObject } from './harness/types';
 jest.setTimeout(180_000);
 
 const PASSWORD = 'e2e "quoted" \\ pass';
-const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10), masterEndpoint: {} };
+const PROPS = { downAfter: Duration.millis(2000), failoverTimeout: Duration.seconds(10), masterEndpoint: {}, createNamespace: true };
 const s = settingsOf(PROPS, 'redis');
 const NS = s.namespace;
 const RESULTS = join(__dirname, 'results');

@@ -46,6 +46,7 @@ const S3: S3Options = {
   credentialsSecret: 's3-credentials', retention: 2, image: S3_IMAGE,
 };
 const BASE: RedisSentinelChartProps = {
+  createNamespace: true,
   downAfter: Duration.seconds(2), failoverTimeout: Duration.seconds(10),
   backup: { retention: 3, s3: S3 },
 };

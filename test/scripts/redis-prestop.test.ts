@@ -59,6 +59,47 @@ describe('with a master and its replica', () => {
     expect(cli(MASTER, port, 'ROLE').split('\n')[0]).toBe('master');
   });
 
+  describe('in a rolling update (REDIS_REVISION set)', () => {
+    const closed = { sentinelHosts: [LOCAL], sentinelPort: 1, failoverWaitSeconds: 1 };
+    const rolling = (name: string, hosts: string[], o: Record<string, unknown> = {}) =>
+      box.run(box.scripts(name, { redisPort: port, ...closed, redisHosts: hosts, rollWaitSeconds: 2, rollDownWaitSeconds: 1, ...o }), 'redis-prestop.sh', [],
+        box.env({ SELF_FQDN: MASTER, REDIS_REVISION: 'aaaa' }));
+    // Both replicas (the second one is attached, not in REDIS_HOSTS) run `rev`.
+    const setRevision = (rev: string) => {
+      for (const [ip, p] of [[REPLICA, port], [LOCAL, port2]] as const) expect(cli(ip, p, 'CONFIG', 'SET', 'proc-title-template', `{title} {listen-addr} {server-mode} rev=${rev}`)).toBe('OK');
+    };
+    afterAll(() => {
+      for (const [ip, p] of [[REPLICA, port], [LOCAL, port2]] as const) cli(ip, p, 'CONFIG', 'SET', 'proc-title-template', '{title} {listen-addr} {server-mode}');
+    });
+
+    it('hands over without waiting when every peer runs its revision, in sync (a plain pod deletion)', () => {
+      setRevision('aaaa');
+      const r = preStop('plain', MASTER, closed);
+      expect(r.stderr).not.toContain('rolling update');
+      const r2 = rolling('plain-rev', [MASTER, REPLICA]);
+      expect(r2.status).toBe(0);
+      expect(r2.stderr).not.toContain('rolling update');
+      expect(r2.stderr).toContain('preStop: no new master after 1s');
+    });
+
+    it('hands over once every pod that rolls before it runs a new revision, in sync', () => {
+      setRevision('bbbb');
+      const r = rolling('updated', [MASTER, REPLICA]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('preStop: rolling update: every pod that rolls before this one runs a new revision, in sync');
+    });
+
+    it('waits for a pod still at its revision while another restarts, at most ROLL_WAIT, then hands over anyway', () => {
+      setRevision('aaaa');
+      const r = rolling('waiting', [MASTER, REPLICA, '127.0.6.3']);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('preStop: rolling update under way: waiting for 127.0.6.2 127.0.0.1 127.0.6.3 before handing over');
+      expect(r.stderr).toContain('preStop: rolling update: still waiting for 127.0.6.2 127.0.0.1 after 2s; handing over now');
+      expect(r.stderr).toContain('preStop: no new master after 1s');
+      expect(cli(MASTER, port, 'SET', 'after-roll-wait', '1')).toBe('OK');
+    });
+  });
+
   it('hands the master role over through the Sentinel and becomes a replica of the new master', async () => {
     const sentinelPort = await freePort([LOCAL]);
     box.sentinel('sentinel', LOCAL, sentinelPort, { host: MASTER, port });

@@ -67,6 +67,8 @@ export class Sandbox {
       sentinelWaitSeconds: 0,
       resolveWaitSeconds: 0,
       failoverWaitSeconds: 5,
+      rollWaitSeconds: 0,
+      rollDownWaitSeconds: 0,
       ...constants,
     }));
     return d;

@@ -19,7 +19,10 @@ password = env.get('REDIS_PASSWORD') or None
 key = env['KEY']
 interval = float(env.get('INTERVAL_MS', '10')) / 1000.0
 
-sentinel = Sentinel([(env['SENTINEL_HOST'], int(env.get('SENTINEL_PORT', '26379')))],
+# SENTINEL_HOSTS (space-separated, e.g. the Sentinel pods' names in pod order) instead of the one
+# SENTINEL_HOST: redis-py asks them in that order.
+sentinel_hosts = env.get('SENTINEL_HOSTS', '').split() or [env['SENTINEL_HOST']]
+sentinel = Sentinel([(h, int(env.get('SENTINEL_PORT', '26379'))) for h in sentinel_hosts],
                     sentinel_kwargs={'password': password}, password=password, socket_timeout=0.5)
 master = sentinel.master_for(env.get('MASTER_NAME', 'mymaster'))
 

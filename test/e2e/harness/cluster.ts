@@ -5,6 +5,7 @@
  * differs from a real cluster.
  */
 import { ChildProcess, spawn } from 'child_process';
+import { createHash } from 'crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import * as readline from 'readline';
@@ -44,6 +45,24 @@ const NAMESPACED_DEFAULTS = ['default', 'kube-system'];
 const MACHINE_LOCK = '/var/tmp/rse2e-machine';
 const keyOf = (kind: string, ns: string | undefined, name: string) => `${kind}/${ns ?? ''}/${name}`;
 
+/** The pod label naming the StatefulSet revision a pod was created from (as the controller sets it). */
+export const REVISION_LABEL = 'controller-revision-hash';
+
+/** A StatefulSet revision: a pod template and its name (`<sts>-<hash>`, as ControllerRevisions are named). */
+interface Revision { name: string; template: any }
+
+/**
+ * A StatefulSet's revisions: `current` is what its pods were created from before the last template
+ * change, `update` the newest template (they are the same once the rollout is complete).
+ */
+interface Revisions { current: Revision; update: Revision }
+
+function revisionOf(sts: KubeObject): Revision {
+  const template = JSON.parse(JSON.stringify(sts.spec.template));
+  const hash = createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 10);
+  return { name: `${sts.metadata.name}-${hash}`, template };
+}
+
 /** The DNS server as a pod of kube-system, for NetworkPolicy peers. */
 const DNS_POD_LABELS: Labels = { 'k8s-app': 'kube-dns' };
 
@@ -72,6 +91,8 @@ export class Cluster implements KubeletHost {
   private readonly syncWaiters: Array<{ gen: number; resolve: () => void }> = [];
   private readonly reconciling = new Map<string, Promise<void>>();
   private readonly reconcileAgain = new Set<string>();
+  /** StatefulSet revisions by object key. */
+  private readonly revisions = new Map<string, Revisions>();
   private watchdogPid?: number;
   private stopped = false;
   private readonly exitHandler = () => this.cleanupNow();
@@ -181,6 +202,7 @@ export class Cluster implements KubeletHost {
       }
       if (ns !== undefined) obj.metadata.namespace = ns;
       const key = keyOf(obj.kind, ns, obj.metadata.name);
+      if (obj.kind === 'StatefulSet') this.newRevision(key, obj);
       this.objects.set(key, obj);
       touched.push(key);
       if (!['Namespace', 'ConfigMap', 'Secret', 'Service', 'StatefulSet', 'NetworkPolicy', 'Pod', 'CronJob', 'PersistentVolumeClaim'].includes(obj.kind)) {
@@ -195,6 +217,24 @@ export class Cluster implements KubeletHost {
         await this.createPod(obj.metadata.namespace!, obj.metadata.name, obj.metadata.labels ?? {}, obj.metadata.annotations ?? {}, obj.spec);
       }
     }
+  }
+
+  /** A changed pod template is a new update revision (the controller then rolls the pods to it). */
+  private newRevision(key: string, sts: KubeObject): void {
+    const r = revisionOf(sts);
+    const known = this.revisions.get(key);
+    if (!known) {
+      this.revisions.set(key, { current: r, update: r });
+    } else if (known.update.name !== r.name) {
+      this.revisions.set(key, { current: known.current, update: r });
+      this.event(undefined, `StatefulSet ${sts.metadata.namespace}/${sts.metadata.name}: new revision ${r.name} (from ${known.current.name})`);
+    }
+  }
+
+  /** The StatefulSet's current and update revision names (equal once a rollout is complete). */
+  revision(namespace: string, statefulSet: string): { current: string; update: string } | undefined {
+    const r = this.revisions.get(keyOf('StatefulSet', namespace, statefulSet));
+    return r && { current: r.current.name, update: r.update.name };
   }
 
   /** kubectl delete of a non-pod object (a NetworkPolicy, a Service...). */
@@ -303,8 +343,10 @@ export class Cluster implements KubeletHost {
     }
     void this.sync();
     if (pod.owner && pod.ready) {
-      const sts = this.get('StatefulSet', pod.namespace, pod.owner);
-      if (sts && sts.spec.podManagementPolicy !== 'Parallel') void this.reconcile(keyOf('StatefulSet', pod.namespace, pod.owner));
+      const key = keyOf('StatefulSet', pod.namespace, pod.owner);
+      const sts = this.objects.get(key);
+      const rolling = this.revisions.get(key);
+      if (sts && (sts.spec.podManagementPolicy !== 'Parallel' || (rolling && rolling.current.name !== rolling.update.name))) void this.reconcile(key);
     }
   }
 
@@ -384,6 +426,22 @@ export class Cluster implements KubeletHost {
     }, timeoutMs, { context: () => this.describe() });
   }
 
+  /**
+   * kubectl rollout status: waits until every pod 0..replicas-1 of the StatefulSet runs the update
+   * revision and is Ready (from the partition up when one is set).
+   */
+  async waitRolledOut(namespace: string, statefulSet: string, timeoutMs: number): Promise<void> {
+    await waitFor(`StatefulSet ${namespace}/${statefulSet} rolled out`, () => {
+      const key = keyOf('StatefulSet', namespace, statefulSet);
+      const sts = this.objects.get(key)!;
+      const r = this.revisions.get(key)!;
+      const partition = sts.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
+      const n = sts.spec.replicas ?? 1;
+      return Array.from({ length: n }, (_, i) => this.pod(namespace, `${statefulSet}-${i}`)).every((p, i) =>
+        p && p.ready && p.phase === 'Running' && !p.terminating && (i < partition || p.labels[REVISION_LABEL] === r.update.name));
+    }, timeoutMs, { context: () => this.describe() });
+  }
+
   private reconcile(key: string): Promise<void> {
     if (this.reconciling.has(key)) {
       this.reconcileAgain.add(key);
@@ -408,6 +466,10 @@ export class Cluster implements KubeletHost {
     const name = sts.metadata.name;
     const desired = sts.spec.replicas ?? 1;
     const ordered = sts.spec.podManagementPolicy !== 'Parallel';
+    const revs = this.revisions.get(key)!;
+    const partition: number | undefined = sts.spec.updateStrategy?.rollingUpdate?.partition;
+    // Pods at the current revision, counted as the controller's status.currentReplicas is.
+    const currentReplicas = this.allPods().filter((p) => p.owner === name && p.namespace === ns && p.labels[REVISION_LABEL] === revs.current.name).length;
     for (let i = 0; i < desired; i++) {
       const podName = `${name}-${i}`;
       const existing = this.pod(ns, podName);
@@ -415,14 +477,18 @@ export class Cluster implements KubeletHost {
         if (ordered && !existing.ready) break;
         continue;
       }
-      const tmpl = sts.spec.template;
+      // As newVersionedStatefulSetPod: below the partition (or, without one, below the number of pods
+      // still at the current revision) a pod is recreated from the current revision.
+      const old = sts.spec.updateStrategy?.type !== 'OnDelete' && (partition === undefined ? i < currentReplicas : i < partition);
+      const rev = old ? revs.current : revs.update;
+      const tmpl = rev.template;
       const spec: PodSpec = JSON.parse(JSON.stringify(tmpl.spec));
       spec.hostname = podName;
       spec.subdomain = sts.spec.serviceName;
       spec.volumes = [...(spec.volumes ?? []), ...(sts.spec.volumeClaimTemplates ?? []).map((t: KubeObject) => ({
         name: t.metadata.name, persistentVolumeClaim: { claimName: `${t.metadata.name}-${podName}` },
       }))];
-      const labels = { ...(tmpl.metadata?.labels ?? {}), 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(i) };
+      const labels = { ...(tmpl.metadata?.labels ?? {}), 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(i), [REVISION_LABEL]: rev.name };
       const created = await this.createPod(ns, podName, labels, tmpl.metadata?.annotations ?? {}, spec, name);
       if (ordered || !created) break;
     }
@@ -432,6 +498,36 @@ export class Cluster implements KubeletHost {
       for (const p of surplus) await p.delete();
     } else {
       await Promise.all(surplus.map((p) => p.delete()));
+    }
+    this.rollingUpdate(sts, revs, desired);
+  }
+
+  /**
+   * The controller's RollingUpdate step (updateStatefulSet): from the highest ordinal down to the
+   * partition, delete the first pod not at the update revision (one per step; the pod is recreated
+   * from the new template when it is gone), and stop at any pod that is not Running and Ready: so one
+   * pod at a time, highest ordinal first, each waiting for the one before to be Ready. Every
+   * StatefulSet rolls on its own, in parallel with the others. Once every pod is at the update
+   * revision, it becomes the current revision.
+   */
+  private rollingUpdate(sts: KubeObject, revs: Revisions, desired: number): void {
+    if (sts.spec.updateStrategy?.type === 'OnDelete' || revs.current.name === revs.update.name) return;
+    const ns = sts.metadata.namespace!;
+    const name = sts.metadata.name;
+    const partition: number = sts.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
+    for (let t = desired - 1; t >= partition; t--) {
+      const p = this.pod(ns, `${name}-${t}`);
+      if (!p) return;
+      if (p.labels[REVISION_LABEL] !== revs.update.name && !p.terminating) {
+        this.event(p, `rolling update: deleting (revision ${p.labels[REVISION_LABEL] ?? '?'} -> ${revs.update.name})`);
+        void p.delete();
+        return;
+      }
+      if (!(p.phase === 'Running' && p.ready && !p.terminating)) return;
+    }
+    if (partition === 0) {
+      this.revisions.set(keyOf('StatefulSet', ns, name), { current: revs.update, update: revs.update });
+      this.event(undefined, `StatefulSet ${ns}/${name}: rolled out to ${revs.update.name}`);
     }
   }
 
