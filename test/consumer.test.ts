@@ -118,6 +118,41 @@ test('the strict TypeScript app compiles and synthesizes one file per Chart', ()
   expect(objects['sessions-monitoring.k8s.yaml'].map((o) => o.kind).sort()).toEqual(['ConfigMap', 'PrometheusRule', 'Service', 'Service', 'ServiceMonitor']);
 });
 
+test('every customization knob lands in the synthesized YAML', () => {
+  const sessions = objects['sessions.k8s.yaml'];
+  const named = (kind: string, name: string) => sessions.find((o) => o.kind === kind && o.metadata.name === name)!;
+  for (const o of sessions) {
+    expect([o.kind, o.metadata.labels?.['example.com/cost-center'], o.metadata.labels?.['example.com/stack']]).toEqual([o.kind, 'c42', 'shop']);
+    expect([o.kind, o.metadata.annotations?.['example.com/owner']]).toEqual([o.kind, 'data-team']);
+  }
+  const redis = named('StatefulSet', 'sessions-replica').spec;
+  const sentinel = named('StatefulSet', 'sessions-sentinel').spec;
+  const backup = named('CronJob', 'sessions-backup').spec.jobTemplate.spec.template.spec;
+  expect(redis.template.metadata.labels['example.com/team']).toBe('data');
+  expect(redis.template.metadata.annotations['example.com/logs']).toBe('json');
+  expect(redis.template.spec.nodeSelector).toEqual({ 'node-pool': 'redis-large' });
+  expect(redis.template.spec.tolerations.map((t: any) => t.key)).toEqual(['dedicated', 'redis-only']);
+  expect(redis.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key).toBe('kubernetes.io/arch');
+  expect(redis.template.spec.topologySpreadConstraints.map((c: any) => c.whenUnsatisfiable)).toEqual(['DoNotSchedule']);
+  expect(redis.template.spec.priorityClassName).toBe('data-critical');
+  expect(redis.template.spec.serviceAccountName).toBe('sessions');
+  expect(redis.template.spec.containers.map((c: any) => c.name)).toContain('log-shipper');
+  expect(redis.template.spec.initContainers.map((c: any) => c.name)).toContain('wait');
+  expect(redis.template.spec.volumes.map((v: any) => v.name)).toContain('corp-ca');
+  expect(redis.template.spec.containers.find((c: any) => c.name === 'redis').volumeMounts.map((m: any) => m.mountPath)).toContain('/etc/ssl/corp');
+  expect(redis.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Delete' });
+  expect(redis.volumeClaimTemplates[0].spec.accessModes).toEqual(['ReadWriteOncePod']);
+  expect(sentinel.template.spec.serviceAccountName).toBe('sessions-sentinel');
+  expect(sentinel.template.spec.priorityClassName).toBe('small');
+  expect(sentinel.volumeClaimTemplates[0].spec.accessModes).toEqual(['ReadWriteOnce']);
+  expect(backup.tolerations.map((t: any) => t.key)).toEqual(['dedicated', 'batch']);
+  expect(named('PersistentVolumeClaim', 'sessions-backup').spec.accessModes).toEqual(['ReadWriteMany']);
+  expect(named('ConfigMap', 'sessions-config').data['redis.conf']).toContain('maxmemory-policy allkeys-lru');
+  expect(named('Deployment', 'sessions-proxy').spec.replicas).toBeGreaterThanOrEqual(2);
+  expect(named('Service', 'sessions-master').spec.ports[0].port).toBe(6379);
+  expect(redis.template.spec.containers.find((c: any) => c.name === 'metrics').args).toContain('--include-system-metrics');
+});
+
 test('the app\'s Deployment and Job are wired: client labels, env, admitted by the NetworkPolicies', () => {
   const shop = objects['shop.k8s.yaml'];
   const web = shop.find((o) => o.kind === 'Deployment')!;
@@ -127,6 +162,8 @@ test('the app\'s Deployment and Job are wired: client labels, env, admitted by t
   expect(env.REDIS_PASSWORD).toEqual({ secretKeyRef: { name: 'cache-password', key: 'pw' } });
   const job = shop.find((o) => o.kind === 'Job')!;
   expect(job.spec.template.metadata.labels['sessions-client']).toBe('true');
+  const jobEnv = Object.fromEntries(job.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+  expect(jobEnv.SESSIONS_MASTER_ENDPOINT).toBe('sessions-master.data.svc.cluster.local:6379');
   const peers = objects['sessions.k8s.yaml'].find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'sessions')!.spec.ingress[0].from;
   expect(peers).toContainEqual({
     namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },

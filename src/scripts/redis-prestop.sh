@@ -166,8 +166,56 @@ sentinels_last_first() {
   for s in $SENTINEL_HOSTS; do echo "$s"; done | awk '{ l[NR] = $0 } END { for (i = NR; i > 0; i--) print l[i] }'
 }
 
+# A departing replica stays (bounded by ROLL_WAIT) while its leaving would drop its master below
+# min-replicas-to-write: a rolling update restarts the first pod of each Redis StatefulSet at once,
+# and with the master on the lowest replica ordinal both its replicas would go together (seen: every
+# write refused, NOREPLICAS, for 4 s). It marks itself leaving (in its process title, read by its
+# peers), waits a moment for a peer leaving at the same time to mark itself too, then counts the
+# master's online replicas but itself and any leaving one whose name sorts first (that one goes first).
+stay_for_min_replicas() {
+  [ -n "${REDIS_REVISION:-}" ] || return 0
+  need=$({ cli -p "$REDIS_PORT" --raw CONFIG GET min-replicas-to-write || true; } | tr -d "\r" | sed -n 2p)
+  case $need in ''|0|*[!0-9]*) return 0 ;; esac
+  info=$({ cli -p "$REDIS_PORT" INFO replication || true; } | tr -d "\r")
+  mh=$(echo "$info" | sed -n "s/^master_host://p")
+  mp=$(echo "$info" | sed -n "s/^master_port://p")
+  [ "$(echo "$info" | sed -n "s/^master_link_status://p")" = up ] || return 0
+  cli -p "$REDIS_PORT" CONFIG SET proc-title-template "{title} {listen-addr} {server-mode} rev=$REDIS_REVISION leaving" >/dev/null || return 0
+  sleep 1
+  until=$(( $(date +%s) + ROLL_WAIT ))
+  said=''
+  while [ "$(date +%s)" -lt "$until" ]; do
+    others=$({ cli -h "$mh" -p "$mp" INFO replication || true; } | tr -d "\r" | sed -n "s/^slave[0-9]*:ip=\([^,]*\),port=\([0-9]*\),state=online,.*/\1 \2/p")
+    good=0
+    while read -r h port; do
+      if [ -z "$h" ] || [ "$h" = "$SELF_FQDN" ]; then continue; fi
+      title=$({ cli -h "$h" -p "$port" --raw CONFIG GET proc-title-template </dev/null || true; } | tr -d "\r" | sed -n 2p)
+      case $title in
+        '') continue ;;
+        *" leaving") [ "$(printf '%s\n%s\n' "$h" "$SELF_FQDN" | sort | head -n 1)" = "$h" ] && continue ;;
+      esac
+      good=$(( good + 1 ))
+    done <<OTHERS
+$others
+OTHERS
+    if [ "$good" -ge "$need" ]; then
+      [ -z "$said" ] || log "preStop: $mh has $good other replica(s) online: leaving"
+      return 0
+    fi
+    if [ -z "$said" ]; then
+      log "preStop: leaving now would leave $mh with $good of the $need replica(s) min-replicas-to-write needs: waiting"
+      said=yes
+    fi
+    sleep 0.5
+  done
+  log "preStop: still too few replicas on $mh after ${ROLL_WAIT}s: leaving"
+}
+
 load_auth
 role=$(cli -p "$REDIS_PORT" --raw ROLE | head -n 1 | tr -d "\r" || true)
+if [ "$role" = "slave" ]; then
+  stay_for_min_replicas
+fi
 if [ "$role" != "master" ]; then
   log "preStop: role is '${role:-unknown}', nothing to hand over"
   exit 0

@@ -6,8 +6,11 @@
 import { App, Chart, Cron, Duration, Size } from 'cdk8s';
 import * as plus from 'cdk8s-plus-27';
 import {
-  MaxmemoryPolicy, RedisAuth, RedisConnection, RedisMonitoring, RedisSentinel, RedisSentinelChart, prometheusOperator,
+  AntiAffinity, MaxmemoryPolicy, RedisAuth, RedisConnection, RedisMonitoring, RedisSentinel, RedisSentinelChart, prometheusOperator,
 } from 'cdk8s-redis-sentinel';
+
+/** A sidecar that passes Pod Security "restricted" (the library checks extra containers). */
+const restricted = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
 
 const app = new App({ outdir: 'dist' });
 
@@ -29,9 +32,41 @@ cache.connect(web, { env: true });
 
 // 2. A second release in its own Chart and namespace, with its monitoring in a third Chart, and a
 //    client in the shop namespace that reads the password from a copy of the Secret there.
-const data = new RedisSentinelChart(app, 'sessions', { namespace: 'data', masterName: 'sessions' });
+//    This release also sets every customization knob (README "Customizing") and the master endpoint.
+const data = new RedisSentinelChart(app, 'sessions', {
+  namespace: 'data',
+  masterName: 'sessions',
+  labels: { 'example.com/stack': 'shop' },
+  commonLabels: { 'example.com/cost-center': 'c42' },
+  commonAnnotations: { 'example.com/owner': 'data-team' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'redis', effect: 'NoSchedule' }],
+  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] } } },
+  antiAffinity: AntiAffinity.PREFERRED,
+  zoneSpread: false,
+  topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }],
+  nodeSelector: { 'node-pool': 'redis' },
+  podLabels: { 'example.com/team': 'data' },
+  podAnnotations: { 'example.com/logs': 'json' },
+  priorityClassName: 'data-critical',
+  serviceAccountName: 'sessions',
+  extraContainers: [{ name: 'log-shipper', image: 'busybox:1.36.1', securityContext: restricted }],
+  extraInitContainers: [{ name: 'wait', image: 'busybox:1.36.1', command: ['true'], securityContext: restricted }],
+  extraVolumes: [{ name: 'corp-ca', configMap: { name: 'corp-ca' } }],
+  extraVolumeMounts: [{ name: 'corp-ca', mountPath: '/etc/ssl/corp', readOnly: true }],
+  redisPod: { nodeSelector: { 'node-pool': 'redis-large' }, tolerations: [{ key: 'redis-only', operator: 'Exists' }] },
+  sentinelPod: { serviceAccountName: 'sessions-sentinel', priorityClassName: 'small' },
+  persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Delete' },
+  storageAccessModes: [plus.PersistentVolumeAccessMode.READ_WRITE_ONCE_POD],
+  sentinelStorageAccessModes: [plus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+  backup: { pod: { tolerations: [{ key: 'batch', operator: 'Exists' }] }, storageAccessModes: [plus.PersistentVolumeAccessMode.READ_WRITE_MANY] },
+  maxmemoryPolicy: MaxmemoryPolicy.of('allkeys-lru'),
+  masterEndpoint: {},
+});
 const monitoring = new Chart(app, 'sessions-monitoring');
-const m = new RedisMonitoring(monitoring, 'Monitoring', { deployment: data.redis, namespace: 'monitoring', labels: { release: 'kps' } });
+const m = new RedisMonitoring(monitoring, 'Monitoring', {
+  deployment: data.redis, namespace: 'monitoring', labels: { release: 'kps' },
+  exporterExtraArgs: ['--include-system-metrics'], exporterExtraEnv: [{ name: 'REDIS_EXPORTER_LOG_FORMAT', value: 'json' }],
+});
 const worker = new plus.Job(shop, 'worker');
 worker.addContainer({ image: 'ghcr.io/example/worker:1.0.0', securityContext: { user: 1000, group: 1000 } });
 data.redis.connect(worker, { env: true, envPrefix: 'SESSIONS_', passwordSecret: { secretName: 'sessions-password' } });
