@@ -41,9 +41,23 @@ roll_peers() {
   done
 }
 
-# Prints the revision the Redis pod at $1:$2 runs (see redis-start.sh), or nothing when it does not answer.
-revision_of() {
-  { cli -h "$1" -p "$2" --raw CONFIG GET proc-title-template </dev/null || true; } | tr -d "\r" | sed -n 's/.* rev=\([0-9a-f]*\).*/\1/p' | head -n 1
+# Prints the process title of the Redis pod at $1:$2: "... rev=<revision>" (see redis-start.sh),
+# with " leaving" once its preStop has started (mark_leaving); nothing when it does not answer.
+title_of() {
+  { cli -h "$1" -p "$2" --raw CONFIG GET proc-title-template </dev/null || true; } | tr -d "\r" | sed -n 2p
+}
+
+# Prints the revision in process title $1, or nothing.
+revision_in() {
+  echo "$1" | sed -n 's/.* rev=\([0-9a-f]*\).*/\1/p' | head -n 1
+}
+
+# Marks this pod as leaving in its process title, for its peers: a departing master takes a peer
+# that is leaving as a sign of a rolling update (wait_for_roll), and departing replicas see each
+# other (stay_for_min_replicas). Fails without a revision (nothing to mark).
+mark_leaving() {
+  [ -n "${REDIS_REVISION:-}" ] || return 1
+  cli -p "$REDIS_PORT" CONFIG SET proc-title-template "{title} {listen-addr} {server-mode} rev=$REDIS_REVISION leaving" >/dev/null
 }
 
 # True when the Redis pod at $1:$2 replicates this pod, link up, no sync running.
@@ -99,7 +113,7 @@ sentinel_view_pending() {
 
 # Waits (bounded by ROLL_WAIT; writes go on) while a rolling update is replacing the pods that roll
 # before this one. With no sign of a rolling update within 2 s (every such pod answers, at this
-# pod's revision, in sync), it returns at once: a plain pod deletion or a node drain.
+# pod's revision, not leaving), it returns at once: a plain pod deletion or a node drain.
 wait_for_roll() {
   [ -n "${REDIS_REVISION:-}" ] || return 0
   start=$(date +%s)
@@ -114,11 +128,15 @@ wait_for_roll() {
     peers=$(roll_peers before)
     while read -r h port; do
       [ -n "$h" ] || continue
-      rev=$(revision_of "$h" "$port")
+      title=$(title_of "$h" "$port")
+      rev=$(revision_in "$title")
       if [ -z "$rev" ]; then
         rolling=yes
         down="$down $h"
       elif [ "$rev" = "$REDIS_REVISION" ]; then
+        # At this pod's revision and leaving: the controller is replacing it too (it rolls at the
+        # same time as this pod, e.g. the first pod of the other Redis StatefulSet); wait for it.
+        case $title in *" leaving") rolling=yes ;; esac
         pending="$pending $h"
       else
         rolling=yes
@@ -169,8 +187,8 @@ sentinels_last_first() {
 # A departing replica stays (bounded by ROLL_WAIT) while its leaving would drop its master below
 # min-replicas-to-write: a rolling update restarts the first pod of each Redis StatefulSet at once,
 # and with the master on the lowest replica ordinal both its replicas would go together (seen: every
-# write refused, NOREPLICAS, for 4 s). It marks itself leaving (in its process title, read by its
-# peers), waits a moment for a peer leaving at the same time to mark itself too, then counts the
+# write refused, NOREPLICAS, for 4 s). Marked leaving already (mark_leaving), it waits a moment for
+# a peer leaving at the same time to mark itself too, then counts the
 # master's online replicas but itself and any leaving one whose name sorts first (that one goes first).
 stay_for_min_replicas() {
   [ -n "${REDIS_REVISION:-}" ] || return 0
@@ -180,7 +198,7 @@ stay_for_min_replicas() {
   mh=$(echo "$info" | sed -n "s/^master_host://p")
   mp=$(echo "$info" | sed -n "s/^master_port://p")
   [ "$(echo "$info" | sed -n "s/^master_link_status://p")" = up ] || return 0
-  cli -p "$REDIS_PORT" CONFIG SET proc-title-template "{title} {listen-addr} {server-mode} rev=$REDIS_REVISION leaving" >/dev/null || return 0
+  # This pod is marked leaving (mark_leaving); a moment for a peer leaving at the same time to mark itself too.
   sleep 1
   until=$(( $(date +%s) + ROLL_WAIT ))
   said=''
@@ -189,7 +207,7 @@ stay_for_min_replicas() {
     good=0
     while read -r h port; do
       if [ -z "$h" ] || [ "$h" = "$SELF_FQDN" ]; then continue; fi
-      title=$({ cli -h "$h" -p "$port" --raw CONFIG GET proc-title-template </dev/null || true; } | tr -d "\r" | sed -n 2p)
+      title=$(title_of "$h" "$port")
       case $title in
         '') continue ;;
         *" leaving") [ "$(printf '%s\n%s\n' "$h" "$SELF_FQDN" | sort | head -n 1)" = "$h" ] && continue ;;
@@ -214,7 +232,7 @@ OTHERS
 load_auth
 role=$(cli -p "$REDIS_PORT" --raw ROLE | head -n 1 | tr -d "\r" || true)
 if [ "$role" = "slave" ]; then
-  stay_for_min_replicas
+  if mark_leaving; then stay_for_min_replicas; fi
 fi
 if [ "$role" != "master" ]; then
   log "preStop: role is '${role:-unknown}', nothing to hand over"

@@ -89,6 +89,25 @@ describe('with a master and its replica', () => {
       expect(r.stderr).toContain('preStop: rolling update: every pod that rolls before this one runs a new revision, in sync');
     });
 
+    it('marks a departing replica leaving in its process title, for its peers', () => {
+      setRevision('aaaa');
+      // The second replica listens on localhost, where a preStop hook talks to its own Redis.
+      const r = box.run(box.scripts('replica-leaving', { redisPort: port2, ...closed, redisHosts: [MASTER, REPLICA] }), 'redis-prestop.sh', [],
+        box.env({ SELF_FQDN: LOCAL, REDIS_REVISION: 'aaaa' }));
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain("preStop: role is 'slave', nothing to hand over");
+      expect(cli(LOCAL, port2, 'CONFIG', 'GET', 'proc-title-template').split('\n')[1]).toBe('{title} {listen-addr} {server-mode} rev=aaaa leaving');
+    });
+
+    it('waits for a peer at its own revision that is leaving too (rolled at the same time), at most ROLL_WAIT', () => {
+      setRevision('aaaa');
+      expect(cli(REPLICA, port, 'CONFIG', 'SET', 'proc-title-template', '{title} {listen-addr} {server-mode} rev=aaaa leaving')).toBe('OK');
+      const r = rolling('peer-leaving', [MASTER, REPLICA]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('preStop: rolling update under way: waiting for 127.0.6.2 127.0.0.1 before handing over');
+      expect(r.stderr).toContain('preStop: rolling update: still waiting for 127.0.6.2 127.0.0.1 after 2s; handing over now');
+    });
+
     it('waits for a pod still at its revision while another restarts, at most ROLL_WAIT, then hands over anyway', () => {
       setRevision('aaaa');
       const r = rolling('waiting', [MASTER, REPLICA, '127.0.6.3']);
