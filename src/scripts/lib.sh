@@ -232,3 +232,13 @@ newest_redis() {
       else print "wait " holders " Redis pods hold data and none recorded which was master last"
     }'
 }
+
+# ---- S3 (s3-upload.sh, s3-fetch.sh: the rclone image) ----------------------------------------
+# rclone with bounded retries; its messages go to $WORK_DIR/rclone.log, whose last lines `why`
+# prints for the FAILED line.
+rc() {
+  rclone --retries 2 --low-level-retries 3 --contimeout 15s --timeout 5m -q "$@" 2>>"$WORK_DIR/rclone.log"
+}
+why() {
+  tail -n 2 "$WORK_DIR/rclone.log" | sed -e 's/^[0-9/]* [0-9:]* //' -e 's/[[:space:]]*status code: .*$//' | tr -s "\t\n" "  "
+}

@@ -20,13 +20,6 @@ set -eu
 : "${S3_PATH:?must be set in the env of the restore-fetch container}"
 FAIL_PREFIX='restore FAILED'
 
-rc() {
-  rclone --retries 2 --low-level-retries 3 --contimeout 15s --timeout 5m -q "$@" 2>>"$WORK_DIR/rclone.log"
-}
-why() {
-  tail -n 2 "$WORK_DIR/rclone.log" | sed -e 's/^[0-9/]* [0-9:]* //' -e 's/[[:space:]]*status code: .*$//' | tr -s "\t\n" "  "
-}
-
 rm -rf "$RESTORE_DIR"
 if [ -e "$DATA_DIR/restored-from" ] || [ -n "$(redis_data_in "$DATA_DIR")" ]; then
   log "restore-fetch: $DATA_DIR holds Redis data or was restored before: nothing to fetch"

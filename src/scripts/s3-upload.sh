@@ -21,15 +21,6 @@ set -eu
 : "${S3_RETAIN:?must be set in the env of the upload container}"
 FAIL_PREFIX='upload FAILED'
 
-# rclone with bounded retries; its messages go to $WORK_DIR/rclone.log (the last lines of a
-# failure are quoted in the FAILED line).
-rc() {
-  rclone --retries 2 --low-level-retries 3 --contimeout 15s --timeout 5m -q "$@" 2>>"$WORK_DIR/rclone.log"
-}
-why() {
-  tail -n 2 "$WORK_DIR/rclone.log" | sed -e 's/^[0-9/]* [0-9:]* //' -e 's/[[:space:]]*status code: .*$//' | tr -s "\t\n" "  "
-}
-
 [ -s "$WORK_DIR/backup-name" ] || fail "no snapshot to upload: the backup init container left no name in $WORK_DIR/backup-name"
 name=$(cat "$WORK_DIR/backup-name")
 file="$BACKUP_DIR/$name"

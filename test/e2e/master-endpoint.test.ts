@@ -93,7 +93,7 @@ function endpointClient(kind: 'ioredis' | 'redis-cli' | 'python' | 'reader', key
     REDIS_HOST: kind === 'reader' ? REPLICAS_HOST : MASTER_HOST,
     INTERVAL_MS: kind === 'redis-cli' || kind === 'reader' ? '50' : '10',
   };
-  const argv = python ? ['python3', join(CLIENTS, 'endpoint-writer.py')] : ['node', join(CLIENTS, 'endpoint-writer.js')];
+  const argv = python ? ['python3', join(CLIENTS, 'writer.py')] : ['node', join(CLIENTS, 'endpoint-writer.js')];
   const pod = python ? 'client-py' : 'client-node';
   return new Writer(`${kind}@${s.names.masterEndpoint}`, key, cluster.spawnExec(NS, pod, 'main', argv, { env }));
 }

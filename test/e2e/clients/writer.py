@@ -1,7 +1,9 @@
 """A writer client run inside a client pod of the e2e harness, with Debian's python3-redis.
 
-Connects the way the chart's README shows (redis.sentinel.Sentinel, socket_timeout=0.5), then
-appends its sequence numbers to a Redis list (RPUSH <key> <seq>) every INTERVAL_MS. Same protocol
+Connects the way the chart's README shows (redis.sentinel.Sentinel, socket_timeout=0.5) or, with
+REDIS_HOST set, to that one address without Sentinel (redis.Redis(host, port, password,
+socket_timeout=0.5): a client of the master endpoint), then appends its sequence numbers to a
+Redis list (RPUSH <key> <seq>) every INTERVAL_MS. Same protocol
 as writer.js: {"ev": "ready"} after the first acknowledged write; "stop" on stdin ends it with
 {"ev": "summary", "acked": [[seq, acked_at_ms], ...], "errors": {message: count}, "attempts": n}.
 """
@@ -12,6 +14,7 @@ import sys
 import threading
 import time
 
+import redis
 from redis.sentinel import Sentinel
 
 env = os.environ
@@ -19,12 +22,16 @@ password = env.get('REDIS_PASSWORD') or None
 key = env['KEY']
 interval = float(env.get('INTERVAL_MS', '10')) / 1000.0
 
-# SENTINEL_HOSTS (space-separated, e.g. the Sentinel pods' names in pod order) instead of the one
-# SENTINEL_HOST: redis-py asks them in that order.
-sentinel_hosts = env.get('SENTINEL_HOSTS', '').split() or [env['SENTINEL_HOST']]
-sentinel = Sentinel([(h, int(env.get('SENTINEL_PORT', '26379'))) for h in sentinel_hosts],
-                    sentinel_kwargs={'password': password}, password=password, socket_timeout=0.5)
-master = sentinel.master_for(env.get('MASTER_NAME', 'mymaster'))
+if env.get('REDIS_HOST'):
+    master = redis.Redis(host=env['REDIS_HOST'], port=int(env.get('REDIS_PORT', '6379')),
+                         password=password, socket_timeout=0.5)
+else:
+    # SENTINEL_HOSTS (space-separated, e.g. the Sentinel pods' names in pod order) instead of the one
+    # SENTINEL_HOST: redis-py asks them in that order.
+    sentinel_hosts = env.get('SENTINEL_HOSTS', '').split() or [env['SENTINEL_HOST']]
+    sentinel = Sentinel([(h, int(env.get('SENTINEL_PORT', '26379'))) for h in sentinel_hosts],
+                        sentinel_kwargs={'password': password}, password=password, socket_timeout=0.5)
+    master = sentinel.master_for(env.get('MASTER_NAME', 'mymaster'))
 
 stop = threading.Event()
 
