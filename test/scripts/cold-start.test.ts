@@ -66,6 +66,16 @@ function startSentinelPod(name: string, ip: string, saved?: string): string {
 
 const info = (ip: string) => cli(ip, port, 'INFO', 'replication');
 const field = (ip: string, key: string) => (info(ip).match(new RegExp(`^${key}:(.*)$`, 'm')) ?? [])[1]?.trim();
+/** `SENTINEL REPLICAS` (redis-cli's raw output: one line per field name and value) as one record per replica. */
+function sentinelReplicas(raw: string): Array<Record<string, string>> {
+  const lines = raw.split('\n');
+  const out: Array<Record<string, string>> = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    if (lines[i] === 'name') out.push({});
+    if (out.length) out[out.length - 1][lines[i]] = lines[i + 1];
+  }
+  return out;
+}
 const fenced = (ip: string) => field(ip, 'master_host') === '127.0.0.1' && field(ip, 'master_port') === '1';
 const facts = (name: string) => safeRead(join(box.root, name, 'data', 'role.facts')).trim();
 const stop = (ip: string) => cli(ip, port, 'SHUTDOWN', 'NOSAVE');
@@ -102,9 +112,13 @@ describe('a new install, no Sentinel up yet', () => {
 
   it('a replica records the new master after a failover, once the Sentinels name it', async () => {
     // Sentinel reads a replica's priority from its INFO every 10 s: wait until it has seen both synced.
-    await waitFor('the Sentinel to know both replicas at priority 100', () => {
-      const r = cli(S[0], sentinelPort, 'SENTINEL', 'REPLICAS', 'mymaster');
-      return r.includes(P[1]) && r.includes(P[2]) && (r.match(/slave-priority\n100\n/g) ?? []).length === 2;
+    // A replica entry it has only just discovered shows the default priority (100) before any INFO, with
+    // flags 'slave,disconnected' and no runid, and is not promotable (seen: NOGOODSLAVE): require an
+    // INFO-refreshed, connected entry.
+    await waitFor('the Sentinel to know both replicas, connected, synced, at priority 100', () => {
+      const replicas = sentinelReplicas(cli(S[0], sentinelPort, 'SENTINEL', 'REPLICAS', 'mymaster'));
+      return P.slice(1).every((ip) => replicas.some((r) => r.ip === ip && r.flags === 'slave' && r.runid !== ''
+        && r['master-link-status'] === 'ok' && r['slave-priority'] === '100'));
     }, 40);
     expect(cli(S[0], sentinelPort, 'SENTINEL', 'FAILOVER', 'mymaster')).toBe('OK');
     const now = () => cli(S[0], sentinelPort, 'SENTINEL', 'get-master-addr-by-name', 'mymaster').split('\n')[0];
