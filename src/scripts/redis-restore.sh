@@ -97,12 +97,14 @@ redis-server "$REDIS_TEMPLATE" --port 0 --unixsocket "$sock" --unixsocketperm 70
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 until [ "$(local_cli PING || true)" = "PONG" ]; do
-  kill -0 "$pid" 2>/dev/null || fail "redis-server exited while loading $src (see its log above)"
+  kill -0 "$pid" 2>/dev/null || fail "the temporary redis-server exited while loading $src (see its log above)"
   sleep 1
 done
 keys=$(local_cli DBSIZE)
 # Redis with AOF on ignores RDB files: turning AOF on writes the AOF from the loaded data.
 if [ "$(local_cli CONFIG SET appendonly yes || true)" != "OK" ]; then
+  # The socket tells whether it is gone (a killed child can linger as a zombie for kill -0).
+  [ "$(local_cli PING || true)" = "PONG" ] || fail "the temporary redis-server exited after loading $src (see its log above)"
   fail "could not turn AOF on in the temporary server"
 fi
 while :; do
@@ -114,7 +116,7 @@ while :; do
     && echo "$info" | grep -q "^aof_rewrite_scheduled:0"; then
     break
   fi
-  kill -0 "$pid" 2>/dev/null || fail "redis-server exited while writing the AOF"
+  kill -0 "$pid" 2>/dev/null || fail "the temporary redis-server exited while writing the AOF (see its log above)"
   sleep 1
 done
 local_cli SHUTDOWN NOSAVE >/dev/null || true

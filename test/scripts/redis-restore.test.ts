@@ -122,7 +122,7 @@ describe('a restore that fails', () => {
       const r = box.run(p.scripts, 'redis-restore.sh', [], box.env(containerEnv(p.data), stub));
       const failed = r.output.split('\n').filter((l) => l.includes('FAILED'));
       expect({ attempt, status: r.status, failed }).toEqual({
-        attempt, status: 1, failed: [expect.stringMatching(/restore FAILED: redis-server exited while loading .*redis-20260101T020000Z\.rdb/)],
+        attempt, status: 1, failed: [expect.stringMatching(/restore FAILED: the temporary redis-server exited while loading .*redis-20260101T020000Z\.rdb/)],
       });
       expect(readdirSync(p.data).filter((f) => f !== '.restore-staging')).toEqual([]);
     }
