@@ -6,13 +6,14 @@ import { CronScheduleError, longestGapMinutes, parseCronSchedule } from './confi
 import { componentSelector, objectLabels, statefulSetSelector } from './names';
 import { BACKUP_LABEL, OwnPod, PodOptions, checkPodKinds, checkPodOptions, mergePodOptions, mergeSpread } from './pod-options';
 import {
-  authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, dnsEgress, emptyDir, podMetadata, resourceRequirements, tcpPort,
+  authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, dnsEgress, emptyDir, podMetadata, resourceRequirements, tcpPort,
 } from './pod';
 import { applyCommonMetadata, deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS, REDIS_POD, SCRIPT, SENTINEL_POD, checkAccessModes } from './settings';
 import { backupContainerEnv, s3ContainerEnv } from './shared-config';
 import { s3UploadEnv } from './config/scripts';
+import { TLS_DIR } from './tls';
 import { Problems, checkImage, checkObjectName, checkPositiveSize, checkResources, cpuMillis, isInt } from './validation';
 
 /** Server-side encryption of the objects written to S3 ({@link S3Options.serverSideEncryption}). */
@@ -358,8 +359,8 @@ export function s3Egress(r: ResolvedS3): k8s.NetworkPolicyEgressRule {
 /** The backup pods' own volumes and the mount paths of their container. */
 const BACKUP_POD: OwnPod = {
   label: BACKUP_LABEL,
-  volumes: ['backup', 'scripts', 'tmp', 'auth'],
-  mountPaths: [PATHS.backupDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir],
+  volumes: ['backup', 'scripts', 'tmp', 'auth', 'tls'],
+  mountPaths: [PATHS.backupDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir, TLS_DIR],
 };
 
 const IANA_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
@@ -470,7 +471,7 @@ function backupPodSpec(s: DeploymentSettings, b: ResolvedBackup, restore: Resolv
     env: backupContainerEnv(s, b),
     resources: resourceRequirements(b.resources),
     securityContext: containerSecurityContext(s),
-    volumeMounts: [...mounts, ...authMount(s), ...b.pod.extraVolumeMounts ?? []],
+    volumeMounts: [...mounts, ...authMount(s), ...tlsMount(s), ...b.pod.extraVolumeMounts ?? []],
   };
   const upload: k8s.Container | undefined = b.s3 ? {
     name: 'upload',
@@ -503,6 +504,7 @@ function backupPodSpec(s: DeploymentSettings, b: ResolvedBackup, restore: Resolv
       { name: 'scripts', configMap: { name: s.names.scripts } },
       emptyDir('tmp', Size.mebibytes(16)),
       ...authVolume(s),
+      ...tlsVolume(s),
       ...b.pod.extraVolumes ?? [],
     ],
   };

@@ -74,6 +74,17 @@ export interface RedisConnection {
    * @default - no password (RedisAuth.none())
    */
   readonly passwordSecretKey?: string;
+  /**
+   * Whether Redis and Sentinel speak TLS (and only TLS) on their ports: clients connect with TLS and
+   * verify the servers with the CA in `tlsSecretName` (`ca.crt`); with mutual TLS they need a client
+   * certificate of that CA.
+   */
+  readonly tls: boolean;
+  /**
+   * Name of the certificate Secret (in `namespace`): its `ca.crt` is the CA that signed every server's certificate.
+   * @default - no TLS
+   */
+  readonly tlsSecretName?: string;
   /** Labels a client pod needs so that the NetworkPolicies admit it (`clientPodLabels`). */
   readonly clientPodLabels: Record<string, string>;
   /**
@@ -102,6 +113,8 @@ export function connectionOf(s: DeploymentSettings, withMasterEndpoint: boolean)
     ...(withMasterEndpoint ? endpointAddresses(host(s.names.masterEndpoint), host(s.names.replicasEndpoint), s.redisPort) : {}),
     passwordSecretName: s.auth ? s.authSecretName : undefined,
     passwordSecretKey: s.auth ? s.authSecretKey : undefined,
+    tls: s.tls !== undefined,
+    tlsSecretName: s.tls?.secretName,
     clientPodLabels: { ...s.clientPodLabels },
     clientNamespaceLabels: s.clientNamespaceLabels ? { ...s.clientNamespaceLabels } : undefined,
   };
@@ -118,8 +131,8 @@ export interface ConnectOptions {
    * variables of the common clients: `<prefix>SENTINELS` (`host:port,host:port,...`, every Sentinel
    * pod), `<prefix>SENTINEL_SERVICE` (`host:port`), `<prefix>MASTER_NAME`, `<prefix>READ_ENDPOINT`
    * (`host:port`), with the master endpoint `<prefix>MASTER_ENDPOINT` and `<prefix>REPLICAS_ENDPOINT`
-   * (`host:port`), and, with a password, `<prefix>PASSWORD` from the Secret (`secretKeyRef`: the
-   * password is never written into any file).
+   * (`host:port`), with TLS `<prefix>TLS` ('true'), and, with a password, `<prefix>PASSWORD` from the
+   * Secret (`secretKeyRef`: the password is never written into any file).
    * @default false - only the client labels
    */
   readonly env?: boolean;
@@ -217,6 +230,7 @@ function plainEnv(deployment: RedisSentinel, pod: plus.AbstractPod, options: Con
     [`${prefix}MASTER_NAME`]: c.masterName,
     [`${prefix}READ_ENDPOINT`]: c.readEndpoint,
     ...(c.masterEndpoint ? { [`${prefix}MASTER_ENDPOINT`]: c.masterEndpoint, [`${prefix}REPLICAS_ENDPOINT`]: c.replicasEndpoint! } : {}),
+    ...(c.tls ? { [`${prefix}TLS`]: 'true' } : {}),
   };
 }
 

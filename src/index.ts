@@ -6,6 +6,7 @@ export { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-ch
 export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 export { PodOptions } from './pod-options';
 export { RedisAuth, PasswordSecretOptions } from './auth';
+export { CertManagerCertificateOptions, CertificateSource, TlsOptions, TlsSecretOptions } from './tls';
 export { ClientPasswordSecret, ClientPeer, ConnectOptions, RedisConnection } from './connection';
 export { RedisMaster, RedisMasterProps } from './redis-master';
 export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';
@@ -24,3 +25,5 @@ export {
 // `serviceMonitor` and `prometheusRule` handles), as one namespace (a jsii submodule), as cdk8s-plus does
 // with `k8s`: `import { prometheusOperator } from 'cdk8s-redis-sentinel'`.
 export * as prometheusOperator from '../imports/monitoring.coreos.com';
+// cert-manager's Certificate binding (RedisSentinel's `certificate` handle, with `tls` from cert-manager).
+export * as certManager from '../imports/cert-manager.io';

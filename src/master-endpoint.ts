@@ -5,13 +5,14 @@ import { Construct } from 'constructs';
 import { renderHaproxyConfig } from './config/haproxy-cfg';
 import { LABEL, componentSelector, objectLabels, podFqdn } from './names';
 import * as k8s from './k8s';
-import { dnsEgress, podMetadata, resourceRequirements, tcpPort } from './pod';
+import { dnsEgress, podMetadata, resourceRequirements, tcpPort, tlsMount, tlsVolume } from './pod';
 import type { PodOptions } from './pod-options';
 import { deploymentOf } from './part';
 import { AntiAffinity } from './props';
 import type { RedisSentinel } from './redis-sentinel';
 import { SHELL_FILES } from './scripts/embedded.generated';
 import { DeploymentSettings } from './settings';
+import { TLS_DIR, TLS_FILES } from './tls';
 import { Problems, checkImage, checkPort, checkResources, cpuMillis, isInt } from './validation';
 
 /** Default HAProxy image: the official image of the 2.6 LTS line (alpine; runs as uid/gid 99). */
@@ -146,6 +147,7 @@ export function renderEndpointConfig(s: DeploymentSettings, e: ResolvedMasterEnd
     fenceLuaPath: `${CONFIG_DIR}/${FENCE_LUA}`,
     resolvers: true,
     idleTimeoutSeconds: e.idleTimeoutSeconds,
+    tls: s.tls && { caFile: `${TLS_DIR}/${TLS_FILES.ca}`, certFile: `${TLS_DIR}/${TLS_FILES.cert}` },
   });
 }
 
@@ -174,7 +176,7 @@ function proxyContainer(s: DeploymentSettings, e: ResolvedMasterEndpoint): k8s.C
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }],
+    volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }, ...tlsMount(s)],
     livenessProbe: probe('/healthz', 10, 3),
     // Unready while this pod sees no Sentinel majority naming a master (e.g. it is partitioned):
     // the Service then sends clients to the other HAProxy pods.
@@ -252,7 +254,8 @@ export class RedisMasterEndpoint extends Construct {
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: { runAsNonRoot: true, runAsUser: HAPROXY_UID, runAsGroup: HAPROXY_UID, seccompProfile: { type: 'RuntimeDefault' } },
+            // fsGroup: the certificate Secret's files (mode 0440) become readable by HAProxy's group.
+            securityContext: { runAsNonRoot: true, runAsUser: HAPROXY_UID, runAsGroup: HAPROXY_UID, ...(s.tls ? { fsGroup: HAPROXY_UID } : {}), seccompProfile: { type: 'RuntimeDefault' } },
             ...(pod.nodeSelector && Object.keys(pod.nodeSelector).length ? { nodeSelector: pod.nodeSelector } : {}),
             ...(pod.tolerations?.length ? { tolerations: pod.tolerations } : {}),
             ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
@@ -264,7 +267,7 @@ export class RedisMasterEndpoint extends Construct {
             },
             terminationGracePeriodSeconds: 10,
             containers: [proxyContainer(s, e)],
-            volumes: [{ name: 'config', configMap: { name: n.proxy } }],
+            volumes: [{ name: 'config', configMap: { name: n.proxy } }, ...tlsVolume(s)],
           },
         },
       },

@@ -10,10 +10,11 @@ import { renderBackupAlertRules } from './config/backup-alerts';
 import { renderDashboard } from './config/dashboard';
 import { renderEndpointAlertRules } from './config/endpoint-alerts';
 import { Component, LABEL, componentSelector, objectLabels, sharedName } from './names';
-import { resourceRequirements } from './pod';
+import { resourceRequirements, tlsMount } from './pod';
 import { applyCommonMetadata, deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { DeploymentSettings, PATHS } from './settings';
+import { TLS_DIR, TLS_FILES } from './tls';
 import { Problems, checkImage, checkLabels, checkPort, checkResources, checkSeconds, cpuMillis, isDnsLabel } from './validation';
 
 /** Default redis_exporter image (>= v1.80.2 has redis_sentinel_master_config_epoch). */
@@ -145,8 +146,8 @@ export function resolveMonitoringOptions(p: Problems, o: MonitoringOptions, s: D
   }
   const exporterExtraArgs = o.exporterExtraArgs ?? [];
   for (const arg of exporterExtraArgs) {
-    p.check(!/^--?(redis\.addr|web\.listen-address)(=|$)/.test(arg),
-      `${prop}exporterExtraArgs entry '${arg}' sets what the library sets (--redis.addr from redisPort/sentinelPort, --web.listen-address from metricsPort): remove it`);
+    p.check(!/^--?(redis\.addr|web\.listen-address|tls-ca-cert-file|tls-client-cert-file|tls-client-key-file)(=|$)/.test(arg),
+      `${prop}exporterExtraArgs entry '${arg}' sets what the library sets (--redis.addr from redisPort/sentinelPort, --web.listen-address from metricsPort, the --tls-* files from tls): remove it`);
   }
   const exporterExtraEnv = o.exporterExtraEnv ?? [];
   for (const env of exporterExtraEnv) {
@@ -186,7 +187,15 @@ export function exporterContainer(s: DeploymentSettings, m: ResolvedMonitoring, 
     name: 'metrics',
     image: m.exporterImage,
     imagePullPolicy: s.imagePullPolicy,
-    args: [`--redis.addr=redis://localhost:${port}`, `--web.listen-address=:${m.metricsPort}`, ...m.exporterExtraArgs],
+    args: [
+      `--redis.addr=${s.tls ? 'rediss' : 'redis'}://localhost:${port}`,
+      // With TLS it verifies the server (the certificate names localhost) and presents the client certificate.
+      ...(s.tls ? [
+        `--tls-ca-cert-file=${TLS_DIR}/${TLS_FILES.ca}`, `--tls-client-cert-file=${TLS_DIR}/${TLS_FILES.cert}`, `--tls-client-key-file=${TLS_DIR}/${TLS_FILES.key}`,
+      ] : []),
+      `--web.listen-address=:${m.metricsPort}`, ...m.exporterExtraArgs,
+    ],
+    ...(s.tls ? { volumeMounts: tlsMount(s) } : {}),
     ...(s.auth || m.exporterExtraEnv.length ? { env: [
       ...(s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
       ...m.exporterExtraEnv,

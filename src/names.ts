@@ -33,6 +33,9 @@ export interface ResourceNames {
   readonly redisPdb: string;
   readonly sentinelPdb: string;
   readonly defaultAuthSecret: string;
+  /** With `tls`: the certificate Secret (default) and, with cert-manager, the Certificate. */
+  readonly defaultTlsSecret: string;
+  readonly certificate: string;
   readonly redisNetworkPolicy: string;
   readonly sentinelNetworkPolicy: string;
   /** Headless Service over the Redis pods' exporter sidecars. */
@@ -78,6 +81,8 @@ export function resourceNames(prefix: string): ResourceNames {
     redisPdb: prefix,
     sentinelPdb: `${prefix}-sentinel`,
     defaultAuthSecret: `${prefix}-auth`,
+    defaultTlsSecret: `${prefix}-tls`,
+    certificate: prefix,
     redisNetworkPolicy: prefix,
     sentinelNetworkPolicy: `${prefix}-sentinel`,
     redisMetrics: `${prefix}-metrics`,

@@ -8,6 +8,7 @@ import * as k8s from './k8s';
 import { PodOptions, mergeAffinity, mergeSpread } from './pod-options';
 import { AntiAffinity } from './props';
 import { DeploymentSettings as Settings, PATHS } from './settings';
+import { TLS_DIR, TLS_FILES } from './tls';
 
 /** Pod-level security context: non-root with the image's uid/gid, RuntimeDefault seccomp. */
 export function podSecurityContext(s: Settings): k8s.PodSecurityContext {
@@ -146,6 +147,28 @@ export function authVolume(s: Settings): k8s.Volume[] {
 /** The mount of authVolume's Secret (the password file at PATHS.authFile), when auth is on. */
 export function authMount(s: Settings): k8s.VolumeMount[] {
   return s.auth ? [{ name: 'auth', mountPath: PATHS.authDir, readOnly: true }] : [];
+}
+
+/**
+ * The certificate Secret (tls.crt, tls.key, ca.crt) as a read-only volume, group-readable through
+ * fsGroup (the exporter sidecars read it as another user), when TLS is on. A renewed certificate
+ * reaches the mounted files within the kubelet's sync period; the probes load it (see redis-probe.sh).
+ */
+export function tlsVolume(s: Settings): k8s.Volume[] {
+  if (!s.tls) return [];
+  return [{
+    name: 'tls',
+    secret: {
+      secretName: s.tls.secretName,
+      items: [TLS_FILES.cert, TLS_FILES.key, TLS_FILES.ca].map((f) => ({ key: f, path: f })),
+      defaultMode: 0o440,
+    },
+  }];
+}
+
+/** The mount of tlsVolume's Secret at TLS_DIR, when TLS is on. */
+export function tlsMount(s: Settings): k8s.VolumeMount[] {
+  return s.tls ? [{ name: 'tls', mountPath: TLS_DIR, readOnly: true }] : [];
 }
 
 /** A small writable emptyDir. */

@@ -6,6 +6,7 @@ import { BackupOptions, RestoreOptions } from './backup';
 import { MasterEndpointOptions } from './master-endpoint';
 import { MonitoringOptions } from './monitoring';
 import { PodOptions } from './pod-options';
+import { TlsOptions } from './tls';
 
 /** How strictly pods of one StatefulSet are kept off the same node (the library's anti-affinity preset). */
 export enum AntiAffinity {
@@ -256,6 +257,14 @@ export interface RedisSentinelProps extends PodOptions {
    * @default RedisAuth.fromSecret() - key `password` of the Secret `<name>-auth`
    */
   readonly auth?: RedisAuth;
+
+  /**
+   * TLS on every connection (see {@link TlsOptions}): present turns it on; `{}` uses the existing
+   * kubernetes.io/tls Secret `<name>-tls`. The plaintext ports are then closed: `redisPort` and
+   * `sentinelPort` speak TLS.
+   * @default - no TLS
+   */
+  readonly tls?: TlsOptions;
 
   /** @default 6379 */
   readonly redisPort?: number;

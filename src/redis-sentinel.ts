@@ -13,6 +13,8 @@ import { RedisSentinelProps } from './props';
 import { RedisMaster } from './redis-master';
 import { RedisReplicaSet } from './redis-replica-set';
 import { SentinelQuorum } from './sentinel-quorum';
+import { Certificate } from '../imports/cert-manager.io';
+import { emitCertificate, tlsDnsNames } from './tls';
 import { DeploymentSettings, resolveDeployment } from './settings';
 import { RenderedFiles, configChecksum, renderFiles } from './shared-config';
 import { ensureUniqueObjectsCheck } from './unique-objects';
@@ -52,6 +54,13 @@ export class RedisSentinel extends Construct {
   public readonly restoreNetworkPolicy?: k8s.KubeNetworkPolicy;
   /** With `restore.s3.serviceAccountAnnotations`: the bootstrap master's ServiceAccount (workload identity). */
   public readonly restoreServiceAccount?: k8s.KubeServiceAccount;
+  /** With `tls` from `CertificateSource.fromCertManager`: the cert-manager Certificate. */
+  public readonly certificate?: Certificate;
+  /**
+   * The DNS names the TLS certificate must carry (what the emitted Certificate holds; what a certificate
+   * of your own in `CertificateSource.fromSecret` needs), plus the IP 127.0.0.1.
+   */
+  public readonly tlsDnsNames: string[];
 
   /** @internal */
   public readonly _settings: DeploymentSettings;
@@ -141,6 +150,12 @@ export class RedisSentinel extends Construct {
           policyTypes: ['Egress'],
           egress: [s3Egress(fromS3)],
         },
+      });
+    }
+    this.tlsDnsNames = tlsDnsNames(n, s.namespace, s.clusterDomain);
+    if (s.tls?.certManager) {
+      this.certificate = emitCertificate(this, 'Certificate', {
+        name: n.certificate, namespace: s.namespace, tls: s.tls, dnsNames: this.tlsDnsNames, labels: objectLabels(s.name, undefined),
       });
     }
     this.master = new RedisMaster(this, 'Master', { deployment: this });

@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { exporters } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
-  affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
+  affinity, authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   podMetadata, resourceRequirements, zoneSpread,
 } from './pod';
 import type { RedisSentinel } from './redis-sentinel';
@@ -76,6 +76,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
     { name: 'run', mountPath: PATHS.runDir },
     { name: 'tmp', mountPath: PATHS.tmp },
     ...authMount(s),
+    ...tlsMount(s),
   ];
   const extraMounts = pod.extraVolumeMounts ?? [];
 
@@ -134,6 +135,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
             emptyDir('run', Size.mebibytes(1), true),
             emptyDir('tmp', Size.mebibytes(32)),
             ...authVolume(s),
+            ...tlsVolume(s),
             ...(restore?.claimName ? [{ name: 'restore', persistentVolumeClaim: { claimName: restore.claimName, readOnly: true } }] : []),
             ...pod.extraVolumes ?? [],
           ],
@@ -163,7 +165,7 @@ function restoreContainers(d: RedisSentinel, o: RedisStatefulSetOptions, r: Reso
     env: [...restoreEnv, ...s3ContainerEnv(r.s3)],
     resources: resourceRequirements({ cpu: { request: cpuMillis(50) }, memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) } }),
     securityContext: containerSecurityContext(s),
-    volumeMounts: mounts.filter((m) => m.name !== 'auth'),
+    volumeMounts: mounts.filter((m) => m.name !== 'auth' && m.name !== 'tls'),
   }] : [];
   return [...fetch, {
     name: 'restore',

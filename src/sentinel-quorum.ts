@@ -3,7 +3,7 @@ import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
-  affinity, authMount, authVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
+  affinity, authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   podMetadata, resourceRequirements, zoneSpread,
 } from './pod';
 import { deploymentOf } from './part';
@@ -80,6 +80,7 @@ export class SentinelQuorum extends Construct {
         { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
         { name: 'tmp', mountPath: PATHS.tmp },
         ...authMount(s),
+        ...tlsMount(s),
         ...pod.extraVolumeMounts ?? [],
       ],
     };
@@ -106,6 +107,7 @@ export class SentinelQuorum extends Construct {
       volumeMounts: [
         { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
         ...authMount(s),
+        ...tlsMount(s),
       ],
     };
 
@@ -133,6 +135,7 @@ export class SentinelQuorum extends Construct {
               { name: 'scripts', configMap: { name: n.scripts } },
               emptyDir('tmp', Size.mebibytes(16)),
               ...authVolume(s),
+              ...tlsVolume(s),
               ...pod.extraVolumes ?? [],
             ],
           },

@@ -10,6 +10,7 @@ import { isMajority, quorumFor } from './config/quorum';
 import { DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, podFqdn, podFqdns, resourceNames } from './names';
 import { OwnPod, PodOptions, checkPodKinds, checkPodOptions, checkSpreadAgainstPreset, checkUserLabels, mergePodOptions } from './pod-options';
 import { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
+import { ResolvedTls, TLS_DIR, resolveTls } from './tls';
 import {
   DNS_1035_LABEL, Problems, bytesOf, checkAnnotations, checkImage, checkLabels, checkObjectName, checkPort, checkPositiveSize, checkResources,
   checkSeconds, cpuMillis, isDnsLabel, isDnsSubdomain, isInt,
@@ -101,6 +102,8 @@ export interface DeploymentSettings {
   readonly auth: boolean;
   readonly authSecretName: string;
   readonly authSecretKey: string;
+  /** TLS, when on. */
+  readonly tls?: ResolvedTls;
   readonly redisPort: number;
   readonly sentinelPort: number;
   readonly networkPolicy: boolean;
@@ -153,6 +156,8 @@ const MANAGED_DIRECTIVES = new Set([
   'replica-announce-port', 'slave-announce-ip', 'slave-announce-port', 'appendonly', 'include', 'daemonize',
   'logfile', 'proc-title-template', 'min-replicas-to-write', 'min-replicas-max-lag', 'maxmemory', 'maxmemory-policy', 'rename-command',
   'aclfile', 'user', 'protected-mode', 'unixsocket', 'pidfile', 'replica-read-only', 'tls-port',
+  'tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-ca-cert-file', 'tls-ca-cert-dir', 'tls-client-cert-file', 'tls-client-key-file',
+  'tls-client-key-file-pass', 'tls-replication', 'tls-auth-clients',
 ]);
 
 /** Names, namespace, master name and cluster domain. `names` is undefined when `name` is unusable. */
@@ -336,14 +341,14 @@ function resolveAccess(p: Problems, props: RedisSentinelProps, name: string, def
 /** The Redis pods' own volumes and the mount paths of their main container. */
 export const REDIS_POD: OwnPod = {
   label: 'Redis pods',
-  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'restore'],
-  mountPaths: [PATHS.data, PATHS.redisTemplateDir, PATHS.scriptsDir, PATHS.runDir, PATHS.tmp, PATHS.authDir, PATHS.restoreDir],
+  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'tls', 'restore'],
+  mountPaths: [PATHS.data, PATHS.redisTemplateDir, PATHS.scriptsDir, PATHS.runDir, PATHS.tmp, PATHS.authDir, TLS_DIR, PATHS.restoreDir],
 };
 /** The Sentinel pods' own volumes and the mount paths of their main container. */
 export const SENTINEL_POD: OwnPod = {
   label: 'Sentinel pods',
-  volumes: ['data', 'config', 'scripts', 'tmp', 'auth'],
-  mountPaths: [PATHS.data, PATHS.sentinelTemplateDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir],
+  volumes: ['data', 'config', 'scripts', 'tmp', 'auth', 'tls'],
+  mountPaths: [PATHS.data, PATHS.sentinelTemplateDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir, TLS_DIR],
 };
 
 /** The values of cdk8s-plus-27's PersistentVolumeAccessMode, spelled out so the library does not load its index (see src/k8s.ts). */
@@ -422,6 +427,7 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
   const pods = resolvePods(p, props);
   const names = id.names ?? resourceNames('invalid');
   const access = resolveAccess(p, props, id.name, names.defaultAuthSecret);
+  const tls = props.tls ? resolveTls(p, props.tls, names.defaultTlsSecret, 'tls.') : undefined;
   const knobs = resolveKnobs(p, props);
   if (id.dnsOk && topology.countsOk) {
     checkDnsLengths(p, names, id.name, id.namespace, id.clusterDomain, topology.replicas, topology.sentinels);
@@ -436,7 +442,7 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
   return {
     name: id.name, names, namespace: id.namespace, createNamespace: props.createNamespace ?? false,
     masterName: id.masterName, clusterDomain: id.clusterDomain,
-    ...topology, ...pods, ...access, ...knobs,
+    ...topology, ...pods, ...access, ...knobs, tls,
     savePoints: SAVE_POINTS,
     bootstrapMasterFqdn: podFqdn(names.master, 0, names.masterHeadless, id.namespace, id.clusterDomain),
     sentinelFqdns,

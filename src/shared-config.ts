@@ -1,11 +1,12 @@
 import { createHash } from 'crypto';
 import * as k8s from './k8s';
-import { renderRedisConf } from './config/redis-conf';
+import { TlsConfOptions, renderRedisConf } from './config/redis-conf';
 import { backupEnv, renderScriptConstants, restoreEnv, s3Env } from './config/scripts';
 import { renderSentinelConf } from './config/sentinel-conf';
 import { SHELL_FILES } from './scripts/embedded.generated';
 import type { ResolvedBackup, ResolvedS3 } from './backup';
 import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, ROLL_DOWN_WAIT_SECONDS, SCRIPT } from './settings';
+import { TLS_DIR, TLS_FILES } from './tls';
 
 /** The rendered files of a deployment: what its ConfigMaps hold. */
 export interface RenderedFiles {
@@ -34,6 +35,9 @@ function shellFile(name: string): string {
  * RedisBackup attached later needs no change here) and this release's constants.sh. Pure.
  */
 export function renderFiles(s: DeploymentSettings): RenderedFiles {
+  const tls: TlsConfOptions | undefined = s.tls && {
+    certFile: `${TLS_DIR}/${TLS_FILES.cert}`, keyFile: `${TLS_DIR}/${TLS_FILES.key}`, caFile: `${TLS_DIR}/${TLS_FILES.ca}`, mutual: s.tls.mutual,
+  };
   return {
     redisConf: renderRedisConf({
       port: s.redisPort,
@@ -44,6 +48,7 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
       maxmemoryPolicy: s.maxmemoryPolicy.value,
       savePoints: s.savePoints,
       extraDirectives: s.redisConfig,
+      tls,
     }),
     sentinelConf: renderSentinelConf({
       port: s.sentinelPort,
@@ -55,6 +60,7 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
       downAfterMilliseconds: s.downAfterMs,
       failoverTimeoutMilliseconds: s.failoverTimeoutMs,
       parallelSyncs: s.parallelSyncs,
+      tls,
     }),
     scripts: {
       // The only file that differs between releases.
@@ -65,6 +71,7 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
         sentinelPort: s.sentinelPort,
         redisPort: s.redisPort,
         authFile: s.auth ? PATHS.authFile : undefined,
+        tlsDir: s.tls ? TLS_DIR : undefined,
         cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
         bootstrapMasterHost: s.bootstrapMasterFqdn,
         redisTemplateFile: PATHS.redisTemplate,

@@ -106,6 +106,7 @@ describe('the fixtures', () => {
     ['src/backup.ts', 'BackupOptions', FULL.backup, ['existingClaim', 's3']],
     ['src/backup.ts', 'RestoreOptions', FULL.restore, ['s3']],
     ['src/monitoring.ts', 'MonitoringOptions', FULL.monitoring, []],
+    ['src/tls.ts', 'TlsOptions', FULL.tls, []],
   ])('the customised fixture sets every option of %s %s (but %j, covered apart)', (file, iface, options, apart) => {
     const source = fs.readFileSync(path.join(__dirname, '..', file), 'utf8');
     const start = source.indexOf(`export interface ${iface} {`);
@@ -530,7 +531,7 @@ describe('fully customised chart', () => {
   it('renders the Sentinel settings into sentinel.conf', () => {
     const conf = directives(find(objects, 'ConfigMap', 'cache-sentinel-config').data['sentinel.conf']);
     expect(conf).toEqual(expect.arrayContaining([
-      'port 26380',
+      'port 0', 'tls-port 26380', 'tls-replication yes', 'tls-auth-clients yes',
       'sentinel monitor primary cache-master-0.cache-master-headless.data.svc.k8s.example.com 6380 4',
       'sentinel down-after-milliseconds primary 8000',
       'sentinel failover-timeout primary 30000',
@@ -541,7 +542,7 @@ describe('fully customised chart', () => {
   it('renders the Redis settings into redis.conf', () => {
     const conf = directives(find(objects, 'ConfigMap', 'cache-config').data['redis.conf']);
     expect(conf).toEqual(expect.arrayContaining([
-      'port 6380', 'min-replicas-to-write 2', 'min-replicas-max-lag 20', `maxmemory ${3 * 1024 ** 3}`, 'maxmemory-policy allkeys-lru',
+      'port 0', 'tls-port 6380', 'tls-replication yes', 'tls-auth-clients yes', 'min-replicas-to-write 2', 'min-replicas-max-lag 20', `maxmemory ${3 * 1024 ** 3}`, 'maxmemory-policy allkeys-lru',
       'maxclients 20000', 'hz 20',
     ]));
   });

@@ -69,6 +69,8 @@ describe('RedisSentinel.connection', () => {
       readEndpoint: 'cache-read.shop.svc.k8s.example:6379',
       passwordSecretName: 'cache-auth',
       passwordSecretKey: 'password',
+      tls: false,
+      tlsSecretName: undefined,
       clientPodLabels: { 'cache-client': 'true' },
       clientNamespaceLabels: undefined,
     });

@@ -12,6 +12,8 @@ describe('resourceNames', () => {
   it('derives every name from the prefix', () => {
     expect(resourceNames('redis')).toEqual({
       master: 'redis-master',
+      certificate: 'redis',
+      defaultTlsSecret: 'redis-tls',
       replica: 'redis-replica',
       sentinel: 'redis-sentinel',
       masterHeadless: 'redis-master-headless',

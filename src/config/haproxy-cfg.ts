@@ -64,6 +64,12 @@ export interface HaproxyConfigOptions {
   readonly resolvers: boolean;
   /** Close client and server connections idle this long. */
   readonly idleTimeoutSeconds: number;
+  /**
+   * With TLS on Redis and Sentinel: the checks speak TLS, verify the server's certificate against the CA and
+   * its name against the server's address, and present the client certificate (its key beside it, `.key`
+   * for `.crt`). Client sessions pass through unchanged: TLS ends at Redis.
+   */
+  readonly tls?: { readonly caFile: string; readonly certFile: string };
 }
 
 /** A strict majority of `n` Sentinels: at most one pod can be named by this many at once. */
@@ -91,9 +97,10 @@ function checks(o: HaproxyConfigOptions, steps: string[]): string[] {
 }
 
 /** `check` keywords of every server: fast, and a single result decides (fall 1, rise 1). */
-function serverOptions(o: HaproxyConfigOptions): string {
+function serverOptions(o: HaproxyConfigOptions, srv: HaproxyServer): string {
   const resolve = o.resolvers ? ' resolvers cluster resolve-prefer ipv4 init-addr none' : '';
-  return `check inter ${o.checkIntervalMs}ms rise 1 fall 1${resolve}`;
+  const tls = o.tls ? ` check-ssl verify required ca-file ${o.tls.caFile} crt ${o.tls.certFile} check-sni ${srv.address} verifyhost ${srv.address}` : '';
+  return `check inter ${o.checkIntervalMs}ms rise 1 fall 1${resolve}${tls}`;
 }
 
 function validate(o: HaproxyConfigOptions): void {
@@ -120,7 +127,7 @@ function masterBackends(o: HaproxyConfigOptions): string[] {
         `  tcp-check send "${resp('SENTINEL', 'get-master-addr-by-name', o.masterName)}\\"\\r\\n"`,
         `  tcp-check expect string "${reply}"`,
       ]),
-      ...o.sentinels.map((s) => `  server ${s.name} ${s.address}:${o.sentinelPort} ${serverOptions(o)}`),
+      ...o.sentinels.map((s) => `  server ${s.name} ${s.address}:${o.sentinelPort} ${serverOptions(o, s)}`),
       '',
       `backend ${masterBackend(pod.name)}`,
       '  option nolinger',
@@ -128,7 +135,7 @@ function masterBackends(o: HaproxyConfigOptions): string[] {
         `  tcp-check send "${resp('INFO', 'replication')}${resp('QUIT')}"`,
         '  tcp-check expect string "\\r\\nrole:master\\r\\n"',
       ]),
-      `  server ${pod.name} ${pod.address}:${o.redisPort} ${serverOptions(o)} on-marked-down shutdown-sessions`,
+      `  server ${pod.name} ${pod.address}:${o.redisPort} ${serverOptions(o, pod)} on-marked-down shutdown-sessions`,
     );
   }
   return out;
@@ -171,7 +178,7 @@ function replicasSection(o: HaproxyConfigOptions): string[] {
       '  tcp-check expect string "\\r\\nmaster_sync_in_progress:0\\r\\n"',
     ]),
     // A replica promoted to master leaves the read endpoint with its sessions.
-    ...o.redis.map((p) => `  server ${p.name} ${p.address}:${o.redisPort} ${serverOptions(o)} on-marked-down shutdown-sessions`),
+    ...o.redis.map((p) => `  server ${p.name} ${p.address}:${o.redisPort} ${serverOptions(o, p)} on-marked-down shutdown-sessions`),
   ];
 }
 
@@ -200,6 +207,8 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     'global',
     '  log stdout format raw local0 info',
     `  lua-load ${o.fenceLuaPath}`,
+    // The client certificate's key is the file beside it (a kubernetes.io/tls Secret: tls.crt, tls.key).
+    ...(o.tls ? ['  ssl-load-extra-del-ext', '  ssl-load-extra-files key'] : []),
     '',
     ...(o.resolvers ? [
       // Pod IPs change when a pod is recreated: resolve every name again each second.

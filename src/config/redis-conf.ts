@@ -23,6 +23,36 @@ export interface RedisConfOptions {
    * replaces that line (Redis would otherwise add up repeated `save` lines); others are appended.
    */
   readonly extraDirectives?: ReadonlyArray<readonly [string, string]>;
+  /** TLS on `port` (the plaintext port closed), for clients and replication. */
+  readonly tls?: TlsConfOptions;
+}
+
+/** TLS lines shared by redis.conf and sentinel.conf. */
+export interface TlsConfOptions {
+  /** Paths of the certificate, its key and the CA (a mounted kubernetes.io/tls Secret). */
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  /** Require a client certificate signed by the CA (`tls-auth-clients yes`). */
+  readonly mutual: boolean;
+}
+
+/**
+ * `port` as a TLS port with the plaintext one closed, and TLS for the connections the process opens
+ * itself (`tls-replication`: a replica to its master; Sentinel to Redis and to the other Sentinels).
+ * The certificate is also the client certificate of those connections.
+ */
+export function tlsLines(port: number, t: TlsConfOptions | undefined): string[] {
+  if (!t) return [`port ${port}`];
+  return [
+    'port 0',
+    `tls-port ${port}`,
+    `tls-cert-file ${t.certFile}`,
+    `tls-key-file ${t.keyFile}`,
+    `tls-ca-cert-file ${t.caFile}`,
+    'tls-replication yes',
+    `tls-auth-clients ${t.mutual ? 'yes' : 'no'}`,
+  ];
 }
 
 /** Renders the static redis.conf shared by every Redis pod. */
@@ -38,7 +68,7 @@ export function renderRedisConf(o: RedisConfOptions): string {
   const lines = [
     '# Rendered by cdk8s-redis-sentinel. Roles are decided at every start by the start script,',
     '# which appends replica-announce-ip, the password and (on replicas) replicaof.',
-    `port ${o.port}`,
+    ...tlsLines(o.port, o.tls),
     'bind * -::*',
     // Access is guarded by requirepass (unless auth is explicitly off) and NetworkPolicies.
     'protected-mode no',

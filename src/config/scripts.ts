@@ -24,6 +24,8 @@ export interface ScriptConstantsOptions {
   readonly redisPort: number;
   /** Path of the file holding the password (a mounted Secret key); undefined when auth is off. */
   readonly authFile?: string;
+  /** Directory of the mounted certificate Secret (tls.crt, tls.key, ca.crt) when TLS is on: redis-cli speaks TLS. */
+  readonly tlsDir?: string;
   /** Seconds one redis-cli call may take before it is abandoned. */
   readonly cliTimeoutSeconds: number;
   /** FQDN of the bootstrap master pod: what a Sentinel without state monitors when no Redis pod holds a key. */
@@ -63,6 +65,7 @@ export function renderScriptConstants(o: ScriptConstantsOptions): string {
     ['SENTINEL_PORT', o.sentinelPort],
     ['REDIS_PORT', o.redisPort],
     ['AUTH_FILE', o.authFile ?? ''],
+    ['TLS_DIR', o.tlsDir ?? ''],
     ['CLI_TIMEOUT', o.cliTimeoutSeconds],
     ['BOOTSTRAP_MASTER_HOST', o.bootstrapMasterHost],
     ['REDIS_TEMPLATE', o.redisTemplateFile],

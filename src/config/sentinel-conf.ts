@@ -1,3 +1,5 @@
+import { TlsConfOptions, tlsLines } from './redis-conf';
+
 /**
  * sentinel.conf for every Sentinel pod. It monitors the bootstrap master; the start script
  * copies it to the Sentinel's writable volume, points `sentinel monitor` at the master that
@@ -20,6 +22,8 @@ export interface SentinelConfOptions {
   readonly downAfterMilliseconds: number;
   readonly failoverTimeoutMilliseconds: number;
   readonly parallelSyncs: number;
+  /** TLS on `port` (the plaintext port closed), and to Redis and the other Sentinels. */
+  readonly tls?: TlsConfOptions;
 }
 
 /** Renders the static sentinel.conf shared by every Sentinel pod. */
@@ -28,7 +32,7 @@ export function renderSentinelConf(o: SentinelConfOptions): string {
   const lines = [
     '# Rendered by cdk8s-redis-sentinel. The start script rewrites the monitor line to the',
     '# current master and appends sentinel myid, announce-ip and the password.',
-    `port ${o.port}`,
+    ...tlsLines(o.port, o.tls),
     'bind * -::*',
     'protected-mode no',
     `dir ${o.dataDir}`,

@@ -8,13 +8,14 @@
 # shellcheck source=constants.sh
 . "$(dirname "$0")/constants.sh"
 
-# Every release renders all of these (AUTH_FILE is empty when auth is off); a missing one means
+# Every release renders all of these (AUTH_FILE and TLS_DIR are empty when off); a missing one means
 # a constants.sh from elsewhere.
 : "${MASTER_NAME:?missing from constants.sh (scripts ConfigMap)}"
 : "${SENTINEL_HOSTS:?missing from constants.sh (scripts ConfigMap)}"
 : "${SENTINEL_PORT:?missing from constants.sh (scripts ConfigMap)}"
 : "${REDIS_PORT:?missing from constants.sh (scripts ConfigMap)}"
 : "${AUTH_FILE?missing from constants.sh (scripts ConfigMap)}"
+: "${TLS_DIR?missing from constants.sh (scripts ConfigMap)}"
 : "${CLI_TIMEOUT:?missing from constants.sh (scripts ConfigMap)}"
 
 log() {
@@ -40,9 +41,23 @@ load_auth() {
   fi
 }
 
-# redis-cli with a bounded run time; errors go nowhere.
+# tcli <seconds|exec> <redis-cli arguments>: redis-cli bounded to <seconds>, or `exec`ed in place
+# of the (sub)shell (a background job `tcli exec ... &` whose $! is then the redis-cli itself),
+# speaking TLS when it is on (TLS_DIR holds the mounted certificate Secret): the CA verifies the
+# server, and the certificate is this component's client certificate (for mutual TLS).
+tcli() {
+  cli_limit=$1
+  shift
+  [ -z "$TLS_DIR" ] || set -- --tls --cacert "$TLS_DIR/ca.crt" --cert "$TLS_DIR/tls.crt" --key "$TLS_DIR/tls.key" "$@"
+  if [ "$cli_limit" = exec ]; then
+    exec redis-cli "$@"
+  fi
+  timeout "$cli_limit" redis-cli "$@"
+}
+
+# redis-cli with the scripts' usual bound; errors go nowhere.
 cli() {
-  timeout "$CLI_TIMEOUT" redis-cli "$@" 2>/dev/null
+  tcli "$CLI_TIMEOUT" "$@" 2>/dev/null
 }
 
 # Prints "<host> <port>" of the master Sentinel $1 names to clients (get-master-addr-by-name),

@@ -98,7 +98,7 @@ if [ "$pong" != "PONG" ]; then
 fi
 start=$(date +%s)
 log "streaming a snapshot from the $role $host:$port"
-redis-cli -h "$host" -p "$port" --rdb "$partial" >"$WORK_DIR/rdb.log" 2>&1 &
+tcli exec -h "$host" -p "$port" --rdb "$partial" >"$WORK_DIR/rdb.log" 2>&1 &
 pid=$!
 if ! wait "$pid"; then
   pid=''

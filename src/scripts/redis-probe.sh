@@ -24,11 +24,11 @@ case ${1:-} in
     # min-replicas-to-write. Failing liveness (failureThreshold x period: longer than Sentinel
     # needs to reconfigure replicas after a failover) restarts it, and the start script asks the
     # Sentinels for the master again.
-    info=$(timeout 1 redis-cli -p "$REDIS_PORT" INFO replication 2>/dev/null | tr -d "\r" || true)
+    info=$(tcli 1 -p "$REDIS_PORT" INFO replication 2>/dev/null | tr -d "\r" || true)
     if [ "$(echo "$info" | sed -n "s/^master_link_status://p")" = "up" ]; then
       mh=$(echo "$info" | sed -n "s/^master_host://p")
       mp=$(echo "$info" | sed -n "s/^master_port://p")
-      upstream=$(timeout 1 redis-cli -h "$mh" -p "$mp" --raw ROLE 2>/dev/null | head -n 1 | tr -d "\r" || true)
+      upstream=$(tcli 1 -h "$mh" -p "$mp" --raw ROLE 2>/dev/null | head -n 1 | tr -d "\r" || true)
       if [ "$upstream" = "slave" ]; then
         echo "replica of $mh, itself a replica: the Sentinels cannot see this pod; restarting asks them again"
         exit 1

@@ -87,12 +87,13 @@ log "restore: $src is a valid RDB file; loading it"
 mkdir "$STAGE"
 rdb=restore.rdb
 cp "$src" "$STAGE/$rdb" || fail "could not copy $src into $STAGE (volume full?)"
-# A private server: no TCP port, a socket in the scratch directory, no auth needed.
+# A private server: no TCP port (no TLS port either), a socket in the scratch directory, no auth needed.
 sock="$WORK_DIR/restore.sock"
 local_cli() {
   env -u REDISCLI_AUTH redis-cli -s "$sock" "$@" 2>/dev/null | tr -d "\r"
 }
-redis-server "$REDIS_TEMPLATE" --port 0 --unixsocket "$sock" --unixsocketperm 700 --appendonly no --save "" \
+# shellcheck disable=SC2086
+redis-server "$REDIS_TEMPLATE" --port 0 ${TLS_DIR:+--tls-port 0} --unixsocket "$sock" --unixsocketperm 700 --appendonly no --save "" \
   --dbfilename "$rdb" --dir "$STAGE" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT

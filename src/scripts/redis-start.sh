@@ -78,7 +78,7 @@ publish_facts() {
   exec 3>&-
   rm -f "$RUN_DIR/facts.fifo"
   mkfifo -m 600 "$RUN_DIR/facts.fifo"
-  redis-cli -p "$REDIS_PORT" < "$RUN_DIR/facts.fifo" > /dev/null 2>&1 &
+  tcli exec -p "$REDIS_PORT" < "$RUN_DIR/facts.fifo" > /dev/null 2>&1 &
   holder=$!
   exec 3> "$RUN_DIR/facts.fifo"
   printf 'CLIENT SETNAME %s\n' "$name" >&3

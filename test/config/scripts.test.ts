@@ -24,6 +24,7 @@ const OPTIONS: ScriptConstantsOptions = {
   sentinelPort: 26379,
   redisPort: 6379,
   authFile: '/etc/redis-auth/password',
+  tlsDir: '/etc/redis-tls',
   cliTimeoutSeconds: 3,
   bootstrapMasterHost: 'redis-master-0.redis-master-headless.redis.svc.cluster.local',
   redisTemplateFile: '/etc/redis/redis.conf',
@@ -45,6 +46,7 @@ const NAMES: Array<[string, (o: ScriptConstantsOptions) => string]> = [
   ['SENTINEL_PORT', (o) => String(o.sentinelPort)],
   ['REDIS_PORT', (o) => String(o.redisPort)],
   ['AUTH_FILE', (o) => o.authFile ?? ''],
+  ['TLS_DIR', (o) => o.tlsDir ?? ''],
   ['CLI_TIMEOUT', (o) => String(o.cliTimeoutSeconds)],
   ['BOOTSTRAP_MASTER_HOST', (o) => o.bootstrapMasterHost],
   ['REDIS_TEMPLATE', (o) => o.redisTemplateFile],
@@ -127,7 +129,7 @@ describe('constants.sh of a release', () => {
   it('holds the chart defaults', () => {
     const { s, c } = constantsOf({});
     expect(c).toEqual({
-      MASTER_NAME: 'mymaster', SENTINEL_HOSTS: s.sentinelFqdns.join(' '), REDIS_HOSTS: s.redisFqdns.join(' '), SENTINEL_PORT: '26379', REDIS_PORT: '6379', AUTH_FILE: PATHS.authFile,
+      MASTER_NAME: 'mymaster', SENTINEL_HOSTS: s.sentinelFqdns.join(' '), REDIS_HOSTS: s.redisFqdns.join(' '), SENTINEL_PORT: '26379', REDIS_PORT: '6379', AUTH_FILE: PATHS.authFile, TLS_DIR: '',
       CLI_TIMEOUT: '3', BOOTSTRAP_MASTER_HOST: 'redis-master-0.redis-master-headless.redis.svc.cluster.local',
       REDIS_TEMPLATE: PATHS.redisTemplate, REDIS_CONF: PATHS.redisRuntimeConf, SENTINEL_TEMPLATE: PATHS.sentinelTemplate, SENTINEL_CONF: PATHS.sentinelConf,
       SENTINEL_WAIT: '20', RESOLVE_WAIT: '30', FAILOVER_WAIT: String(s.failoverWaitSeconds),

@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import { Cpu, ImagePullPolicy, PersistentVolumeAccessMode, k8s } from 'cdk8s-plus-27';
-import { AntiAffinity, MaxmemoryPolicy, RedisAuth, RedisSentinelChartProps } from '../../src';
+import { AntiAffinity, CertificateSource, MaxmemoryPolicy, RedisAuth, RedisSentinelChartProps } from '../../src';
 import { cron } from './synth';
 
 /** A sidecar that passes Pod Security "restricted" (what the construct checks for extra containers). */
@@ -240,6 +240,12 @@ export const FULL: RedisSentinelChartProps = {
     },
   },
   restore: { file: 'cache-20260101T000000Z.rdb', claimName: 'cache-old-backups' },
+  tls: {
+    certificate: CertificateSource.fromCertManager({
+      issuerName: 'internal-ca', issuerKind: 'ClusterIssuer', issuerGroup: 'cert-manager.io', duration: Duration.days(30), renewBefore: Duration.days(10), secretName: 'cache-certs',
+    }),
+    mutual: true,
+  },
   masterEndpoint: {
     replicas: 3,
     image: 'registry.example.com/haproxy:2.6.18-alpine',
