@@ -248,6 +248,83 @@ newest_redis() {
     }'
 }
 
+# ---- TLS certificate renewal -----------------------------------------------------------------
+# cert-manager (or you) renews the certificate in its Secret; the kubelet swaps the mounted files
+# (all at once) within its sync period. Redis loads them again on CONFIG SET of any TLS file
+# (new connections get the new certificate, established ones keep theirs). Sentinel cannot: it
+# has no CONFIG SET, so it restarts to load them (tls_restart_due), one Sentinel at a time.
+
+# Which certificate files each process loaded at start (tls_record_loaded), and since when a
+# Sentinel has seen newer ones: beside its runtime config. (Used by the scripts that source this.)
+# shellcheck disable=SC2034
+REDIS_TLS_LOADED="${REDIS_CONF%/*}/tls-loaded"
+# shellcheck disable=SC2034
+SENTINEL_TLS_LOADED="${SENTINEL_CONF%/*}/tls-loaded"
+# shellcheck disable=SC2034
+SENTINEL_TLS_CHANGED="${SENTINEL_CONF%/*}/tls-changed"
+
+# Prints a checksum of the certificate files as they are now (nothing without TLS).
+tls_files_sum() {
+  [ -n "$TLS_DIR" ] || return 0
+  cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | cksum | tr ' ' '-'
+}
+
+# Records, in file $1, which certificate files the process about to start loads.
+tls_record_loaded() {
+  [ -n "$TLS_DIR" ] || return 0
+  tls_files_sum > "$1"
+}
+
+# Redis on port $1: loads the certificate files again when they changed since it loaded them
+# (file $2, see tls_record_loaded). A failure (a key that does not match) keeps the previous
+# certificate in use and is logged once per change.
+tls_reload() {
+  [ -n "$TLS_DIR" ] || return 0
+  tls_now=$(tls_files_sum)
+  [ "$tls_now" != "$(cat "$2" 2>/dev/null)" ] || return 0
+  tls_reply=$({ cli -p "$1" CONFIG SET tls-cert-file "$TLS_DIR/tls.crt" || true; } | tr -d "\r")
+  if [ "$tls_reply" = OK ]; then
+    printf '%s\n' "$tls_now" > "$2"
+    log "TLS: loaded the renewed certificate files (new connections get them; established ones keep theirs)"
+  elif [ "$tls_now" != "${tls_failed:-}" ]; then
+    tls_failed=$tls_now
+    log "TLS: the changed certificate files could not be loaded (${tls_reply:-no answer}); still serving the previous certificate"
+  fi
+}
+
+# Seconds between two Sentinels' restarts for a renewed certificate (in SENTINEL_HOSTS order: the
+# n-th restarts n x this after it saw the change). A renewal comes well before expiry: no hurry.
+TLS_RESTART_SPACING=${TLS_RESTART_SPACING:-120}
+
+# For the Sentinel's liveness probe: prints why the Sentinel should restart now to load renewed
+# certificate files, or nothing. Due when the files changed since it started (file $1, see
+# tls_record_loaded; file $2 keeps when this was first seen), its turn by ordinal has come, every
+# other Sentinel answers and this one runs no failover: so at most one Sentinel is away at a time.
+tls_restart_due() {
+  [ -n "$TLS_DIR" ] && [ -f "$1" ] || return 0
+  if [ "$(tls_files_sum)" = "$(cat "$1")" ]; then
+    rm -f "$2"
+    return 0
+  fi
+  [ -f "$2" ] || date +%s > "$2"
+  turn=0
+  n=0
+  for s in $SENTINEL_HOSTS; do
+    [ "$s" = "${SELF_FQDN:-}" ] && turn=$n
+    n=$(( n + 1 ))
+  done
+  waited=$(( $(date +%s) - $(cat "$2") ))
+  [ "$waited" -ge $(( turn * TLS_RESTART_SPACING )) ] || return 0
+  for s in $SENTINEL_HOSTS; do
+    [ "$s" = "${SELF_FQDN:-}" ] && continue
+    [ "$(tcli 1 -h "$s" -p "$SENTINEL_PORT" PING 2>/dev/null | tr -d "\r")" = PONG ] || return 0
+  done
+  case $(cli -p "$SENTINEL_PORT" SENTINEL MASTER "$MASTER_NAME" | tr -d "\r" | tr "\n" " ") in
+    *failover_in_progress*) return 0 ;;
+  esac
+  echo "the certificate files changed ${waited}s ago and Sentinel cannot load them while it runs: restarting it (every other Sentinel answers)"
+}
+
 # ---- S3 (s3-upload.sh, s3-fetch.sh: the rclone image) ----------------------------------------
 # rclone with bounded retries; its messages go to $WORK_DIR/rclone.log, whose last lines `why`
 # prints for the FAILED line.

@@ -146,6 +146,7 @@ watch_role() {
         record_facts "$1" "$2"
       fi
     fi
+    tls_reload "$REDIS_PORT" "$REDIS_TLS_LOADED"
     sleep 1
   done
 }
@@ -170,5 +171,6 @@ else
   log "no Sentinel answered: starting fenced (read-only replica of nothing, never promoted) until one names the master (this pod's facts: ${f:-none})"
   waiting_logged=$(date +%s)
 fi
+tls_record_loaded "$REDIS_TLS_LOADED"
 watch_role $$ &
 exec redis-server "$REDIS_CONF"

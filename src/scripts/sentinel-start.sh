@@ -131,4 +131,5 @@ sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAM
   echo "sentinel current-epoch $current"
 } >> "$tmp"
 mv "$tmp" "$SENTINEL_CONF"
+tls_record_loaded "$SENTINEL_TLS_LOADED"
 exec redis-sentinel "$SENTINEL_CONF"

@@ -4,6 +4,8 @@
  * TLS with certificates made by openssl, the plaintext ports are closed, and a client without a
  * certificate of the CA is refused.
  */
+import { SCRIPT } from '../../src/settings';
+import { issue, serialOf, servedSerial } from '../support/certs';
 import { describeBasics, loopback } from '../support/loopback';
 
 const lb = loopback({ ipBase: 140, tls: { mutual: true } });
@@ -25,5 +27,54 @@ describe('rendered configs and scripts with TLS (mutual) and real redis-server a
       const reply = lb.rawCli(inst, ['--tls', '--cacert', lb.certs().ca], 'PING');
       expect(reply).not.toMatch(/PONG|NOAUTH/);
     }
+  });
+
+  test('a renewed certificate reaches every process: Redis reloads it in place, the Sentinels restart one at a time, no failover', async () => {
+    const { s } = lb;
+    const master = lb.masterAddr(lb.sentinel(0));
+    const epoch = () => lb.fields(lb.cli(lb.sentinel(0), 'SENTINEL', 'MASTER', s.masterName).split('\n'))['config-epoch'];
+    const epochBefore = epoch();
+    const redisRunIds = [0, 1, 2].map((i) => lb.cli(lb.redis(i), 'INFO', 'server').match(/run_id:(\w+)/)![1]);
+    const old = serialOf(lb.certs().cert);
+    // What cert-manager does: a new key and certificate (new serial) in the Secret's files.
+    issue(lb.certs().dir, { ips: [...lb.redisIps, ...lb.sentinelIps] });
+    const renewed = serialOf(lb.certs().cert);
+    expect(renewed).not.toBe(old);
+
+    // Redis: the start script's watch loop loads the new files into the running server.
+    for (const i of [0, 1, 2]) {
+      await lb.waitFor(`redis-${i} to serve the renewed certificate`, () => servedSerial(lb.redis(i).ip, s.redisPort, lb.certs()) === renewed, 20);
+    }
+    expect([0, 1, 2].map((i) => lb.cli(lb.redis(i), 'INFO', 'server').match(/run_id:(\w+)/)![1])).toEqual(redisRunIds);
+
+    // Sentinel: the kubelet's part (restart on a failed liveness probe), one probe round a second.
+    const env = { TLS_RESTART_SPACING: '3' };
+    const restarts: string[] = [];
+    let maxAway = 0;
+    const deadline = Date.now() + 90_000;
+    while ([0, 1, 2].some((i) => servedSerial(lb.sentinelIps[i], s.sentinelPort, lb.certs()) !== renewed)) {
+      if (Date.now() > deadline) throw new Error(`Sentinels still serve the old certificate; restarts: ${restarts.join(', ')}`);
+      for (const i of [0, 1, 2]) {
+        const r = lb.runScript(lb.sentinel(i), SCRIPT.sentinelProbe, ['liveness'], env);
+        if (r.status !== 0) {
+          expect(r.output).toMatch(/certificate files changed .* restarting it/);
+          restarts.push(`sentinel-${i}`);
+          lb.stop(lb.sentinel(i));
+          lb.start(lb.sentinel(i), SCRIPT.sentinelStart);
+        }
+      }
+      maxAway = Math.max(maxAway, [0, 1, 2].filter((i) => lb.cli(lb.sentinel(i), 'PING') !== 'PONG').length);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(restarts.sort()).toEqual(['sentinel-0', 'sentinel-1', 'sentinel-2']);
+    expect(maxAway).toBeLessThanOrEqual(1);
+    // No failover, and the quorum whole again.
+    for (const i of [0, 1, 2]) {
+      await lb.waitFor(`sentinel-${i} to see its peers again`, () => lb.fields(lb.cli(lb.sentinel(i), 'SENTINEL', 'MASTER', s.masterName).split('\n'))['num-other-sentinels'] === '2', 40);
+      expect(lb.masterAddr(lb.sentinel(i))).toBe(master);
+      // Its liveness passes again: nothing to load.
+      expect(lb.runScript(lb.sentinel(i), SCRIPT.sentinelProbe, ['liveness'], env).status).toBe(0);
+    }
+    expect(epoch()).toBe(epochBefore);
   });
 });

@@ -7,7 +7,7 @@
  *
  * Each suite gets its own loopback addresses (`ipBase`), so suites in parallel Jest workers never meet.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -52,6 +52,8 @@ export interface Loopback {
   role(inst: Instance): string;
   /** Field map of a Sentinel reply made of alternating field/value lines. */
   fields(lines: string[]): Record<string, string>;
+  /** Runs one of the instance's scripts to the end as its container would (a probe); exit status and output. */
+  runScript(inst: Instance, script: string, args: string[], env?: Record<string, string>): { status: number; output: string };
   /** Starts everything (call in beforeAll) and stops it (afterAll). */
   setUp(): void;
   tearDown(): void;
@@ -155,6 +157,12 @@ export function loopback(o: LoopbackOptions): Loopback {
           process.kill(-inst.proc.pid, signal);
         } catch { /* already gone */ }
       }
+    },
+    runScript(inst, script, args, env = {}) {
+      const r = spawnSync('busybox', ['sh', join(inst.dir, 'scripts', script), ...args], {
+        env: { ...process.env, SELF_FQDN: inst.ip, PATH: `${localhostShim(inst)}:${process.env.PATH}`, ...env }, timeout: 30_000,
+      });
+      return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
     },
     cli(inst, ...args) {
       try {
