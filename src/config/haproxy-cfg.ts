@@ -93,7 +93,9 @@ const AUTH_STEPS = [
 ];
 
 function checks(o: HaproxyConfigOptions, steps: string[]): string[] {
-  return ['  option tcp-check', '  tcp-check connect', ...(o.auth ? AUTH_STEPS : []), ...steps];
+  // With TLS, `default`: the check connects as the server line says (check-ssl, verify, crt); a bare
+  // `tcp-check connect` would speak plaintext.
+  return ['  option tcp-check', `  tcp-check connect${o.tls ? ' default' : ''}`, ...(o.auth ? AUTH_STEPS : []), ...steps];
 }
 
 /** `check` keywords of every server: fast, and a single result decides (fall 1, rise 1). */

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import * as readline from 'readline';
 import { DeploymentSettings as Settings } from '../../src/settings';
+import { TLS_DIR, TLS_FILES } from '../../src/tls';
 import { Cluster, clientPod } from './harness/cluster';
 import { killGroup, waitFor, withTimeout } from './harness/sys';
 import { KubeObject } from './harness/types';
@@ -32,6 +33,18 @@ export interface WriterResult {
 }
 
 const CLIENTS_DIR = join(__dirname, 'clients');
+/** Where client pods mount their TLS Secret (with `tls` on). */
+export const CLIENT_TLS_DIR = '/etc/client-tls';
+
+/** How the test's clients speak TLS to a deployment with `tls` on. */
+export interface ClientTlsOptions {
+  /**
+   * The kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) client pods mount at CLIENT_TLS_DIR; the
+   * writers verify the servers with its CA and present its certificate (what mutual TLS needs).
+   * @default - the deployment's own certificate Secret
+   */
+  readonly clientSecret?: string;
+}
 
 /** Parses alternating field/value lines (redis-cli --raw of a map reply). */
 export function fields(text: string): Record<string, string> {
@@ -45,8 +58,16 @@ export class Deployment {
   readonly ns: string;
   private readonly writers = new Set<Writer>();
 
-  constructor(readonly cluster: Cluster, readonly s: Settings, readonly password: string) {
+  constructor(readonly cluster: Cluster, readonly s: Settings, readonly password: string, readonly o: { tls?: ClientTlsOptions } = {}) {
     this.ns = s.namespace;
+  }
+
+  /**
+   * redis-cli's TLS options for files in `dir` (a mounted kubernetes.io/tls Secret), when the
+   * deployment has TLS on (nothing otherwise): the CA, and the certificate as client certificate.
+   */
+  tlsArgs(dir = TLS_DIR): string[] {
+    return this.s.tls ? ['--tls', '--cacert', `${dir}/${TLS_FILES.ca}`, '--cert', `${dir}/${TLS_FILES.cert}`, '--key', `${dir}/${TLS_FILES.key}`] : [];
   }
 
   /** The password Secret the chart expects (`authSecretName`/`authSecretKey`), for kubectl apply. */
@@ -92,7 +113,7 @@ export class Deployment {
   async cli(pod: string, args: string[], timeoutMs = 3000): Promise<string> {
     const sentinel = this.isSentinel(pod);
     const r = await this.cluster.exec(this.ns, pod, sentinel ? 'sentinel' : 'redis',
-      ['redis-cli', '-p', String(sentinel ? this.s.sentinelPort : this.s.redisPort), '--raw', ...args],
+      ['redis-cli', ...this.tlsArgs(), '-p', String(sentinel ? this.s.sentinelPort : this.s.redisPort), '--raw', ...args],
       { env: { REDISCLI_AUTH: this.password }, timeoutMs });
     return r.code === 0 ? r.stdout.replace(/\n$/, '') : '';
   }
@@ -182,11 +203,15 @@ export class Deployment {
 
   // --- clients ---------------------------------------------------------------------------------
 
-  /** Starts a client pod (labelled as a client of the deployment unless `labels` say otherwise). */
+  /**
+   * Starts a client pod (labelled as a client of the deployment unless `labels` say otherwise); with
+   * TLS on, it mounts the client Secret at CLIENT_TLS_DIR.
+   */
   async clientPod(name: string, image: 'node' | 'python', o: { labels?: Record<string, string>; namespace?: string } = {}): Promise<string> {
     const namespace = o.namespace ?? this.ns;
     if (!this.cluster.pod(namespace, name)) {
-      await this.cluster.apply([clientPod({ name, namespace, labels: o.labels ?? { app: name, ...this.s.clientPodLabels }, image: `rse2e/${image}-client` })]);
+      const secrets = this.s.tls ? [{ secretName: this.o.tls?.clientSecret ?? this.s.tls.secretName, mountPath: CLIENT_TLS_DIR }] : [];
+      await this.cluster.apply([clientPod({ name, namespace, labels: o.labels ?? { app: name, ...this.s.clientPodLabels }, image: `rse2e/${image}-client`, secrets })]);
     }
     await waitFor(`client pod ${name} running`, () => this.cluster.pod(namespace, name)?.ready, 15_000);
     return name;
@@ -206,6 +231,10 @@ export class Deployment {
       ...(o.host ? { REDIS_HOST: o.host, REDIS_PORT: String(this.s.redisPort) } : {}),
       // python only: these Sentinels, asked in this order, instead of the Sentinel Service.
       ...(o.sentinelHosts ? { SENTINEL_HOSTS: o.sentinelHosts.join(' ') } : {}),
+      // TLS to Sentinel and Redis: the client pod's mounted Secret.
+      ...(this.s.tls ? {
+        TLS_CA: `${CLIENT_TLS_DIR}/${TLS_FILES.ca}`, TLS_CERT: `${CLIENT_TLS_DIR}/${TLS_FILES.cert}`, TLS_KEY: `${CLIENT_TLS_DIR}/${TLS_FILES.key}`,
+      } : {}),
     };
     const argv = o.kind === 'python' ? ['python3', join(CLIENTS_DIR, 'writer.py')] : ['node', join(CLIENTS_DIR, 'writer.js')];
     const proc = o.ephemeral

@@ -2,17 +2,20 @@
  * The master endpoint's haproxy.cfg and fence (src/config/haproxy-cfg.ts, src/scripts/endpoint-fence.lua)
  * run by Debian's real haproxy 2.6 on loopback, in front of real redis-server and redis-sentinel
  * (3 Redis, 3 Sentinels, a password with quotes and a backslash). Only the listen addresses and the
- * Lua path are substituted. The pod-level scenarios (failover, partition, rolling restart) are in
- * test/e2e/master-endpoint.test.ts.
+ * Lua path are substituted. Everything runs twice: plaintext, and with mutual TLS on Redis and Sentinel
+ * (certificates made by openssl; the checks verify the servers' names and present the client certificate).
+ * The pod-level scenarios (failover, partition, rolling restart) are in test/e2e/master-endpoint.test.ts.
  */
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
+import * as tls from 'tls';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { HAPROXY_METRICS } from '../../src/config/endpoint-alerts';
 import { renderHaproxyConfig } from '../../src/config/haproxy-cfg';
 import { SHELL_FILES } from '../../src/scripts/embedded.generated';
+import { Certs, makeCerts } from '../support/certs';
 
 jest.setTimeout(60_000);
 
@@ -25,6 +28,9 @@ const PORTS = { master: 6379, replicas: 6380, metrics: 8404 };
 let root: string;
 const procs: ChildProcess[] = [];
 const logs: string[] = [];
+/** With TLS: the certificates, and redis-cli's options for them. */
+let certs: Certs | undefined;
+let tlsArgs: string[] = [];
 
 function requireBinaries() {
   for (const bin of ['redis-server', 'redis-sentinel', 'redis-cli', 'haproxy']) {
@@ -48,7 +54,7 @@ function run(name: string, argv: string[], env: Record<string, string> = {}): vo
 
 function cli(host: string, port: number, ...args: string[]): string {
   try {
-    return execFileSync('redis-cli', ['-h', host, '-p', String(port), '--raw', ...args], {
+    return execFileSync('redis-cli', [...tlsArgs, '-h', host, '-p', String(port), '--raw', ...args], {
       env: { ...process.env, REDISCLI_AUTH: PASSWORD }, timeout: 3000, stdio: ['ignore', 'pipe', 'pipe'],
     }).toString().trim();
   } catch (e) {
@@ -75,7 +81,9 @@ class Conn {
   private buf = '';
   closed = false;
   constructor(port: number) {
-    this.sock = net.connect(port, PROXY);
+    this.sock = certs
+      ? tls.connect({ port, host: PROXY, ca: readFileSync(certs.ca), cert: readFileSync(certs.cert), key: readFileSync(certs.key), servername: 'localhost' })
+      : net.connect(port, PROXY);
     this.sock.on('data', (d) => { this.buf += d.toString(); });
     this.sock.on('close', () => { this.closed = true; });
     this.sock.on('error', () => { this.closed = true; });
@@ -107,12 +115,22 @@ function masterBehindEndpoint(): string {
 
 const sentinelsNaming = () => SENTINELS.map((ip) => cli(ip, 26379, 'SENTINEL', 'get-master-addr-by-name', 'mymaster').split('\n')[0]);
 
-beforeAll(async () => {
+/** TLS lines of a Redis or Sentinel on `port` (mutual TLS, every connection it makes too), or the plain port. */
+function portLines(port: number): string[] {
+  if (!certs) return [`port ${port}`];
+  return ['port 0', `tls-port ${port}`, `tls-cert-file ${certs.cert}`, `tls-key-file ${certs.key}`, `tls-ca-cert-file ${certs.ca}`,
+    'tls-replication yes', 'tls-auth-clients yes'];
+}
+
+async function setUp(withTls: boolean) {
   requireBinaries();
   root = mkdtempSync(join(tmpdir(), 'rs-endpoint-'));
+  // HAProxy's checks verify each server's name: its address here, an IP, is a DNS name of the certificate too.
+  certs = withTls ? makeCerts(join(root, 'tls'), { ips: [...REDIS, ...SENTINELS], dnsNames: [...REDIS, ...SENTINELS] }) : undefined;
+  tlsArgs = certs ? ['--tls', '--cacert', certs.ca, '--cert', certs.cert, '--key', certs.key] : [];
   REDIS.forEach((ip, i) => {
     const conf = [
-      `bind ${ip}`, 'port 6379', `dir ${root}`, `dbfilename r${i}.rdb`, 'save ""', 'appendonly no',
+      `bind ${ip}`, ...portLines(6379), `dir ${root}`, `dbfilename r${i}.rdb`, 'save ""', 'appendonly no',
       `requirepass ${quoted(PASSWORD)}`, `masterauth ${quoted(PASSWORD)}`, `replica-announce-ip ${ip}`,
       ...(i > 0 ? [`replicaof ${REDIS[0]} 6379`] : []),
     ];
@@ -121,7 +139,7 @@ beforeAll(async () => {
   });
   SENTINELS.forEach((ip, i) => {
     const conf = [
-      `bind ${ip}`, 'port 26379', `dir ${root}`, `sentinel announce-ip ${ip}`, `requirepass ${quoted(PASSWORD)}`,
+      `bind ${ip}`, ...portLines(26379), `dir ${root}`, `sentinel announce-ip ${ip}`, `requirepass ${quoted(PASSWORD)}`,
       `sentinel monitor mymaster ${REDIS[0]} 6379 2`, `sentinel auth-pass mymaster ${quoted(PASSWORD)}`,
       'sentinel down-after-milliseconds mymaster 1000', 'sentinel failover-timeout mymaster 5000',
     ];
@@ -136,6 +154,7 @@ beforeAll(async () => {
     redisPort: 6379, sentinelPort: 26379,
     masterListenPort: PORTS.master, replicasListenPort: PORTS.replicas, metricsPort: PORTS.metrics,
     auth: true, checkIntervalMs: 200, fenceLuaPath: join(root, 'endpoint-fence.lua'), resolvers: false, idleTimeoutSeconds: 3600,
+    tls: certs && { caFile: certs.ca, certFile: certs.cert },
   }).replace(/^ {2}bind :/gm, `  bind ${PROXY}:`);
   writeFileSync(join(root, 'haproxy.cfg'), cfg);
   run('haproxy', ['haproxy', '-db', '-f', join(root, 'haproxy.cfg')], { REDIS_PASSWORD: PASSWORD });
@@ -145,18 +164,22 @@ beforeAll(async () => {
     return /num-slaves\n2\n/.test(m) && /num-other-sentinels\n2\n/.test(m);
   }), 30);
   await waitFor('the endpoint to lead to the bootstrap master', () => masterBehindEndpoint() === REDIS[0]);
-});
+}
 
-afterAll(() => {
-  for (const p of procs) {
+function tearDown() {
+  for (const p of procs.splice(0)) {
     try {
       process.kill(-p.pid!, 'SIGKILL');
     } catch { /* gone */ }
   }
+  logs.length = 0;
   if (root) rmSync(root, { recursive: true, force: true });
-});
+}
 
-describe('master endpoint (real haproxy, redis-server, redis-sentinel)', () => {
+describe.each([['plaintext', false], ['mutual TLS', true]])('master endpoint (real haproxy, redis-server, redis-sentinel), %s', (_, withTls) => {
+  beforeAll(() => setUp(withTls));
+  afterAll(() => tearDown());
+
   it('leads to the master the Sentinels name, with the password from the environment', async () => {
     expect(cli(PROXY, PORTS.master, 'SET', 'k', 'v')).toBe('OK');
     expect(cli(PROXY, PORTS.master, 'ROLE').split('\n')[0]).toBe('master');

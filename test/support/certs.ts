@@ -22,6 +22,14 @@ export interface CertOptions {
   readonly ips?: string[];
   /** Days of validity. */
   readonly days?: number;
+  /**
+   * Where the certificate, its key and a copy of the CA go (a Secret of its own, e.g. a client's or
+   * another namespace's, signed by the same CA).
+   * @default - `dir`
+   */
+  readonly outDir?: string;
+  /** @default 'redis' */
+  readonly commonName?: string;
 }
 
 function openssl(args: string[], cwd: string): string {
@@ -55,13 +63,26 @@ export function issue(dir: string, o: CertOptions = {}): Certs {
   const newKey = join(caDir, 'new.key');
   const csr = join(caDir, 'new.csr');
   const newCrt = join(caDir, 'new.crt');
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', newKey, '-out', csr, '-subj', '/CN=redis'], dir);
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', newKey, '-out', csr, '-subj', `/CN=${o.commonName ?? 'redis'}`], dir);
   openssl(['x509', '-req', '-in', csr, '-CA', join(dir, 'ca.crt'), '-CAkey', join(caDir, 'ca.key'), '-set_serial', `0x${Date.now().toString(16)}${Math.floor(Math.random() * 1e6).toString(16)}`,
     '-days', String(o.days ?? 30), '-extfile', ext, '-out', newCrt], dir);
   // Key and certificate replaced together, each file readable by the servers only.
-  writeFileSync(join(dir, 'tls.key'), readFileSync(newKey), { mode: 0o600 });
-  writeFileSync(join(dir, 'tls.crt'), readFileSync(newCrt));
-  return { dir, ca: join(dir, 'ca.crt'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+  const out = o.outDir ?? dir;
+  mkdirSync(out, { recursive: true });
+  if (out !== dir) writeFileSync(join(out, 'ca.crt'), readFileSync(join(dir, 'ca.crt')));
+  writeFileSync(join(out, 'tls.key'), readFileSync(newKey), { mode: 0o600 });
+  writeFileSync(join(out, 'tls.crt'), readFileSync(newCrt));
+  return { dir: out, ca: join(out, 'ca.crt'), cert: join(out, 'tls.crt'), key: join(out, 'tls.key') };
+}
+
+/** The certificate as the kubernetes.io/tls Secret (with ca.crt) cert-manager would write, for kubectl apply. */
+export function tlsSecret(certs: Certs, name: string, namespace: string) {
+  const b64 = (f: string) => readFileSync(f).toString('base64');
+  return {
+    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+    metadata: { name, namespace },
+    data: { 'tls.crt': b64(certs.cert), 'tls.key': b64(certs.key), 'ca.crt': b64(certs.ca) },
+  };
 }
 
 /** The serial number (hex, as openssl prints it) of the certificate in `file`. */

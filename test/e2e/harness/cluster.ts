@@ -654,22 +654,27 @@ export class Cluster implements KubeletHost {
 /**
  * A client pod object: one container that only sleeps, to `exec` client programs into, with the
  * security context Pod Security "restricted" requires. Its labels decide what NetworkPolicies allow.
+ * `secrets` are mounted read-only (mode 0440, group-readable through fsGroup = the pod's uid), e.g. a
+ * client's TLS certificate.
  */
-export function clientPod(o: { name: string; namespace: string; labels: Labels; image: string; uid?: number }): KubeObject {
+export function clientPod(o: { name: string; namespace: string; labels: Labels; image: string; uid?: number; secrets?: Array<{ secretName: string; mountPath: string }> }): KubeObject {
   const uid = o.uid ?? 1001;
+  const secrets = o.secrets ?? [];
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: o.name, namespace: o.namespace, labels: o.labels },
     spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, ...(secrets.length ? { fsGroup: uid } : {}), seccompProfile: { type: 'RuntimeDefault' } },
       terminationGracePeriodSeconds: 1,
       containers: [{
         name: 'main',
         image: o.image,
         command: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'],
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, readOnlyRootFilesystem: true },
+        ...(secrets.length ? { volumeMounts: secrets.map((x, i) => ({ name: `secret-${i}`, mountPath: x.mountPath, readOnly: true })) } : {}),
       }],
+      ...(secrets.length ? { volumes: secrets.map((x, i) => ({ name: `secret-${i}`, secret: { secretName: x.secretName, defaultMode: 0o440 } })) } : {}),
     },
   };
 }
