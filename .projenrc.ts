@@ -46,6 +46,7 @@ const project = new typescript.TypeScriptProject({
     // 4.x: the 5.x/6.x lines require Node >= 22.
     'kubernetes-models@4.5.1',
     '@kubernetes-models/prometheus-operator@4.4.4',
+    '@kubernetes-models/cert-manager@4.4.4',
     'ioredis@^5.4.0',
     // A local S3-compatible server for the S3 backup tests (test/support/s3-server.js).
     's3rver@3.7.1',
@@ -134,7 +135,7 @@ project.gitignore.exclude('/.jsii');
 project.package.addField('files', [
   'lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts',
   // The example app synthesizes on load (main) and is not library code (example).
-  '!lib/src/main.*', '!lib/src/main-one-node.*', '!lib/src/example.*',
+  '!lib/src/main.*', '!lib/src/main-one-node.*', '!lib/src/main-secure.*', '!lib/src/example.*',
   // The jsii assembly: Construct Hub and the jsii runtimes of other languages read it.
   '.jsii',
   // npm ships README and LICENSE by itself, not the changelog.
@@ -174,18 +175,19 @@ project.addTask('test:fast', {
   receiveArgs: true,
 });
 
-// The example app: compile, then run the compiled JS (fast; no ts-node). The one-node example goes to
-// examples/one-node/, outside dist/ so that `kubectl apply -f dist/` never applies it.
+// The example app: compile, then run the compiled JS (fast; no ts-node). The one-node and secure examples
+// go to examples/, outside dist/ so that `kubectl apply -f dist/` never applies them.
 const synth = project.addTask('synth', {
-  description: 'Synthesize the example app (src/main.ts) into dist/ and the one-node example (src/main-one-node.ts) into examples/one-node/',
+  description: 'Synthesize the example app (src/main.ts) into dist/, the one-node example (src/main-one-node.ts) into examples/one-node/ and the secure one (src/main-secure.ts) into examples/secure/',
 });
 synth.spawn(project.preCompileTask);
 synth.spawn(project.compileTask);
 synth.exec('cdk8s synth --check-upgrade=false');
 synth.exec('node lib/src/main-one-node.js');
+synth.exec('node lib/src/main-secure.js');
 
 project.addTask('check-dist', {
-  description: 'Fail when dist/ or examples/one-node/ differs from a fresh synth',
+  description: 'Fail when dist/ or examples/ differs from a fresh synth',
   exec: 'jest --ci test/dist.test.ts',
 });
 

@@ -12,6 +12,7 @@ import { App, Chart, Cron, Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import { MonitoringOptions, RedisMonitoring } from './monitoring';
 import { AntiAffinity } from './props';
+import { CertificateSource } from './tls';
 import { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-chart';
 
 /** Chart id of the example deployment: the output file is dist/<id>.k8s.yaml. */
@@ -82,6 +83,35 @@ export const ONE_NODE_OVERRIDES: RedisSentinelChartProps = {
 
 /** Where src/main-one-node.ts writes the one-node example (not under dist/: `kubectl apply -f dist/` must not apply it). */
 export const ONE_NODE_OUTDIR = 'examples/one-node';
+
+/** Chart id of the secure example (examples/secure/redis-secure.k8s.yaml). */
+export const SECURE_CHART_ID = 'redis-secure';
+
+/**
+ * Where src/main-secure.ts writes the secure example: not under dist/, so that `kubectl apply -f dist/`
+ * applies one release on any cluster (this one needs cert-manager).
+ */
+export const SECURE_OUTDIR = 'examples/secure';
+
+/**
+ * The secure example: the example's deployment with TLS on every connection, in its own namespace
+ * `redis-secure`. The certificate comes from cert-manager (the file holds a cert-manager Certificate, so
+ * applying it needs cert-manager), signed by a ClusterIssuer `redis-ca` that you provide (a CA issuer: it
+ * must fill `ca.crt`). Clients verify the servers; the servers do not require client certificates
+ * (`mutual: false`): your applications need the CA, not a certificate of their own.
+ */
+export const SECURE_PROPS: RedisSentinelChartProps = {
+  ...EXAMPLE_PROPS,
+  namespace: 'redis-secure',
+  tls: {
+    certificate: CertificateSource.fromCertManager({ issuerName: 'redis-ca', issuerKind: 'ClusterIssuer' }),
+  },
+};
+
+/** Builds the secure example (one Chart, {@link SECURE_PROPS}) into `app`. */
+export function buildSecureExample(app: App): RedisSentinelChart {
+  return new RedisSentinelChart(app, SECURE_CHART_ID, SECURE_PROPS);
+}
 
 /** The example app's Charts. */
 export interface ExampleApp {

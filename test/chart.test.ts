@@ -459,6 +459,11 @@ describe('no password in any object', () => {
     expect(bad).toEqual([]);
   });
 
+  it.each(charts)('%s: no key or certificate material (TLS files come from a mounted Secret)', (_label, objects) => {
+    const pem = objects.flatMap((o) => strings(o).filter(([, s]) => /-----BEGIN [A-Z ]+-----/.test(s)).map(([p]) => `${o.kind}/${o.metadata.name}${p}`));
+    expect(pem).toEqual([]);
+  });
+
   it.each(charts)('%s: requirepass/masterauth/auth-pass only appear in scripts, written at runtime from a variable', (_label, objects) => {
     for (const o of objects) {
       for (const [p, s] of strings(o)) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { ApiObject } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { EXAMPLE_CHART_ID, EXAMPLE_MONITORING_CHART_ID, ONE_NODE_OUTDIR, buildExampleApp } from '../src/example';
+import { EXAMPLE_CHART_ID, EXAMPLE_MONITORING_CHART_ID, ONE_NODE_OUTDIR, SECURE_CHART_ID, SECURE_OUTDIR, buildExampleApp } from '../src/example';
 import { RedisMonitoring } from '../src/monitoring';
 import { apiGroup, needsCrd } from './support/api-groups';
 import { KubeObject, testApp } from './support/synth';
@@ -58,6 +58,10 @@ test('dist/ equals a fresh synth of the example app', () => {
 
 test('examples/one-node/ equals a fresh synth of the one-node example', () => {
   expect(expectFreshSynth('../src/main-one-node', ONE_NODE_OUTDIR, 'npx projen synth')).toEqual([MONITORING_FILE, CORE_FILE]);
+});
+
+test('examples/secure/ equals a fresh synth of the secure example', () => {
+  expect(expectFreshSynth('../src/main-secure', SECURE_OUTDIR, 'npx projen synth')).toEqual([`${SECURE_CHART_ID}.k8s.yaml`]);
 });
 
 describe('the core file applies without CRDs; the monitoring file holds what needs them', () => {

@@ -7,6 +7,7 @@ import {
   PodTemplate, ProjectRuleOptions, imageIsPinned, podTemplates, projectViolations, restrictedViolations,
 } from './support/pod-security';
 import { KubeObject, find, ofKind, synthChart } from './support/synth';
+import { SECURE_PROPS } from '../src/example';
 
 /** The redis_exporter image's user and group (its Dockerfile's USER 59000:59000). */
 const EXPORTER_UID = 59000;
@@ -22,6 +23,7 @@ const CASES: Array<[string, () => KubeObject[], ProjectRuleOptions]> = [
     { runAsUser: CUSTOM_PROPS.runAsUser, runAsGroup: CUSTOM_PROPS.runAsGroup, exporterUid: EXPORTER_UID }],
   ['customised chart with custom auth Secret and NetworkPolicies', () => synthChart(CUSTOM_NETWORK_PROPS),
     { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
+  ['the secure example (TLS, with monitoring)', () => synthChart({ ...SECURE_PROPS, monitoring: {} }), { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
 ];
 
 describe.each(CASES)('%s', (_label, synth, expected) => {

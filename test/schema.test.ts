@@ -18,6 +18,8 @@ const ROOT = path.resolve(__dirname, '..');
 const VALIDATOR = path.join(__dirname, 'support', 'validate-objects.mjs');
 /** The example app's files: the deployment and its monitoring (the ServiceMonitor and PrometheusRule). */
 const EXAMPLE_OUTPUT = readdirSync(path.join(ROOT, 'dist')).filter((f) => f.endsWith('.k8s.yaml')).sort().map((f) => path.join(ROOT, 'dist', f));
+/** The secure example (TLS, a cert-manager Certificate): examples/secure/. */
+const SECURE_OUTPUT = path.join(ROOT, 'examples', 'secure', 'redis-secure.k8s.yaml');
 
 // ------------------------------------------------------------------------------------------------
 // Schema validation (child process)
@@ -270,6 +272,7 @@ const CASES: Array<[string, () => KubeObject[]]> = [
   ['customised chart (no auth, no NetworkPolicies, custom ports, 5 sentinels, 0 replicas, ...)', () => synthChart(CUSTOM_PROPS)],
   ['customised chart with custom auth Secret and client-namespace NetworkPolicies', () => synthChart(CUSTOM_NETWORK_PROPS)],
   [`example app output (${EXAMPLE_OUTPUT.map((f) => path.relative(ROOT, f)).join(', ')})`, () => EXAMPLE_OUTPUT.flatMap(loadYamlObjects)],
+  ['the secure example (examples/secure: TLS, a cert-manager Certificate)', () => loadYamlObjects(SECURE_OUTPUT)],
 ];
 
 describe.each(CASES)('%s', (_label, load) => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Validates Kubernetes objects against the upstream OpenAPI schemas compiled into
-// `kubernetes-models` (core and built-in API groups) and `@kubernetes-models/prometheus-operator`
-// (monitoring.coreos.com). Run as a child process so that the ESM builds of those packages load
+// `kubernetes-models` (core and built-in API groups), `@kubernetes-models/prometheus-operator`
+// (monitoring.coreos.com) and `@kubernetes-models/cert-manager` (cert-manager.io). Run as a child process so that the ESM builds of those packages load
 // natively, whatever module system the caller (jest, CommonJS) uses.
 //
 // Input (stdin): a JSON array of objects.
@@ -13,6 +13,7 @@
 
 /** API groups served by the prometheus-operator models; every other group by kubernetes-models. */
 const PROMETHEUS_OPERATOR_GROUPS = new Set(['monitoring.coreos.com']);
+const CERT_MANAGER_GROUPS = new Set(['cert-manager.io']);
 
 // apiVersion is `v1` (core) or `<group>/<version>`; kind is a PascalCase identifier. Anything else
 // is refused before it is turned into a module specifier.
@@ -33,6 +34,9 @@ function modelSpecifier(apiVersion, kind) {
   if (group === '') return { specifier: `kubernetes-models/${version}/${kind}` };
   if (PROMETHEUS_OPERATOR_GROUPS.has(group)) {
     return { specifier: `@kubernetes-models/prometheus-operator/${group}/${version}/${kind}` };
+  }
+  if (CERT_MANAGER_GROUPS.has(group)) {
+    return { specifier: `@kubernetes-models/cert-manager/${group}/${version}/${kind}` };
   }
   return { specifier: `kubernetes-models/${group}/${version}/${kind}` };
 }

@@ -4,6 +4,8 @@
 //   MODE=sentinel: ioredis with DEFAULT options, given only the Sentinel Service, the master name
 //                  and the passwords (what an application would write).
 //   MODE=direct:   one Redis address (no Sentinel), failing fast: measures whether THAT server accepts writes.
+// With TLS_CA set (TLS_CERT/TLS_KEY: a client certificate, for mutual TLS), every connection speaks TLS;
+// in sentinel mode with the three options TLS needs (tls, sentinelTLS, enableTLSForSentinelMode).
 // Protocol: prints JSON lines {"ev":"ready"} after its first acknowledged write, then, after "stop"
 // on stdin, {"ev":"summary", acked: [[seq, ackedAtMs], ...], errors: {message: count}, attempts}.
 'use strict';
@@ -14,6 +16,11 @@ const key = env.KEY;
 const interval = Number(env.INTERVAL_MS || 10);
 const mode = env.MODE || 'sentinel';
 const password = env.REDIS_PASSWORD || undefined;
+const fs = require('fs');
+const tls = env.TLS_CA ? {
+  ca: fs.readFileSync(env.TLS_CA),
+  ...(env.TLS_CERT ? { cert: fs.readFileSync(env.TLS_CERT), key: fs.readFileSync(env.TLS_KEY) } : {}),
+} : undefined;
 
 let redis;
 if (mode === 'sentinel') {
@@ -22,6 +29,7 @@ if (mode === 'sentinel') {
     name: env.MASTER_NAME || 'mymaster',
     password,
     sentinelPassword: password,
+    ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
   });
 } else {
   redis = new Redis({
@@ -33,6 +41,7 @@ if (mode === 'sentinel') {
     commandTimeout: 500,
     retryStrategy: () => 100,
     reconnectOnError: () => false,
+    ...(tls ? { tls } : {}),
   });
 }
 redis.on('error', () => undefined);

@@ -6,6 +6,8 @@ socket_timeout=0.5): a client of the master endpoint), then appends its sequence
 Redis list (RPUSH <key> <seq>) every INTERVAL_MS. Same protocol
 as writer.js: {"ev": "ready"} after the first acknowledged write; "stop" on stdin ends it with
 {"ev": "summary", "acked": [[seq, acked_at_ms], ...], "errors": {message: count}, "attempts": n}.
+With TLS_CA set (TLS_CERT/TLS_KEY: a client certificate, for mutual TLS), every connection
+speaks TLS (ssl=True, to the Sentinels too).
 """
 import json
 import os
@@ -21,16 +23,21 @@ env = os.environ
 password = env.get('REDIS_PASSWORD') or None
 key = env['KEY']
 interval = float(env.get('INTERVAL_MS', '10')) / 1000.0
+tls = {}
+if env.get('TLS_CA'):
+    tls = {'ssl': True, 'ssl_ca_certs': env['TLS_CA']}
+    if env.get('TLS_CERT'):
+        tls.update(ssl_certfile=env['TLS_CERT'], ssl_keyfile=env['TLS_KEY'])
 
 if env.get('REDIS_HOST'):
     master = redis.Redis(host=env['REDIS_HOST'], port=int(env.get('REDIS_PORT', '6379')),
-                         password=password, socket_timeout=0.5)
+                         password=password, socket_timeout=0.5, **tls)
 else:
     # SENTINEL_HOSTS (space-separated, e.g. the Sentinel pods' names in pod order) instead of the one
     # SENTINEL_HOST: redis-py asks them in that order.
     sentinel_hosts = env.get('SENTINEL_HOSTS', '').split() or [env['SENTINEL_HOST']]
     sentinel = Sentinel([(h, int(env.get('SENTINEL_PORT', '26379'))) for h in sentinel_hosts],
-                        sentinel_kwargs={'password': password}, password=password, socket_timeout=0.5)
+                        sentinel_kwargs={'password': password, **tls}, password=password, socket_timeout=0.5, **tls)
     master = sentinel.master_for(env.get('MASTER_NAME', 'mymaster'))
 
 stop = threading.Event()
