@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, Chart, Duration, Size, Testing } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import {
-  MaxmemoryPolicy, RedisAuth, RedisSentinel, RedisSentinelChart, RedisSentinelChartProps, RedisSentinelConfigError,
+  CertManagerCertificateOptions, CertificateSource, MaxmemoryPolicy, RedisAuth, RedisSentinel, RedisSentinelChart, RedisSentinelChartProps, RedisSentinelConfigError,
 } from '../src';
 import { cron } from './support/synth';
 import { settingsOf, testApp } from './support/synth';
@@ -433,6 +433,26 @@ describe('invalid configurations', () => {
   it('fails when backup.resources requests more memory than its limit', () => {
     expect(() => make({ backup: { resources: { memory: { request: Size.gibibytes(2), limit: Size.gibibytes(1) } } } }))
       .toThrow(/backup\.resources\.memory\.request \(2Gi\) exceeds its limit \(1Gi\)/);
+  });
+
+  // --- tls -------------------------------------------------------------------------------------
+  it('fails when tls certificate options are unusable: secret name, issuer, duration, renewBefore', () => {
+    const cm = (o: Partial<CertManagerCertificateOptions>) => ({ tls: { certificate: CertificateSource.fromCertManager({ issuerName: 'ca', ...o }) } });
+    expect(() => make({ tls: { certificate: CertificateSource.fromSecret({ secretName: 'Bad_Name' }) } })).toThrow(/tls\.certificate secretName \('Bad_Name'\)[^\n]*Secret name/);
+    expect(() => make(cm({ issuerName: '' }))).toThrow(/tls\.certificate issuerName \(''\)[^\n]*Issuer or ClusterIssuer/);
+    expect(() => make(cm({ issuerKind: 'cluster-issuer' }))).toThrow(/tls\.certificate issuerKind \('cluster-issuer'\)[^\n]*'ClusterIssuer'/);
+    expect(() => make(cm({ duration: Duration.minutes(30) }))).toThrow(/tls\.certificate duration \(0\.5 h\)[^\n]*at least 1/);
+    expect(() => make(cm({ duration: Duration.days(10), renewBefore: Duration.days(10) }))).toThrow(/tls\.certificate renewBefore \(240 h\)[^\n]*less than duration \(240 h\)/);
+    // One message per mistake: a bad duration does not also fail renewBefore.
+    expect(errorOf(cm({ duration: Duration.minutes(30) })).message.split('\n').filter((l) => l.includes('renewBefore'))).toEqual([]);
+  });
+
+  it('fails when exporterExtraArgs sets the TLS files the library sets', () => {
+    expect(() => make({ tls: {}, monitoring: { exporterExtraArgs: ['--tls-ca-cert-file=/x'] } })).toThrow(/exporterExtraArgs entry '--tls-ca-cert-file=\/x'[^\n]*--tls-\* files from tls/);
+  });
+
+  it('fails when redisConfig sets a TLS directive the library manages', () => {
+    expect(() => make({ redisConfig: { 'tls-cert-file': '/x' } })).toThrow(/redisConfig\['tls-cert-file'\][^\n]*managed by the library/);
   });
 });
 

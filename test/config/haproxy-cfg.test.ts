@@ -8,6 +8,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import * as fc from 'fast-check';
 import { HaproxyConfigOptions, renderHaproxyConfig, sentinelMajority } from '../../src/config/haproxy-cfg';
+import { makeCerts } from '../support/certs';
 import { SHELL_FILES } from '../../src/scripts/embedded.generated';
 
 const O: HaproxyConfigOptions = {
@@ -51,6 +52,28 @@ function haproxyCheck(text: string): { status: number | null; out: string } {
 }
 
 describe('renderHaproxyConfig', () => {
+  it('with TLS: checks connect as the server line says, verify the CA and the server name, present the client certificate; accepted by haproxy -c', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'haproxy-tls-'));
+    try {
+      const certs = makeCerts(dir);
+      const text = renderHaproxyConfig({ ...O, tls: { caFile: certs.ca, certFile: certs.cert } });
+      for (const name of ['named_redis-master-0', 'master_redis-master-0', 'replicas']) expect(section(text, `backend ${name}`)).toContain('  tcp-check connect default');
+      const servers = text.split('\n').filter((l) => l.startsWith('  server '));
+      expect(servers.length).toBe(O.redis.length * 2 + O.redis.length * O.sentinels.length);
+      for (const l of servers) {
+        const address = l.split(' ')[4].split(':')[0];
+        expect(l).toContain(`check-ssl verify required ca-file ${certs.ca} crt ${certs.cert} check-sni ${address} verifyhost ${address}`);
+      }
+      expect(text).toContain('  ssl-load-extra-del-ext\n  ssl-load-extra-files key');
+      const r = haproxyCheck(text);
+      expect({ status: r.status, out: r.out }).toEqual({ status: 0, out: expect.stringContaining('Configuration file is valid') });
+      // Without TLS nothing of it.
+      expect(cfg).not.toMatch(/check-ssl|connect default|ssl-load/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is accepted by haproxy 2.6 (haproxy -c), with and without auth and resolvers', () => {
     // Without resolvers, names are resolved once at start (libc): loopback IPs here.
     const ips = (list: HaproxyConfigOptions['redis'], base: number) => list.map((x, i) => ({ name: x.name, address: `127.0.0.${base + i}` }));

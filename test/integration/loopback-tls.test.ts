@@ -40,11 +40,13 @@ describe('rendered configs and scripts with TLS (mutual) and real redis-server a
     issue(lb.certs().dir, { ips: [...lb.redisIps, ...lb.sentinelIps] });
     const renewed = serialOf(lb.certs().cert);
     expect(renewed).not.toBe(old);
+    const t0 = Date.now();
 
     // Redis: the start script's watch loop loads the new files into the running server.
     for (const i of [0, 1, 2]) {
       await lb.waitFor(`redis-${i} to serve the renewed certificate`, () => servedSerial(lb.redis(i).ip, s.redisPort, lb.certs()) === renewed, 20);
     }
+    const redisMs = Date.now() - t0;
     expect([0, 1, 2].map((i) => lb.cli(lb.redis(i), 'INFO', 'server').match(/run_id:(\w+)/)![1])).toEqual(redisRunIds);
 
     // Sentinel: the kubelet's part (restart on a failed liveness probe), one probe round a second.
@@ -76,5 +78,6 @@ describe('rendered configs and scripts with TLS (mutual) and real redis-server a
       expect(lb.runScript(lb.sentinel(i), SCRIPT.sentinelProbe, ['liveness'], env).status).toBe(0);
     }
     expect(epoch()).toBe(epochBefore);
+    console.log(`[loopback tls] renewal: every Redis serves it after ${redisMs} ms (same run ids); Sentinels restarted ${restarts.join(', ')}, at most ${maxAway} away at once, all serve it after ${Date.now() - t0} ms (spacing 3 s here, 120 s in pods); no failover`);
   });
 });
