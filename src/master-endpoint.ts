@@ -23,6 +23,10 @@ export const HAPROXY_UID = 99;
 /** Where the proxy's ConfigMap is mounted. */
 const CONFIG_DIR = '/usr/local/etc/haproxy';
 const FENCE_LUA = 'endpoint-fence.lua';
+/** With TLS: runs HAProxy and reloads it when the certificate files change. */
+const START_SH = 'endpoint-start.sh';
+/** The files of src/scripts that go to the master endpoint's own ConfigMap, not to the scripts ConfigMap. */
+export const ENDPOINT_FILES: readonly string[] = [FENCE_LUA, START_SH];
 
 /**
  * Options of the master endpoint ({@link RedisSentinelProps.masterEndpoint}, {@link RedisMasterEndpoint}):
@@ -161,9 +165,13 @@ function proxyContainer(s: DeploymentSettings, e: ResolvedMasterEndpoint): k8s.C
     name: 'haproxy',
     image: e.image,
     imagePullPolicy: s.imagePullPolicy,
-    // -db: foreground, logs to stdout. SIGTERM stops at once (clients reconnect to another pod).
-    command: ['haproxy', '-db', '-f', `${CONFIG_DIR}/haproxy.cfg`],
-    ...(s.auth ? { env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] } : {}),
+    // -db: foreground, logs to stdout. SIGTERM stops at once (clients reconnect to another pod). With TLS,
+    // endpoint-start.sh runs it and reloads it when the certificate files change (a renewal).
+    command: s.tls ? ['sh', `${CONFIG_DIR}/${START_SH}`, `${CONFIG_DIR}/haproxy.cfg`] : ['haproxy', '-db', '-f', `${CONFIG_DIR}/haproxy.cfg`],
+    ...(s.auth || s.tls ? { env: [
+      ...(s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
+      ...(s.tls ? [{ name: 'TLS_DIR', value: TLS_DIR }] : []),
+    ] } : {}),
     ports: [port('redis', e.masterPort), port('replicas', e.replicasPort), port('metrics', e.metricsPort)],
     resources: resourceRequirements(e.resources),
     securityContext: {
@@ -228,7 +236,9 @@ export class RedisMasterEndpoint extends Construct {
     const n = s.names;
     const labels = objectLabels(s.name, 'proxy');
     const selector = componentSelector(s.name, 'proxy');
-    const files = { 'haproxy.cfg': renderEndpointConfig(s, e), [FENCE_LUA]: SHELL_FILES[FENCE_LUA] };
+    const files: Record<string, string> = {
+      'haproxy.cfg': renderEndpointConfig(s, e), [FENCE_LUA]: SHELL_FILES[FENCE_LUA], ...(s.tls ? { [START_SH]: SHELL_FILES[START_SH] } : {}),
+    };
 
     this.configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: n.proxy, namespace: s.namespace, labels }, data: files });
 

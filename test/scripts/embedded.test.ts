@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import { join } from 'path';
+import { ENDPOINT_FILES } from '../../src/master-endpoint';
 import { SHELL_FILES } from '../../src/scripts/embedded.generated';
 
 const DIR = join(__dirname, '..', '..', 'src', 'scripts');
@@ -34,9 +35,11 @@ it('synthesizing a chart reads no .sh file', () => {
     jest.isolateModules(() => {
       // A fresh copy of the library, loaded under the guard.
       const { synthChart, find } = require('../support/synth');
-      const data = find(synthChart({ backup: {}, restore: { file: 'latest' } }), 'ConfigMap', 'redis-scripts').data;
-      // The Lua file is the master endpoint's (its own ConfigMap), not the Redis pods'.
-      for (const [f, text] of Object.entries(SHELL_FILES)) if (f.endsWith('.sh')) expect(data[f]).toBe(text);
+      const objects = synthChart({ backup: {}, restore: { file: 'latest' }, masterEndpoint: {}, tls: {} });
+      const data = find(objects, 'ConfigMap', 'redis-scripts').data;
+      const endpoint = find(objects, 'ConfigMap', 'redis-proxy').data;
+      // The master endpoint's files (the Lua fence, its TLS start script) go to its own ConfigMap.
+      for (const [f, text] of Object.entries(SHELL_FILES)) expect((ENDPOINT_FILES.includes(f) ? endpoint : data)[f]).toBe(text);
     });
   } finally {
     Object.assign(nodeFs, real);

@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'f
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { RedisAuth, RedisSentinelChartProps } from '../../src';
+import { ENDPOINT_FILES } from '../../src/master-endpoint';
 import { SCRIPT } from '../../src/settings';
 import { CUSTOM_PROPS } from '../support/chart-variants';
 import { KubeObject, find, synthChart } from '../support/synth';
@@ -115,8 +116,9 @@ test('the shellcheck harness reports findings (unquoted expansions; a sourced fi
   });
 });
 
-test('src/scripts holds lib.sh and every script of the ConfigMap, and nothing else', () => {
-  expect(SH_FILES).toEqual(Object.values(SCRIPT).filter((f) => f !== SCRIPT.constants).sort());
+test('src/scripts holds lib.sh and every script of the ConfigMap, the master endpoint\'s start script, and nothing else', () => {
+  expect(SH_FILES.filter((f) => !ENDPOINT_FILES.includes(f))).toEqual(Object.values(SCRIPT).filter((f) => f !== SCRIPT.constants).sort());
+  expect(SH_FILES.filter((f) => ENDPOINT_FILES.includes(f))).toEqual(['endpoint-start.sh']);
 });
 
 describe.each(SH_FILES)('src/scripts/%s', (fileName) => {
