@@ -10,7 +10,7 @@ import * as readline from 'readline';
 import { DeploymentSettings as Settings } from '../../src/settings';
 import { TLS_DIR, TLS_FILES } from '../../src/tls';
 import { Cluster, clientPod } from './harness/cluster';
-import { killGroup, waitFor, withTimeout } from './harness/sys';
+import { killGroup, sleep, waitFor, withTimeout } from './harness/sys';
 import { KubeObject } from './harness/types';
 
 export interface RedisState { pod: string; role: string; masterHost?: string; linkUp: boolean; offset: number }
@@ -269,6 +269,55 @@ export class Deployment {
   }
 
   /** Counts a writer's acknowledged writes missing from the current master's list. */
+  /** The usual pair of Sentinel clients writing `e2e:<tag>:<kind>`: ioredis in pod client-node, redis-py in client-py. */
+  async startWriterPair(tag: string): Promise<Writer[]> {
+    return Promise.all([
+      this.startWriter({ kind: 'ioredis', pod: 'client-node', key: `e2e:${tag}:ioredis` }),
+      this.startWriter({ kind: 'python', pod: 'client-py', key: `e2e:${tag}:python` }),
+    ]);
+  }
+
+  /** Stops the writers and accounts for every acknowledged write on `master` once the replicas caught up. */
+  async stopAndAccount(writers: Writer[], master: string): Promise<WriterResult[]> {
+    const summaries = await Promise.all(writers.map((w) => w.stop()));
+    await this.waitReplicated(master);
+    return Promise.all(writers.map((w, i) => this.account(master, w, summaries[i])));
+  }
+
+  /**
+   * SIGKILLs the master's Redis process and holds its restart until every Sentinel names another master
+   * (then 3 s more, as a slow restart would); returns the new master and the time from the kill.
+   */
+  async killMasterUntilFailover(master: string): Promise<{ master: string; ms: number }> {
+    const t0 = Date.now();
+    const held = this.cluster.mustPod(this.ns, master).killContainer('redis', { hold: true });
+    const f = await this.waitFailover(master, t0);
+    await sleep(3000);
+    held.release();
+    return f;
+  }
+
+  /** Deletes the master's pod (its preStop hands over) and waits for both; returns the new master, the failover and pod-gone times. */
+  async deleteMasterUntilFailover(master: string): Promise<{ master: string; ms: number; podGoneMs: number }> {
+    const t0 = Date.now();
+    const deleted = this.cluster.deletePod(this.ns, master);
+    const f = await this.waitFailover(master, t0);
+    await deleted;
+    return { ...f, podGoneMs: Date.now() - t0 };
+  }
+
+  /** Waits until every Sentinel of `sentinels` names the same master, other than pod `old`; returns it and the time since `since`. */
+  async waitFailover(old: string, since: number, sentinels = this.sentinelPods(), timeoutMs = 40_000): Promise<{ master: string; ms: number }> {
+    let last: Topology | undefined;
+    return waitFor(`a failover away from ${old}`, async () => {
+      const t = { redis: [], sentinels: await Promise.all(sentinels.map((p) => this.sentinelState(p))) };
+      last = t;
+      const m = Deployment.agreedMaster(t);
+      if (!m || m === this.fqdn(old)) return undefined;
+      return { master: this.podOf(m), ms: Date.now() - since };
+    }, timeoutMs, { intervalMs: 100, context: () => `${last ? Deployment.describe(last) : ''}\n${this.cluster.events.slice(-30).join('\n')}` });
+  }
+
   async account(master: string, w: Writer, summary: WriterSummary): Promise<WriterResult> {
     const present = new Set((await this.cli(master, ['LRANGE', w.key, '0', '-1'], 10_000)).split('\n').filter(Boolean).map(Number));
     const lostSeqs = summary.acked.map(([seq]) => seq).filter((seq) => !present.has(seq));

@@ -9,7 +9,7 @@ import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { settingsOf } from '../support/synth';
 import { synthChart } from '../support/synth';
-import { Deployment, Topology, Writer, WriterResult } from './deployment';
+import { Deployment, WriterResult } from './deployment';
 import { Cluster } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { sleep, waitFor } from './harness/sys';
@@ -38,34 +38,6 @@ interface ScenarioResult {
 const results: ScenarioResult[] = [];
 
 
-/** Waits until every given Sentinel names a master other than `old`; returns it and the time taken. */
-async function waitFailover(old: string, since: number, sentinels = d.sentinelPods(), timeoutMs = 40_000): Promise<{ master: string; ms: number }> {
-  let last: Topology | undefined;
-  return waitFor(`a failover away from ${old}`, async () => {
-    const t = { redis: [], sentinels: await Promise.all(sentinels.map((p) => d.sentinelState(p))) };
-    last = t;
-    const m = Deployment.agreedMaster(t);
-    if (!m || m === d.fqdn(old)) return undefined;
-    return { master: d.podOf(m), ms: Date.now() - since };
-  }, timeoutMs, { intervalMs: 100, context: () => `${last ? Deployment.describe(last) : ''}\n${cluster.events.slice(-30).join('\n')}` });
-}
-
-interface WriterSet { ioredis: Writer; python: Writer }
-
-async function startWriters(tag: string): Promise<WriterSet> {
-  const [ioredis, python] = await Promise.all([
-    d.startWriter({ kind: 'ioredis', pod: 'client-node', key: `e2e:${tag}:ioredis` }),
-    d.startWriter({ kind: 'python', pod: 'client-py', key: `e2e:${tag}:python` }),
-  ]);
-  return { ioredis, python };
-}
-
-async function stopWriters(w: WriterSet, master: string): Promise<WriterResult[]> {
-  const [a, b] = await Promise.all([w.ioredis.stop(), w.python.stop()]);
-  await d.waitReplicated(master);
-  return [await d.account(master, w.ioredis, a), await d.account(master, w.python, b)];
-}
-
 /** Byte offsets of every Sentinel's log, to read what they logged during a scenario. */
 function sentinelLogMark(): Map<string, number> {
   return new Map(d.sentinelPods().map((p) => [p, d.logSize(p)]));
@@ -79,7 +51,7 @@ function sentinelLogSince(mark: Map<string, number>): string {
 async function handOver(master: string): Promise<string> {
   const t0 = Date.now();
   expect(await d.cli(d.sentinelPods()[0], ['SENTINEL', 'FAILOVER', s.masterName])).toBe('OK');
-  return (await waitFailover(master, t0)).master;
+  return (await d.waitFailover(master, t0)).master;
 }
 
 /** What a redis-cli PING from a pod to host:port gives: PONG, refused (reachable, nothing listens) or blocked (dropped). */
@@ -209,9 +181,9 @@ describe('Redis + Sentinel chart, end to end', () => {
     const noAuthSentinel = await cluster.exec(NS, d.sentinelPods()[0], 'sentinel', ['redis-cli', '-p', String(s.sentinelPort), 'PING']);
     expect(noAuthSentinel.stdout).toMatch(/NOAUTH/);
     const start = await begin();
-    const w = await startWriters('s1');
+    const w = await d.startWriterPair('s1');
     await sleep(1000);
-    const writers = await stopWriters(w, h.master);
+    const writers = await d.stopAndAccount(w, h.master);
     for (const x of writers) expect(x.lost).toBe(0);
     await expectSettled(start, { failovers: 0, master: h.master });
     record({ scenario: '1 bootstrap', writers, notes: { master: h.master } });
@@ -219,16 +191,12 @@ describe('Redis + Sentinel chart, end to end', () => {
 
   test('2 master SIGKILLed: a replica is promoted, Sentinel clients resume, no acknowledged write lost', async () => {
     const start = await begin();
-    const w = await startWriters('s2');
+    const w = await d.startWriterPair('s2');
     await sleep(1000);
-    const t0 = Date.now();
     // The process dies and stays down (restart held) until the failover is over.
-    const held = cluster.mustPod(NS, start.master).killContainer('redis', { hold: true });
-    const f = await waitFailover(start.master, t0);
-    await sleep(3000);
-    held.release();
+    const f = await d.killMasterUntilFailover(start.master);
     const end = await expectSettled(start, { failovers: 1, master: f.master });
-    const writers = await stopWriters(w, end.master);
+    const writers = await d.stopAndAccount(w, end.master);
     for (const x of writers) expect(x.lost).toBe(0);
     record({ scenario: '2 master SIGKILLed', failoverMs: f.ms, writers, notes: { from: start.master, to: end.master } });
   });
@@ -236,15 +204,12 @@ describe('Redis + Sentinel chart, end to end', () => {
   test('3 master pod deleted (planned): the preStop hook hands over without waiting for down-after', async () => {
     const start = await begin();
     const events = cluster.events.length;
-    const w = await startWriters('s3');
+    const w = await d.startWriterPair('s3');
     await sleep(1000);
-    const t0 = Date.now();
-    const deleted = cluster.deletePod(NS, start.master);
-    const f = await waitFailover(start.master, t0);
-    await deleted;
-    const goneMs = Date.now() - t0;
+    const f = await d.deleteMasterUntilFailover(start.master);
+    const goneMs = f.podGoneMs;
     const end = await expectSettled(start, { failovers: 1, master: f.master });
-    const writers = await stopWriters(w, end.master);
+    const writers = await d.stopAndAccount(w, end.master);
     for (const x of writers) expect(x.lost).toBe(0);
     // The failover was asked for (no detection, no down-after wait), and it is the only one.
     const log = sentinelLogSince(start.mark);
@@ -266,7 +231,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     const old = startA.master;
     const t0 = Date.now();
     await cluster.crashPod(NS, old);
-    const f = await waitFailover(old, t0);
+    const f = await d.waitFailover(old, t0);
     const direct = await d.startWriter({ kind: 'direct', pod: 'client-node', key: 'e2e:s4:direct-recreated', host: d.fqdn(old) });
     const oldIp = cluster.mustPod(NS, old).ip;
     await cluster.deletePod(NS, old, { gracePeriodSeconds: 0 });
@@ -281,7 +246,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     const startB = await begin();
     const t1 = Date.now();
     const held = cluster.mustPod(NS, startB.master).killContainer('redis', { hold: true });
-    const f2 = await waitFailover(startB.master, t1);
+    const f2 = await d.waitFailover(startB.master, t1);
     const direct2 = await d.startWriter({ kind: 'direct', pod: 'client-node', key: 'e2e:s4:direct-restarted', host: d.fqdn(startB.master) });
     const restarts = cluster.mustPod(NS, startB.master).container('redis').restartCount;
     const ip = cluster.mustPod(NS, startB.master).ip;
@@ -306,17 +271,17 @@ describe('Redis + Sentinel chart, end to end', () => {
     const startA = await begin();
     await cluster.crashPod(NS, sentinels[2]);
     const live = sentinels.slice(0, 2);
-    const w = await startWriters('s5a');
+    const w = await d.startWriterPair('s5a');
     await sleep(500);
     const t0 = Date.now();
     const held = cluster.mustPod(NS, startA.master).killContainer('redis', { hold: true });
-    const f = await waitFailover(startA.master, t0, live);
+    const f = await d.waitFailover(startA.master, t0, live);
     await sleep(2000);
     held.release();
     const h = await d.waitHealthy({ sentinels: live });
     expect(h.master).toBe(f.master);
     expect(await d.masters()).toEqual([h.master]);
-    const writersA = await stopWriters(w, h.master);
+    const writersA = await d.stopAndAccount(w, h.master);
     for (const x of writersA) expect(x.lost).toBe(0);
     // The lost Sentinel comes back (its pod replaced, with its volume) and follows.
     await cluster.deletePod(NS, sentinels[2], { gracePeriodSeconds: 0 });
@@ -325,7 +290,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     // 5b: two Sentinels lost: the remaining one can neither reach ODOWN nor be elected.
     const startB = await begin();
     await Promise.all([cluster.crashPod(NS, sentinels[1]), cluster.crashPod(NS, sentinels[2])]);
-    const w2 = await startWriters('s5b');
+    const w2 = await d.startWriterPair('s5b');
     await sleep(500);
     const t1 = Date.now();
     const held2 = cluster.mustPod(NS, startB.master).killContainer('redis', { hold: true });
@@ -344,7 +309,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     held2.release();
     const h2 = await d.waitHealthy({ sentinels: [sentinels[0]], timeoutMs: 60_000 });
     expect(h2.master).toBe(startB.master);
-    const writersB = await stopWriters(w2, h2.master);
+    const writersB = await d.stopAndAccount(w2, h2.master);
     for (const x of writersB) expect(x.lost).toBe(0);
     const masterDownMs = Date.now() - t1;
     await Promise.all([sentinels[1], sentinels[2]].map((p) => cluster.deletePod(NS, p, { gracePeriodSeconds: 0 })));
@@ -355,7 +320,7 @@ describe('Redis + Sentinel chart, end to end', () => {
 
   test('6 master partitioned: the isolated master stops taking writes within min-replicas-max-lag; one master after healing', async () => {
     const start = await begin();
-    const w = await startWriters('s6');
+    const w = await d.startWriterPair('s6');
     // A writer on the master's side of the partition: inside the master pod (kubectl debug), on loopback.
     const iso = await d.startWriter({ kind: 'direct', pod: start.master, ephemeral: true, key: 'e2e:s6:isolated', host: '127.0.0.1' });
     await iso.ready(20_000);
@@ -363,7 +328,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     const t0 = Date.now();
     await cluster.setLink(NS, start.master, false);
     const tCut = Date.now();
-    const f = await waitFailover(start.master, t0);
+    const f = await d.waitFailover(start.master, t0);
     const lagMs = s.minReplicasMaxLagSeconds * 1000;
     // Keep the partition until the isolated master must have stopped accepting writes.
     await sleep(Math.max(0, t0 + lagMs + 3000 - Date.now()));
@@ -371,7 +336,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     const healedAt = Date.now();
     const end = await expectSettled(start, { failovers: 1, master: f.master });
     const isoSummary = await iso.stop();
-    const writers = await stopWriters(w, end.master);
+    const writers = await d.stopAndAccount(w, end.master);
     const acceptedIsolated = isoSummary.acked.filter(([, at]) => at > t0);
     const acceptWindowMs = acceptedIsolated.length ? acceptedIsolated[acceptedIsolated.length - 1][1] - t0 : 0;
     // The lag is counted in whole seconds and rechecked once a second: up to lag + 2 s.
@@ -400,7 +365,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     if (h.master === `${s.names.master}-0`) await handOver(h.master);
     const start = await begin();
     expect(start.master).not.toBe(`${s.names.master}-0`);
-    const w = await startWriters('s7');
+    const w = await d.startWriterPair('s7');
     await sleep(500);
     const t0 = Date.now();
     await Promise.all(d.sentinelPods().map((p) => cluster.deletePod(NS, p)));
@@ -409,7 +374,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     for (const sp of d.sentinelPods()) {
       expect((await d.cli(sp, ['SENTINEL', 'get-master-addr-by-name', s.masterName])).split('\n')[0]).toBe(d.fqdn(end.master));
     }
-    const writers = await stopWriters(w, end.master);
+    const writers = await d.stopAndAccount(w, end.master);
     for (const x of writers) expect(x.lost).toBe(0);
     record({ scenario: '7 all Sentinels restarted', writers, notes: { master: end.master, sentinelsBackMs: restartMs } });
   });
@@ -527,7 +492,7 @@ describe('Redis + Sentinel chart, end to end', () => {
     // With the chart's policy back, the same Sentinels fail over.
     const t1 = Date.now();
     await cluster.apply([good]);
-    const f = await waitFailover(master, t1);
+    const f = await d.waitFailover(master, t1);
     held.release();
     const end = await expectSettled(start, { failovers: 1, master: f.master });
     record({

@@ -48,13 +48,6 @@ async function startWriters(tag: string): Promise<Writers> {
   ]);
 }
 
-/** Stops the writers and checks every acknowledged write on the master once the replicas caught up. */
-async function stopWriters(ws: Writers, master: string): Promise<WriterResult[]> {
-  const summaries = await Promise.all(ws.map((w) => w.stop()));
-  await d.waitReplicated(master);
-  return Promise.all(ws.map((w, i) => d.account(master, w, summaries[i])));
-}
-
 function sentinelLogMark(): Map<string, number> {
   return new Map(d.sentinelPods().map((p) => [p, d.logSize(p)]));
 }
@@ -80,7 +73,7 @@ function record(r: CaseResult): void {
 async function expectHealthyAndComplete(ws: Writers): Promise<{ master: string; writers: WriterResult[] }> {
   const h = await d.waitHealthy({ timeoutMs: 90_000 });
   expect(await d.masters()).toEqual([h.master]);
-  const writers = await stopWriters(ws, h.master);
+  const writers = await d.stopAndAccount(ws, h.master);
   for (const x of writers) expect(`${x.writer}: lost ${x.lost}`).toBe(`${x.writer}: lost 0`);
   return { master: h.master, writers };
 }

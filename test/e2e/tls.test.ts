@@ -27,7 +27,7 @@ import { tlsDnsNames } from '../../src/tls';
 import { Certs, issue, makeCerts, tlsSecret } from '../support/certs';
 import { settingsOf, synthChart } from '../support/synth';
 import { KEYS, dataSet, digest } from './backup-data';
-import { CLIENT_TLS_DIR, Deployment, Topology, Writer, WriterResult } from './deployment';
+import { CLIENT_TLS_DIR, Deployment, WriterResult } from './deployment';
 import { Cluster, clientPod } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { sleep, waitFor, withTimeout } from './harness/sys';
@@ -72,34 +72,6 @@ function record(r: ScenarioResult): void {
 }
 
 // --- writers and failovers (as failover.test.ts) -------------------------------------------------
-
-interface WriterSet { ioredis: Writer; python: Writer }
-
-async function startWriters(tag: string): Promise<WriterSet> {
-  const [ioredis, python] = await Promise.all([
-    d.startWriter({ kind: 'ioredis', pod: 'client-node', key: `e2e:${tag}:ioredis` }),
-    d.startWriter({ kind: 'python', pod: 'client-py', key: `e2e:${tag}:python` }),
-  ]);
-  return { ioredis, python };
-}
-
-async function stopWriters(w: WriterSet, master: string): Promise<WriterResult[]> {
-  const [a, b] = await Promise.all([w.ioredis.stop(), w.python.stop()]);
-  await d.waitReplicated(master);
-  return [await d.account(master, w.ioredis, a), await d.account(master, w.python, b)];
-}
-
-/** Waits until every Sentinel names a master other than `old`; returns it and the time since `since`. */
-async function waitFailover(old: string, since: number, timeoutMs = 40_000): Promise<{ master: string; ms: number }> {
-  let last: Topology | undefined;
-  return waitFor(`a failover away from ${old}`, async () => {
-    const t = { redis: [], sentinels: await Promise.all(d.sentinelPods().map((p) => d.sentinelState(p))) };
-    last = t;
-    const m = Deployment.agreedMaster(t);
-    if (!m || m === d.fqdn(old)) return undefined;
-    return { master: d.podOf(m), ms: Date.now() - since };
-  }, timeoutMs, { intervalMs: 100, context: () => `${last ? Deployment.describe(last) : ''}\n${cluster.events.slice(-30).join('\n')}` });
-}
 
 const sentinelLogMark = () => new Map(d.sentinelPods().map((p) => [p, d.logSize(p)]));
 /** The most +switch-master lines any one Sentinel logged since `mark`. */
@@ -198,9 +170,9 @@ describe('TLS (mutual), end to end', () => {
       expect((await d.cli(sp, ['SENTINEL', 'get-master-addr-by-name', s.masterName])).split('\n')).toEqual([d.fqdn(h.master), String(s.redisPort)]);
       expect(await d.cli(sp, ['SENTINEL', 'CKQUORUM', s.masterName])).toMatch(/^OK 3 usable Sentinels/);
     }
-    const w = await startWriters('s1');
+    const w = await d.startWriterPair('s1');
     await sleep(1000);
-    const writers = await stopWriters(w, h.master);
+    const writers = await d.stopAndAccount(w, h.master);
     for (const x of writers) expect(x.lost).toBe(0);
     record({ scenario: '1 bootstrap over TLS', writers, notes: { master: h.master, podsToHealthyMs: bootMs } });
   });
@@ -251,16 +223,12 @@ describe('TLS (mutual), end to end', () => {
   test('4 master SIGKILLed: ioredis and python3-redis over TLS resume on the new master, no acknowledged write lost', async () => {
     const start = await d.waitHealthy();
     const mark = sentinelLogMark();
-    const w = await startWriters('s4');
+    const w = await d.startWriterPair('s4');
     await sleep(1000);
-    const t0 = Date.now();
     // The process dies and stays down (restart held) until the failover is over.
-    const held = cluster.mustPod(NS, start.master).killContainer('redis', { hold: true });
-    const f = await waitFailover(start.master, t0);
-    await sleep(3000);
-    held.release();
+    const f = await d.killMasterUntilFailover(start.master);
     await expectSettledAfterOneFailover(mark, f.master);
-    const writers = await stopWriters(w, f.master);
+    const writers = await d.stopAndAccount(w, f.master);
     for (const x of writers) expect(x.lost).toBe(0);
     record({ scenario: '4 master SIGKILLed', failoverMs: f.ms, writers, notes: { from: start.master, to: f.master } });
   });
@@ -269,15 +237,11 @@ describe('TLS (mutual), end to end', () => {
     const start = await d.waitHealthy();
     const mark = sentinelLogMark();
     const events = cluster.events.length;
-    const w = await startWriters('s5');
+    const w = await d.startWriterPair('s5');
     await sleep(1000);
-    const t0 = Date.now();
-    const deleted = cluster.deletePod(NS, start.master);
-    const f = await waitFailover(start.master, t0);
-    await deleted;
-    const podGoneMs = Date.now() - t0;
+    const f = await d.deleteMasterUntilFailover(start.master);
     await expectSettledAfterOneFailover(mark, f.master);
-    const writers = await stopWriters(w, f.master);
+    const writers = await d.stopAndAccount(w, f.master);
     for (const x of writers) expect(x.lost).toBe(0);
     const log = [...mark].map(([p, from]) => d.logSince(p, from)).join('\n');
     expect(log).toMatch(/Executing user requested FAILOVER/);
@@ -285,7 +249,7 @@ describe('TLS (mutual), end to end', () => {
     const preStop = cluster.events.slice(events).filter((e) => e.includes(`${start.master}: redis: preStop`)).join('\n');
     expect(preStop).toMatch(/preStop exited 0/);
     expect(preStop).toMatch(/the Sentinels name .* as master/);
-    record({ scenario: '5 master pod deleted (preStop)', failoverMs: f.ms, writers, notes: { from: start.master, to: f.master, podGoneMs } });
+    record({ scenario: '5 master pod deleted (preStop)', failoverMs: f.ms, writers, notes: { from: start.master, to: f.master, podGoneMs: f.podGoneMs } });
   });
 
   test('6 every exporter sidecar reaches its Redis or Sentinel over TLS', async () => {
