@@ -8,7 +8,7 @@ import { SCRIPT } from '../../src/settings';
 import { issue, serialOf, servedSerial } from '../support/certs';
 import { describeBasics, loopback } from '../support/loopback';
 
-const lb = loopback({ ipBase: 140, tls: { mutual: true } });
+const lb = loopback({ ipBase: 200, tls: { mutual: true } });
 beforeAll(() => lb.setUp());
 afterAll(() => lb.tearDown());
 
