@@ -1,3 +1,4 @@
+import { internalPasswordVolume } from './acl';
 import { Cron, Duration, Size } from 'cdk8s';
 import type { ContainerResources, PersistentVolumeAccessMode } from 'cdk8s-plus-27';
 import * as k8s from './k8s';
@@ -468,7 +469,9 @@ function backupPodSpec(s: DeploymentSettings, b: ResolvedBackup, restore: Resolv
     image: s.image,
     imagePullPolicy: s.imagePullPolicy,
     command: script(SCRIPT.backup),
-    env: backupContainerEnv(s, b),
+    // With ACL users it logs in as `backup` (REDIS_USER, read by lib.sh), whose password is then
+    // the only one the pod mounts.
+    env: [...backupContainerEnv(s, b), ...(s.acl ? [{ name: 'REDIS_USER', value: 'backup' }] : [])],
     resources: resourceRequirements(b.resources),
     securityContext: containerSecurityContext(s),
     volumeMounts: [...mounts, ...authMount(s), ...tlsMount(s), ...b.pod.extraVolumeMounts ?? []],
@@ -503,7 +506,7 @@ function backupPodSpec(s: DeploymentSettings, b: ResolvedBackup, restore: Resolv
       { name: 'backup', persistentVolumeClaim: { claimName: b.claimName } },
       { name: 'scripts', configMap: { name: s.names.scripts } },
       emptyDir('tmp', Size.mebibytes(16)),
-      ...authVolume(s),
+      ...(s.acl ? [internalPasswordVolume(s.acl, 'backup')] : authVolume(s)),
       ...tlsVolume(s),
       ...b.pod.extraVolumes ?? [],
     ],

@@ -85,6 +85,12 @@ export interface RedisConnection {
    * @default - no TLS
    */
   readonly tlsSecretName?: string;
+  /**
+   * With `acl`: the application users (names, and where their passwords are). The `passwordSecretName`
+   * above is then the default user's, which only the deployment's own scripts use.
+   * @default - no ACL users
+   */
+  readonly users?: RedisUserConnection[];
   /** Labels a client pod needs so that the NetworkPolicies admit it (`clientPodLabels`). */
   readonly clientPodLabels: Record<string, string>;
   /**
@@ -115,6 +121,7 @@ export function connectionOf(s: DeploymentSettings, withMasterEndpoint: boolean)
     passwordSecretKey: s.auth ? s.authSecretKey : undefined,
     tls: s.tls !== undefined,
     tlsSecretName: s.tls?.secretName,
+    ...(s.acl ? { users: s.acl.users.map((u) => ({ name: u.name, passwordSecretName: u.secretName, passwordSecretKey: u.secretKey })) } : {}),
     clientPodLabels: { ...s.clientPodLabels },
     clientNamespaceLabels: s.clientNamespaceLabels ? { ...s.clientNamespaceLabels } : undefined,
   };
@@ -122,6 +129,16 @@ export function connectionOf(s: DeploymentSettings, withMasterEndpoint: boolean)
 
 function endpointAddresses(masterHost: string, replicasHost: string, port: number) {
   return { masterHost, masterEndpoint: `${masterHost}:${port}`, replicasHost, replicasEndpoint: `${replicasHost}:${port}` };
+}
+
+/** An application user of a deployment with `acl`. */
+export interface RedisUserConnection {
+  /** The user name (Redis and, when allowed, the Sentinels). */
+  readonly name: string;
+  /** Name of the Secret holding its password (in the deployment's namespace). */
+  readonly passwordSecretName: string;
+  /** Key of the password in that Secret. */
+  readonly passwordSecretKey: string;
 }
 
 /** Options of {@link RedisSentinel.connect}. */
@@ -132,10 +149,18 @@ export interface ConnectOptions {
    * pod), `<prefix>SENTINEL_SERVICE` (`host:port`), `<prefix>MASTER_NAME`, `<prefix>READ_ENDPOINT`
    * (`host:port`), with the master endpoint `<prefix>MASTER_ENDPOINT` and `<prefix>REPLICAS_ENDPOINT`
    * (`host:port`), with TLS `<prefix>TLS` ('true'), and, with a password, `<prefix>PASSWORD` from the
-   * Secret (`secretKeyRef`: the password is never written into any file).
+   * Secret (`secretKeyRef`: the password is never written into any file); with `user`, `<prefix>USERNAME`.
    * @default false - only the client labels
    */
   readonly env?: boolean;
+
+  /**
+   * With `acl`: the application user the workload logs in as (one of `acl.users`); `<prefix>USERNAME` is
+   * its name and `<prefix>PASSWORD` comes from its Secret. Required with `env` when the deployment has ACL
+   * users: the default user's password is for the deployment's own scripts only.
+   * @default - the default user (no ACL users)
+   */
+  readonly user?: string;
 
   /**
    * Prefix of the environment variables' names (another one for each deployment a pod connects to).
@@ -234,20 +259,40 @@ function plainEnv(deployment: RedisSentinel, pod: plus.AbstractPod, options: Con
   };
 }
 
+/** The Secret and key of the password the workload logs in with: the default user's, or with `acl` the user's it names. */
+function ownSecret(deployment: RedisSentinel, pod: plus.AbstractPod, options: ConnectOptions): { name: string; key: string } {
+  const c = deployment.connection;
+  const users = c.users;
+  if (!users) {
+    if (options.user !== undefined) {
+      throw new Error(`connect: user ('${options.user}') of the workload at ${pod.node.path} needs ACL users, and the RedisSentinel at ${deployment.node.path} has none: add acl: { users: [{ name: '${options.user}', secretName: ... }] } or remove user`);
+    }
+    return { name: c.passwordSecretName!, key: c.passwordSecretKey! };
+  }
+  const names = users.map((u) => `'${u.name}'`).join(', ') || 'none yet: add one to acl.users';
+  if (options.user === undefined) {
+    throw new Error(`connect: the RedisSentinel at ${deployment.node.path} has ACL users, and the default user's password is for its own scripts: give the workload at ${pod.node.path} user: one of ${names}`);
+  }
+  const u = users.find((x) => x.name === options.user);
+  if (!u) throw new Error(`connect: user ('${options.user}') of the workload at ${pod.node.path} is not an ACL user of the RedisSentinel at ${deployment.node.path}: one of ${names}`);
+  return { name: u.passwordSecretName, key: u.passwordSecretKey };
+}
+
 /** The Secret and key `<prefix>PASSWORD` comes from, or a clear error when the pod cannot read the deployment's. */
 function passwordSource(deployment: RedisSentinel, pod: plus.AbstractPod, podNamespace: string | undefined, options: ConnectOptions) {
   const c = deployment.connection;
+  const own = ownSecret(deployment, pod, options);
   if (options.passwordSecret) {
     const name = options.passwordSecret.secretName;
     if (!isDnsSubdomain(name ?? '')) {
       throw new Error(`connect: passwordSecret.secretName ('${name}') of the workload at ${pod.node.path} must be a Secret name (lowercase letters, digits, '-', '.')`);
     }
-    return { name, key: options.passwordSecret.secretKey ?? c.passwordSecretKey! };
+    return { name, key: options.passwordSecret.secretKey ?? own.key };
   }
   if (podNamespace !== c.namespace) {
-    throw new Error(`connect: the workload at ${pod.node.path} runs in namespace '${podNamespace}', the password Secret '${c.passwordSecretName}' of the RedisSentinel at ${deployment.node.path} is in '${c.namespace}', and a pod reads only Secrets of its own namespace: copy the password into a Secret in '${podNamespace}' and pass env: true, passwordSecret: { secretName: '<its name>' }`);
+    throw new Error(`connect: the workload at ${pod.node.path} runs in namespace '${podNamespace}', the password Secret '${own.name}' of the RedisSentinel at ${deployment.node.path} is in '${c.namespace}', and a pod reads only Secrets of its own namespace: copy the password into a Secret in '${podNamespace}' and pass env: true, passwordSecret: { secretName: '<its name>' }`);
   }
-  return { name: c.passwordSecretName!, key: c.passwordSecretKey! };
+  return own;
 }
 
 /** The variables to add: `plain`, and `<prefix>PASSWORD` from the Secret when there is a password. */
@@ -267,8 +312,11 @@ function clientEnv(pod: plus.AbstractPod, plain: Record<string, string>, passwor
 export function connectPod(deployment: RedisSentinel, pod: plus.AbstractPod, options: ConnectOptions = {}): ClientPeer | undefined {
   // Every check first: a failed connect changes nothing.
   const podNamespace = namespaceOf(pod);
+  if (options.user !== undefined && !options.env) {
+    throw new Error(`connect: user ('${options.user}') of the workload at ${pod.node.path} sets <prefix>USERNAME and <prefix>PASSWORD: pass env: true with it`);
+  }
   const peer = crossNamespacePeer(deployment, pod, podNamespace);
-  const plain = plainEnv(deployment, pod, options);
+  const plain = { ...plainEnv(deployment, pod, options), ...(options.env && options.user !== undefined ? { [`${options.envPrefix ?? 'REDIS_'}USERNAME`]: options.user } : {}) };
   const password = options.env && deployment._settings.auth ? passwordSource(deployment, pod, podNamespace, options) : undefined;
   const passwordVar = `${options.envPrefix ?? 'REDIS_'}PASSWORD`;
   const names = [...Object.keys(plain), ...(password ? [passwordVar] : [])];

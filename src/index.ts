@@ -6,8 +6,9 @@ export { RedisSentinelChart, RedisSentinelChartProps } from './redis-sentinel-ch
 export { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 export { PodOptions } from './pod-options';
 export { RedisAuth, PasswordSecretOptions } from './auth';
+export { AclOptions, AclUser } from './acl';
 export { CertManagerCertificateOptions, CertificateSource, TlsOptions, TlsSecretOptions } from './tls';
-export { ClientPasswordSecret, ClientPeer, ConnectOptions, RedisConnection } from './connection';
+export { ClientPasswordSecret, ClientPeer, ConnectOptions, RedisConnection, RedisUserConnection } from './connection';
 export { RedisMaster, RedisMasterProps } from './redis-master';
 export { RedisReplicaSet, RedisReplicaSetProps } from './redis-replica-set';
 export { SentinelQuorum, SentinelQuorumProps } from './sentinel-quorum';

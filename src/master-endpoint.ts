@@ -147,6 +147,7 @@ export function renderEndpointConfig(s: DeploymentSettings, e: ResolvedMasterEnd
     replicasListenPort: e.replicasPort,
     metricsPort: e.metricsPort,
     auth: s.auth,
+    ...(s.acl ? { user: 'endpoint' } : {}),
     checkIntervalMs: e.checkIntervalMs,
     fenceLuaPath: `${CONFIG_DIR}/${FENCE_LUA}`,
     resolvers: true,
@@ -169,7 +170,9 @@ function proxyContainer(s: DeploymentSettings, e: ResolvedMasterEndpoint): k8s.C
     // endpoint-start.sh runs it and reloads it when the certificate files change (a renewal).
     command: s.tls ? ['sh', `${CONFIG_DIR}/${START_SH}`, `${CONFIG_DIR}/haproxy.cfg`] : ['haproxy', '-db', '-f', `${CONFIG_DIR}/haproxy.cfg`],
     ...(s.auth || s.tls ? { env: [
-      ...(s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
+      // With ACL users, the checks log in as `endpoint`, allowed INFO on Redis and get-master-addr-by-name on Sentinel.
+      ...(s.acl ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.acl.secretName, key: 'endpoint' } } }]
+        : s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
       ...(s.tls ? [{ name: 'TLS_DIR', value: TLS_DIR }] : []),
     ] } : {}),
     ports: [port('redis', e.masterPort), port('replicas', e.replicasPort), port('metrics', e.metricsPort)],

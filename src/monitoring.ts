@@ -146,12 +146,13 @@ export function resolveMonitoringOptions(p: Problems, o: MonitoringOptions, s: D
   }
   const exporterExtraArgs = o.exporterExtraArgs ?? [];
   for (const arg of exporterExtraArgs) {
-    p.check(!/^--?(redis\.addr|web\.listen-address|tls-ca-cert-file|tls-client-cert-file|tls-client-key-file)(=|$)/.test(arg),
-      `${prop}exporterExtraArgs entry '${arg}' sets what the library sets (--redis.addr from redisPort/sentinelPort, --web.listen-address from metricsPort, the --tls-* files from tls): remove it`);
+    p.check(!/^--?(redis\.addr|redis\.user|redis\.password|web\.listen-address|tls-ca-cert-file|tls-client-cert-file|tls-client-key-file)(=|$)/.test(arg),
+      `${prop}exporterExtraArgs entry '${arg}' sets what the library sets (--redis.addr from redisPort/sentinelPort, --redis.user and --redis.password from auth and acl, --web.listen-address from metricsPort, the --tls-* files from tls): remove it`);
   }
   const exporterExtraEnv = o.exporterExtraEnv ?? [];
   for (const env of exporterExtraEnv) {
-    p.check(env.name !== 'REDIS_PASSWORD', `${prop}exporterExtraEnv entry 'REDIS_PASSWORD' is the library's (from the auth Secret): remove it`);
+    p.check(env.name !== 'REDIS_PASSWORD' && env.name !== 'REDIS_USER',
+      `${prop}exporterExtraEnv entry '${env.name}' is the library's (from the auth Secret, or the acl Secret's exporter user): remove it`);
   }
   const scrapeMs = (o.scrapeInterval ?? Duration.seconds(15)).toMilliseconds();
   checkSeconds(p, `${prop}scrapeInterval`, scrapeMs, 1, 'Duration.seconds(15)');
@@ -193,11 +194,17 @@ export function exporterContainer(s: DeploymentSettings, m: ResolvedMonitoring, 
       ...(s.tls ? [
         `--tls-ca-cert-file=${TLS_DIR}/${TLS_FILES.ca}`, `--tls-client-cert-file=${TLS_DIR}/${TLS_FILES.cert}`, `--tls-client-key-file=${TLS_DIR}/${TLS_FILES.key}`,
       ] : []),
+      // With ACL users: its user may not run CONFIG GET (which would show masterauth); the metrics it
+      // gives (redis_config_*) are not used by the alerts or the dashboard.
+      ...(s.acl ? ['--config-command=-'] : []),
       `--web.listen-address=:${m.metricsPort}`, ...m.exporterExtraArgs,
     ],
     ...(s.tls ? { volumeMounts: tlsMount(s) } : {}),
     ...(s.auth || m.exporterExtraEnv.length ? { env: [
-      ...(s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
+      ...(s.acl ? [
+        { name: 'REDIS_USER', value: 'exporter' },
+        { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.acl.secretName, key: 'exporter' } } },
+      ] : s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
       ...m.exporterExtraEnv,
     ] } : {}),
     ports: [{ name: 'metrics', containerPort: m.metricsPort, protocol: 'TCP' }],

@@ -35,6 +35,8 @@ export interface ResourceNames {
   readonly defaultAuthSecret: string;
   /** With `tls`: the certificate Secret (default) and, with cert-manager, the Certificate. */
   readonly defaultTlsSecret: string;
+  /** With `acl`: the Secret of the deployment's own users' passwords (default). */
+  readonly defaultAclSecret: string;
   readonly certificate: string;
   readonly redisNetworkPolicy: string;
   readonly sentinelNetworkPolicy: string;
@@ -82,6 +84,7 @@ export function resourceNames(prefix: string): ResourceNames {
     sentinelPdb: `${prefix}-sentinel`,
     defaultAuthSecret: `${prefix}-auth`,
     defaultTlsSecret: `${prefix}-tls`,
+    defaultAclSecret: `${prefix}-acl`,
     certificate: prefix,
     redisNetworkPolicy: prefix,
     sentinelNetworkPolicy: `${prefix}-sentinel`,

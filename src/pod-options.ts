@@ -133,7 +133,7 @@ export function mergePodOptions(base: PodOptions, over: PodOptions | undefined, 
 /** Names and paths the library's own containers use in its pods: extra ones must not reuse them. */
 export const RESERVED = {
   containers: ['redis', 'sentinel', 'tidy', 'metrics', 'restore', 'backup'],
-  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'restore', 'backup'],
+  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'tls', 'acl', 'restore', 'backup'],
   /** The pod-template annotation whose change rolls the pods. */
   annotations: ['redis-sentinel.cdk8s.io/config-checksum'],
 } as const;
@@ -201,8 +201,8 @@ export function checkPodOptions(p: Problems, prop: string, o: PodOptions | undef
   (o.extraVolumes ?? []).forEach((v, i) => {
     const at = `${prop}extraVolumes[${i}] ('${v.name}')`;
     if (!p.check(isDnsLabel(v.name), `${at} name must be a DNS-1123 label: lowercase letters, digits and '-'`)) return;
-    p.check(!(RESERVED.volumes as readonly string[]).includes(v.name),
-      `${at} has the name of a volume of the library (${RESERVED.volumes.join(', ')}): rename it`);
+    p.check(!(RESERVED.volumes as readonly string[]).includes(v.name) && !/^acl-user-[0-9]+$/.test(v.name),
+      `${at} has the name of a volume of the library (${RESERVED.volumes.join(', ')}, acl-user-<n>): rename it`);
     const types = Object.keys(v).filter((k) => k !== 'name' && (v as any)[k] !== undefined);
     const bad = types.filter((t) => !RESTRICTED_VOLUME_TYPES.includes(t));
     p.check(types.length === 1 && bad.length === 0,

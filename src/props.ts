@@ -7,6 +7,7 @@ import { MasterEndpointOptions } from './master-endpoint';
 import { MonitoringOptions } from './monitoring';
 import { PodOptions } from './pod-options';
 import { TlsOptions } from './tls';
+import { AclOptions } from './acl';
 
 /** How strictly pods of one StatefulSet are kept off the same node (the library's anti-affinity preset). */
 export enum AntiAffinity {
@@ -265,6 +266,14 @@ export interface RedisSentinelProps extends PodOptions {
    * @default - no TLS
    */
   readonly tls?: TlsOptions;
+
+  /**
+   * Least-privilege ACL users (see {@link AclOptions}): present turns them on; `{}` gives the deployment's
+   * own components their users (passwords from the existing Secret `<name>-acl`) and no application user.
+   * Needs `auth` (the default user keeps its password and serves only the deployment's scripts).
+   * @default - no ACL users: everything authenticates as the default user with the `auth` password
+   */
+  readonly acl?: AclOptions;
 
   /** @default 6379 */
   readonly redisPort?: number;

@@ -127,7 +127,7 @@ export class RedisSentinel extends Construct {
 
     this.redisConfigMap = new k8s.KubeConfigMap(this, 'RedisConfig', {
       metadata: { name: n.redisConfig, namespace: s.namespace, labels: objectLabels(s.name, 'redis') },
-      data: { 'redis.conf': this._files.redisConf },
+      data: { 'redis.conf': this._files.redisConf, ...(this._files.acl ? { 'acl-users': this._files.acl.redis } : {}) },
     });
     this.scriptsConfigMap = new k8s.KubeConfigMap(this, 'Scripts', {
       metadata: { name: n.scripts, namespace: s.namespace, labels: objectLabels(s.name, undefined) },

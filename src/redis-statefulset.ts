@@ -1,3 +1,4 @@
+import { aclMounts, aclVolumes } from './acl';
 import { createHash } from 'crypto';
 import { Lazy, Size } from 'cdk8s';
 import * as k8s from './k8s';
@@ -94,7 +95,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
     livenessProbe: execProbe(script(SCRIPT.redisProbe), ['liveness'], { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
     readinessProbe: execProbe(script(SCRIPT.redisProbe), ['readiness'], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2, successThreshold: 1 }),
     lifecycle: { preStop: { exec: { command: ['sh', script(SCRIPT.preStop)] } } },
-    volumeMounts: [...mounts, ...extraMounts],
+    volumeMounts: [...mounts, ...aclMounts(s.acl, 'redis'), ...extraMounts],
   };
 
   const restore = o.restore;
@@ -136,6 +137,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
             emptyDir('tmp', Size.mebibytes(32)),
             ...authVolume(s),
             ...tlsVolume(s),
+            ...aclVolumes(s.acl, 'redis'),
             ...(restore?.claimName ? [{ name: 'restore', persistentVolumeClaim: { claimName: restore.claimName, readOnly: true } }] : []),
             ...pod.extraVolumes ?? [],
           ],

@@ -1,3 +1,4 @@
+import { aclMounts, aclVolumes } from './acl';
 import { Lazy, Size } from 'cdk8s';
 import * as k8s from './k8s';
 import { Construct } from 'constructs';
@@ -46,7 +47,7 @@ export class SentinelQuorum extends Construct {
 
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: n.sentinelConfig, namespace: s.namespace, labels: objectLabels(s.name, 'sentinel') },
-      data: { 'sentinel.conf': d._files.sentinelConf },
+      data: { 'sentinel.conf': d._files.sentinelConf, ...(d._files.acl ? { 'acl-users': d._files.acl.sentinel } : {}) },
     });
 
     this.headlessService = new k8s.KubeService(this, 'Headless', {
@@ -82,6 +83,7 @@ export class SentinelQuorum extends Construct {
         { name: 'tmp', mountPath: PATHS.tmp },
         ...authMount(s),
         ...tlsMount(s),
+        ...aclMounts(s.acl, 'sentinel'),
         ...pod.extraVolumeMounts ?? [],
       ],
     };
@@ -137,6 +139,7 @@ export class SentinelQuorum extends Construct {
               emptyDir('tmp', Size.mebibytes(16)),
               ...authVolume(s),
               ...tlsVolume(s),
+              ...aclVolumes(s.acl, 'sentinel'),
               ...pod.extraVolumes ?? [],
             ],
           },

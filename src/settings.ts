@@ -11,6 +11,7 @@ import { DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, 
 import { OwnPod, PodOptions, checkPodKinds, checkPodOptions, checkSpreadAgainstPreset, checkUserLabels, mergePodOptions } from './pod-options';
 import { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 import { ResolvedTls, TLS_DIR, resolveTls } from './tls';
+import { ACL_DIR, ResolvedAcl, resolveAcl } from './acl';
 import {
   DNS_1035_LABEL, Problems, bytesOf, checkAnnotations, checkImage, checkLabels, checkObjectName, checkPort, checkPositiveSize, checkResources,
   checkSeconds, cpuMillis, isDnsLabel, isDnsSubdomain, isInt,
@@ -26,6 +27,9 @@ export const PATHS = {
   redisTemplateDir: '/etc/redis',
   sentinelTemplate: '/etc/sentinel/sentinel.conf',
   sentinelTemplateDir: '/etc/sentinel',
+  /** With `acl`: the users files (ConfigMap files beside the templates). */
+  redisAclUsers: '/etc/redis/acl-users',
+  sentinelAclUsers: '/etc/sentinel/acl-users',
   scriptsDir: '/opt/redis-sentinel',
   runDir: '/run/redis',
   redisRuntimeConf: '/run/redis/redis.conf',
@@ -104,6 +108,8 @@ export interface DeploymentSettings {
   readonly authSecretKey: string;
   /** TLS, when on. */
   readonly tls?: ResolvedTls;
+  /** ACL users, when on. */
+  readonly acl?: ResolvedAcl;
   readonly redisPort: number;
   readonly sentinelPort: number;
   readonly networkPolicy: boolean;
@@ -341,14 +347,14 @@ function resolveAccess(p: Problems, props: RedisSentinelProps, name: string, def
 /** The Redis pods' own volumes and the mount paths of their main container. */
 export const REDIS_POD: OwnPod = {
   label: 'Redis pods',
-  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'tls', 'restore'],
-  mountPaths: [PATHS.data, PATHS.redisTemplateDir, PATHS.scriptsDir, PATHS.runDir, PATHS.tmp, PATHS.authDir, TLS_DIR, PATHS.restoreDir],
+  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'tls', 'acl', 'restore'],
+  mountPaths: [PATHS.data, PATHS.redisTemplateDir, PATHS.scriptsDir, PATHS.runDir, PATHS.tmp, PATHS.authDir, TLS_DIR, ACL_DIR, PATHS.restoreDir],
 };
 /** The Sentinel pods' own volumes and the mount paths of their main container. */
 export const SENTINEL_POD: OwnPod = {
   label: 'Sentinel pods',
-  volumes: ['data', 'config', 'scripts', 'tmp', 'auth', 'tls'],
-  mountPaths: [PATHS.data, PATHS.sentinelTemplateDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir, TLS_DIR],
+  volumes: ['data', 'config', 'scripts', 'tmp', 'auth', 'tls', 'acl'],
+  mountPaths: [PATHS.data, PATHS.sentinelTemplateDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir, TLS_DIR, ACL_DIR],
 };
 
 /** The values of cdk8s-plus-27's PersistentVolumeAccessMode, spelled out so the library does not load its index (see src/k8s.ts). */
@@ -428,6 +434,7 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
   const names = id.names ?? resourceNames('invalid');
   const access = resolveAccess(p, props, id.name, names.defaultAuthSecret);
   const tls = props.tls ? resolveTls(p, props.tls, names.defaultTlsSecret, 'tls.') : undefined;
+  const acl = props.acl ? resolveAcl(p, props.acl, names.defaultAclSecret, 'acl.', access.auth) : undefined;
   const knobs = resolveKnobs(p, props);
   if (id.dnsOk && topology.countsOk) {
     checkDnsLengths(p, names, id.name, id.namespace, id.clusterDomain, topology.replicas, topology.sentinels);
@@ -442,7 +449,7 @@ export function resolveDeployment(p: Problems, props: RedisSentinelProps, defaul
   return {
     name: id.name, names, namespace: id.namespace, createNamespace: props.createNamespace ?? false,
     masterName: id.masterName, clusterDomain: id.clusterDomain,
-    ...topology, ...pods, ...access, ...knobs, tls,
+    ...topology, ...pods, ...access, ...knobs, tls, acl,
     savePoints: SAVE_POINTS,
     bootstrapMasterFqdn: podFqdn(names.master, 0, names.masterHeadless, id.namespace, id.clusterDomain),
     sentinelFqdns,

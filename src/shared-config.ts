@@ -7,11 +7,14 @@ import { SHELL_FILES } from './scripts/embedded.generated';
 import type { ResolvedBackup, ResolvedS3 } from './backup';
 import { CLI_TIMEOUT_SECONDS, DeploymentSettings, PATHS, ROLL_DOWN_WAIT_SECONDS, SCRIPT } from './settings';
 import { TLS_DIR, TLS_FILES } from './tls';
+import { ACL_INTERNAL_DIR, renderAclUsers } from './acl';
 
 /** The rendered files of a deployment: what its ConfigMaps hold. */
 export interface RenderedFiles {
   readonly redisConf: string;
   readonly sentinelConf: string;
+  /** With `acl`: the users files of Redis and of Sentinel (beside redis.conf and sentinel.conf). */
+  readonly acl?: { readonly redis: string; readonly sentinel: string };
   /** File name to content, for the scripts ConfigMap. */
   readonly scripts: Record<string, string>;
 }
@@ -62,6 +65,7 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
       parallelSyncs: s.parallelSyncs,
       tls,
     }),
+    acl: s.acl && { redis: renderAclUsers(s.acl, 'redis'), sentinel: renderAclUsers(s.acl, 'sentinel') },
     scripts: {
       // The only file that differs between releases.
       [SCRIPT.constants]: renderScriptConstants({
@@ -72,6 +76,7 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
         redisPort: s.redisPort,
         authFile: s.auth ? PATHS.authFile : undefined,
         tlsDir: s.tls ? TLS_DIR : undefined,
+        acl: s.acl && { redisUsers: PATHS.redisAclUsers, sentinelUsers: PATHS.sentinelAclUsers, internalDir: ACL_INTERNAL_DIR },
         cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
         bootstrapMasterHost: s.bootstrapMasterFqdn,
         redisTemplateFile: PATHS.redisTemplate,
@@ -128,7 +133,7 @@ const NOT_ROLLED: ReadonlySet<string> = new Set([SCRIPT.backup, SCRIPT.restore, 
 /** Checksums of what each kind of pod reads at start, for pod-template annotations. */
 export function configChecksum(f: RenderedFiles): { redis: string; sentinel: string } {
   const scripts = Object.keys(f.scripts).filter((k) => !NOT_ROLLED.has(k)).sort().map((k) => `${k}\n${f.scripts[k]}`);
-  return { redis: sha256(f.redisConf, ...scripts), sentinel: sha256(f.sentinelConf, ...scripts) };
+  return { redis: sha256(f.redisConf, f.acl?.redis ?? '', ...scripts), sentinel: sha256(f.sentinelConf, f.acl?.sentinel ?? '', ...scripts) };
 }
 
 /** Env of a container that reaches the object store (rclone's remote and credentials, `S3_PATH`). */

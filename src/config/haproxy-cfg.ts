@@ -56,6 +56,8 @@ export interface HaproxyConfigOptions {
   readonly metricsPort: number;
   /** Checks send AUTH with $REDIS_PASSWORD. */
   readonly auth: boolean;
+  /** With ACL users: the checks' user (`AUTH <user> $REDIS_PASSWORD`); else they log in as the default user. */
+  readonly user?: string;
   /** Interval between two checks of one server. */
   readonly checkIntervalMs: number;
   /** Path of endpoint-fence.lua. */
@@ -87,15 +89,19 @@ const masterBackend = (pod: string) => `master_${pod}`;
 const namedBackend = (pod: string) => `named_${pod}`;
 const namedAcl = (pod: string) => `named_${pod}`;
 
-const AUTH_STEPS = [
-  '  tcp-check send-lf "*2\\r\\n\\$4\\r\\nAUTH\\r\\n\\$%[env(REDIS_PASSWORD),length]\\r\\n%[env(REDIS_PASSWORD)]\\r\\n"',
-  '  tcp-check expect string +OK',
-];
+/** AUTH [user] $REDIS_PASSWORD, RESP-framed (the password's length computed at run time). */
+function authSteps(user: string | undefined): string[] {
+  const userArg = user === undefined ? '' : `\\$${Buffer.byteLength(user)}\\r\\n${user}\\r\\n`;
+  return [
+    `  tcp-check send-lf "*${user === undefined ? 2 : 3}\\r\\n\\$4\\r\\nAUTH\\r\\n${userArg}\\$%[env(REDIS_PASSWORD),length]\\r\\n%[env(REDIS_PASSWORD)]\\r\\n"`,
+    '  tcp-check expect string +OK',
+  ];
+}
 
 function checks(o: HaproxyConfigOptions, steps: string[]): string[] {
   // With TLS, `default`: the check connects as the server line says (check-ssl, verify, crt); a bare
   // `tcp-check connect` would speak plaintext.
-  return ['  option tcp-check', `  tcp-check connect${o.tls ? ' default' : ''}`, ...(o.auth ? AUTH_STEPS : []), ...steps];
+  return ['  option tcp-check', `  tcp-check connect${o.tls ? ' default' : ''}`, ...(o.auth ? authSteps(o.user) : []), ...steps];
 }
 
 /** `check` keywords of every server: fast, and a single result decides (fall 1, rise 1). */

@@ -16,6 +16,9 @@
 : "${REDIS_PORT:?missing from constants.sh (scripts ConfigMap)}"
 : "${AUTH_FILE?missing from constants.sh (scripts ConfigMap)}"
 : "${TLS_DIR?missing from constants.sh (scripts ConfigMap)}"
+: "${ACL_USERS_REDIS?missing from constants.sh (scripts ConfigMap)}"
+: "${ACL_USERS_SENTINEL?missing from constants.sh (scripts ConfigMap)}"
+: "${ACL_DIR?missing from constants.sh (scripts ConfigMap)}"
 : "${CLI_TIMEOUT:?missing from constants.sh (scripts ConfigMap)}"
 
 log() {
@@ -44,10 +47,12 @@ load_auth() {
 # tcli <seconds|exec> <redis-cli arguments>: redis-cli bounded to <seconds>, or `exec`ed in place
 # of the (sub)shell (a background job `tcli exec ... &` whose $! is then the redis-cli itself),
 # speaking TLS when it is on (TLS_DIR holds the mounted certificate Secret): the CA verifies the
-# server, and the certificate is this component's client certificate (for mutual TLS).
+# server, and the certificate is this component's client certificate (for mutual TLS). As the ACL
+# user REDIS_USER when the container sets it (the backup Job), else as the default user.
 tcli() {
   cli_limit=$1
   shift
+  [ -z "${REDIS_USER:-}" ] || set -- --user "$REDIS_USER" "$@"
   [ -z "$TLS_DIR" ] || set -- --tls --cacert "$TLS_DIR/ca.crt" --cert "$TLS_DIR/tls.crt" --key "$TLS_DIR/tls.key" "$@"
   if [ "$cli_limit" = exec ]; then
     exec redis-cli "$@"
@@ -120,16 +125,55 @@ conf_quote() {
   printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
 }
 
+nl='
+'
 # Refuses a password Redis cannot read from its config file.
 check_password() {
-  nl='
-'
   case $REDISCLI_AUTH in
     *"$nl"*|"")
       log "the password in $AUTH_FILE is empty or spans lines: Redis cannot use it"
       exit 1
       ;;
   esac
+}
+
+# With ACL users: prints " #<sha256>" for each password a user accepts: the one in file $1 and, during
+# a rotation, those in $1-next and $1-previous (Secret keys <key>-next / <key>-previous). The config
+# files then hold no password of these users, only their hashes.
+acl_hashes() {
+  for f in "$1" "$1-next" "$1-previous"; do
+    [ -r "$f" ] || continue
+    pw=$(cat "$f")
+    [ -n "$pw" ] || continue
+    printf ' #%s' "$(printf '%s' "$pw" | sha256sum | cut -d ' ' -f 1)"
+  done
+}
+
+# Prints a `user` config line for each line "<name> <password file> <rules>" of the users file $1
+# (rendered by the library: acl-users beside redis.conf / sentinel.conf).
+acl_conf() {
+  while read -r name file rules; do
+    case $name in ''|'#'*) continue ;; esac
+    if [ ! -r "$file" ] || [ -z "$(cat "$file")" ]; then
+      log "cannot read the password of the ACL user $name ($file): is its Secret there, with that key, and mounted?"
+      exit 1
+    fi
+    echo "user $name on$(acl_hashes "$file") $rules"
+  done < "$1"
+}
+
+# Prints, as a quoted config string, the password this process sends as the deployment's ACL user $1
+# (replication, sentinel, sentinel-peer): the Secret's key, never -next / -previous.
+acl_password() {
+  f="$ACL_DIR/$1"
+  pw=$(cat "$f" 2>/dev/null || true)
+  case $pw in
+    *"$nl"*|"")
+      log "the password of the ACL user $1 ($f) is missing, empty or spans lines: is the Secret there, with key $1, and mounted?"
+      exit 1
+      ;;
+  esac
+  conf_quote "$pw"
 }
 
 # Filters stdin (one name a line) to backup names: <BACKUP_PREFIX>-<UTC time>.rdb with the time as

@@ -54,7 +54,16 @@ write_config() {
       check_password
       pw=$(conf_quote "$REDISCLI_AUTH")
       echo "requirepass $pw"
-      echo "masterauth $pw"
+      if [ -n "$ACL_USERS_REDIS" ]; then
+        # ACL users: the default user (this password) serves the scripts; replicas use their own.
+        acl_conf "$ACL_USERS_REDIS"
+        # An assignment: set -e stops the script when the password is missing.
+        mpw=$(acl_password replication)
+        echo "masteruser replication"
+        echo "masterauth $mpw"
+      else
+        echo "masterauth $pw"
+      fi
     fi
     case $1 in
       replica) echo "replicaof $2 $3"; echo "replica-priority 0" ;;

@@ -125,7 +125,20 @@ sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAM
     check_password
     pw=$(conf_quote "$REDISCLI_AUTH")
     echo "requirepass $pw"
-    echo "sentinel auth-pass $MASTER_NAME $pw"
+    if [ -n "$ACL_USERS_SENTINEL" ]; then
+      # ACL users: the default user (this password) serves the scripts; Sentinel reaches Redis and
+      # its peers as its own users.
+      acl_conf "$ACL_USERS_SENTINEL"
+      # Assignments: set -e stops the script when a password is missing.
+      spw=$(acl_password sentinel)
+      ppw=$(acl_password sentinel-peer)
+      echo "sentinel auth-user $MASTER_NAME sentinel"
+      echo "sentinel auth-pass $MASTER_NAME $spw"
+      echo "sentinel sentinel-user sentinel-peer"
+      echo "sentinel sentinel-pass $ppw"
+    else
+      echo "sentinel auth-pass $MASTER_NAME $pw"
+    fi
   fi
   echo "sentinel config-epoch $MASTER_NAME $epoch"
   echo "sentinel current-epoch $current"

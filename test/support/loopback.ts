@@ -5,7 +5,9 @@
  * scripts run under busybox sh, as on the alpine image. With `tls`, certificates made by openssl
  * (test/support/certs.ts) stand in for the mounted Secret.
  *
- * Each suite gets its own loopback addresses (`ipBase`), so suites in parallel Jest workers never meet.
+ * Each suite gets its own loopback addresses (`ipBase`), so suites in parallel Jest workers never meet
+ * (in use: loopback 110-122, master-endpoint 160-180, exporter-metrics 141-144, loopback-tls 200-212,
+ * loopback-acl 220-232).
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
@@ -16,10 +18,14 @@ import { CertificateSource, RedisSentinelChartProps } from '../../src';
 import { DeploymentSettings, PATHS, SCRIPT } from '../../src/settings';
 import { RenderedFiles, renderFiles } from '../../src/shared-config';
 import { TLS_DIR } from '../../src/tls';
+import { ACL_DIR, INTERNAL_USERS } from '../../src/acl';
 import { Certs, makeCerts } from './certs';
 import { settingsOf } from './synth';
 
 export const PASSWORD = 'loopback "test" \\ pass';
+
+/** With `acl`: the password of ACL user `user` in the loopback's Secret files (quotes and a backslash too). */
+export const aclPassword = (user: string) => `${user} 'pw' "\\" ${user.length}`;
 
 export interface LoopbackOptions {
   /** First octet of the Redis pods' 127.0.0.x addresses; the Sentinels get ipBase + 10.. */
@@ -54,6 +60,13 @@ export interface Loopback {
   fields(lines: string[]): Record<string, string>;
   /** Runs one of the instance's scripts to the end as its container would (a probe); exit status and output. */
   runScript(inst: Instance, script: string, args: string[], env?: Record<string, string>): { status: number; output: string };
+  /**
+   * A pod of another kind (the backup Job) with its own copy of the scripts whose password file is
+   * `authFile` (what that pod mounts at the auth path), running on `ip`.
+   */
+  otherPod(name: string, ip: string, authFile: string): Instance;
+  /** The loopback's root directory (the Secrets' files are under it: auth/, acl/, tls/). */
+  root(): string;
   /** Starts everything (call in beforeAll) and stops it (afterAll). */
   setUp(): void;
   tearDown(): void;
@@ -96,11 +109,14 @@ export function loopback(o: LoopbackOptions): Loopback {
   const instances = new Map<string, Instance>();
 
   /** Replaces pod DNS names by loopback IPs and container paths by the instance's directories. */
-  function substitute(text: string, inst: Instance): string {
+  function substitute(text: string, inst: Instance, authFile = join(root, 'auth', 'password')): string {
     let out = text;
     for (const [fqdn, ip] of ipOf) out = out.split(fqdn).join(ip);
     const paths: Array<[string, string]> = [
-      [PATHS.authFile, join(root, 'auth', 'password')],
+      [PATHS.authFile, authFile],
+      [PATHS.redisAclUsers, join(inst.dir, 'template', 'acl-users')],
+      [PATHS.sentinelAclUsers, join(inst.dir, 'template', 'sentinel-acl-users')],
+      [ACL_DIR, join(root, 'acl')],
       [PATHS.redisTemplate, join(inst.dir, 'template', 'redis.conf')],
       [PATHS.sentinelTemplate, join(inst.dir, 'template', 'sentinel.conf')],
       [PATHS.runDir, join(inst.dir, 'run')],
@@ -112,13 +128,17 @@ export function loopback(o: LoopbackOptions): Loopback {
     return out.replace(/^bind .*$/m, `bind ${inst.ip}`);
   }
 
-  function prepare(name: string, ip: string, port: number): Instance {
+  function prepare(name: string, ip: string, port: number, authFile?: string): Instance {
     const dir = join(root, name);
     for (const d of ['template', 'run', 'scripts', 'data']) mkdirSync(join(dir, d), { recursive: true });
     const inst: Instance = { name, ip, port, dir, log: join(dir, 'out.log') };
     writeFileSync(join(dir, 'template', 'redis.conf'), substitute(files.redisConf, inst));
     writeFileSync(join(dir, 'template', 'sentinel.conf'), substitute(files.sentinelConf, inst));
-    for (const [file, text] of Object.entries(files.scripts)) writeFileSync(join(dir, 'scripts', file), substitute(text, inst));
+    if (files.acl) {
+      writeFileSync(join(dir, 'template', 'acl-users'), substitute(files.acl.redis, inst));
+      writeFileSync(join(dir, 'template', 'sentinel-acl-users'), substitute(files.acl.sentinel, inst));
+    }
+    for (const [file, text] of Object.entries(files.scripts)) writeFileSync(join(dir, 'scripts', file), substitute(text, inst, authFile));
     instances.set(name, inst);
     return inst;
   }
@@ -203,12 +223,23 @@ export function loopback(o: LoopbackOptions): Loopback {
       for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
       return out;
     },
+    otherPod: (name, ip, authFile) => prepare(name, ip, 0, authFile),
+    root: () => root,
     setUp() {
       requireBinaries(o.tls !== undefined);
       root = mkdtempSync(join(tmpdir(), 'redis-loopback-'));
       mkdirSync(join(root, 'auth'));
       writeFileSync(join(root, 'auth', 'password'), `${PASSWORD}\n`, { mode: 0o600 });
       if (o.tls) certs = makeCerts(join(root, 'tls'), { ips: [...redisIps, ...sentinelIps] });
+      if (s.acl) {
+        // The Secrets' files: one password per user of the deployment, one per application user.
+        mkdirSync(join(root, 'acl', 'internal'), { recursive: true });
+        for (const user of Object.keys(INTERNAL_USERS)) writeFileSync(join(root, 'acl', 'internal', user), aclPassword(user), { mode: 0o600 });
+        for (const u of s.acl.users) {
+          mkdirSync(join(root, 'acl', 'users', u.name), { recursive: true });
+          writeFileSync(join(root, 'acl', 'users', u.name, u.secretKey), aclPassword(u.name), { mode: 0o600 });
+        }
+      }
       redisIps.forEach((ip, i) => prepare(`redis-${i}`, ip, s.redisPort));
       sentinelIps.forEach((ip, i) => prepare(`sentinel-${i}`, ip, s.sentinelPort));
       // Sentinels first, then every Redis pod: the Sentinels (no state) wait until every Redis pod
@@ -283,7 +314,10 @@ export function describeBasics(lb: Loopback): void {
       return addr && addr !== redisIps[0] ? addr : undefined;
     }, 40);
     const newMaster = lb.instances().find((x) => x.ip === promoted)!;
-    await waitFor('the promoted replica to be master', () => role(newMaster) === 'master');
+    // Writes resume once a replica has attached to it and acknowledged (min-replicas-to-write 1):
+    // until then the master rightly answers NOREPLICAS.
+    await waitFor('the promoted replica to be master with a good replica', () => role(newMaster) === 'master'
+      && /^min_slaves_good_slaves:[1-9]/m.test(cli(newMaster, 'INFO', 'replication')));
     expect(cli(newMaster, 'SET', 'k', 'v2')).toBe('OK');
 
     // The container restarts in place: the same entrypoint, no init container.

@@ -1,0 +1,156 @@
+/**
+ * The loopback integration test (test/support/loopback.ts) with `acl`: every component logs in as its
+ * own user, allowed exactly the rights src/acl.ts gives it: replicas as `replication`, the Sentinels as
+ * `sentinel` on Redis and `sentinel-peer` on each other, the backup script as `backup`, the exporter as
+ * `exporter`; an application user within its rules. Proof that the rights are enough: the deployment works
+ * (bootstrap, a SIGKILL failover that needs the Sentinels' vote, a restarted Sentinel, a backup, a scrape)
+ * and no server's ACL LOG holds a denial at the end.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { mkdirSync, openSync, readFileSync, readdirSync } from 'fs';
+import { join } from 'path';
+import { internalPasswordFile } from '../../src/acl';
+import { SCRIPT } from '../../src/settings';
+import { PASSWORD, aclPassword, describeBasics, loopback } from '../support/loopback';
+
+const APP = { name: 'app', rules: '~app:* +@read +@write +info +role', secretName: 'app-redis' };
+const lb = loopback({ ipBase: 220, props: { acl: { users: [APP] } } });
+beforeAll(() => lb.setUp());
+afterAll(() => lb.tearDown());
+jest.setTimeout(60_000);
+
+/** redis-cli as ACL user `user` with `password`, no default-user password; stdout+stderr. */
+function as(inst: { ip: string; port: number }, user: string, password: string, ...args: string[]): string {
+  try {
+    return execFileSync('redis-cli', ['--user', user, '-h', inst.ip, '-p', String(inst.port), '--raw', ...args], {
+      env: { PATH: process.env.PATH, REDISCLI_AUTH: password }, timeout: 3000, stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString().trim();
+  } catch (e: any) {
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`.trim();
+  }
+}
+
+/** `CLIENT LIST` of an instance as one record per connection. */
+function clients(inst: Parameters<typeof lb.cli>[0]): Array<Record<string, string>> {
+  return lb.cli(inst, 'CLIENT', 'LIST').split('\n').filter(Boolean)
+    .map((line) => Object.fromEntries(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])));
+}
+
+const servers = () => lb.instances().filter((i) => /^(redis|sentinel)-/.test(i.name));
+
+/** The ACL LOG of each server that has entries (each one a refused command, key, channel or login). */
+const denials = () => servers().map((i) => ({ inst: i.name, log: lb.cli(i, 'ACL', 'LOG') })).filter((x) => x.log !== '');
+
+describe('rendered configs and scripts with ACL users and real redis-server and redis-sentinel', () => {
+  describeBasics(lb);
+
+  test('replicas log in as replication, the Sentinels as sentinel on Redis and as sentinel-peer on each other', async () => {
+    const master = lb.redisIps.indexOf(lb.masterAddr(lb.sentinel(0)));
+    expect(master).toBeGreaterThanOrEqual(0);
+    await lb.waitFor('every replica and Sentinel connected to the master', () => {
+      const c = clients(lb.redis(master));
+      return c.filter((x) => x.flags === 'S').length === 2 && c.filter((x) => /^sentinel-.*-cmd$/.test(x.name)).length === 3;
+    });
+    const onMaster = clients(lb.redis(master));
+    expect([...new Set(onMaster.filter((x) => x.flags === 'S').map((x) => x.user))]).toEqual(['replication']);
+    expect([...new Set(onMaster.filter((x) => /^sentinel-/.test(x.name)).map((x) => x.user))]).toEqual(['sentinel']);
+    const onSentinel = clients(lb.sentinel(0)).filter((x) => /^sentinel-.*-cmd$/.test(x.name));
+    expect(onSentinel.length).toBeGreaterThanOrEqual(2);
+    expect([...new Set(onSentinel.map((x) => x.user))]).toEqual(['sentinel-peer']);
+  });
+
+  test('the config files hold hashes of the users\' passwords; in plain text only those the process sends', () => {
+    const redisConf = readFileSync(join(lb.redis(1).dir, 'run', 'redis.conf'), 'utf8');
+    const sentinelConf = readFileSync(join(lb.sentinel(1).dir, 'data', 'sentinel.conf'), 'utf8');
+    for (const user of ['replication', 'sentinel', 'exporter', 'backup', 'endpoint', 'app']) {
+      expect(redisConf).toMatch(new RegExp(`^user ${user} on #[0-9a-f]{64} `, 'm'));
+    }
+    for (const user of ['sentinel-peer', 'exporter', 'backup', 'endpoint', 'app']) {
+      expect(sentinelConf).toMatch(new RegExp(`^user ${user} on #[0-9a-f]{64} `, 'm'));
+    }
+    // In plain text only what the process sends: Redis masterauth (replication), Sentinel auth-pass
+    // (sentinel) and sentinel-pass (sentinel-peer). No other user's password, in any quoting.
+    const plain = (text: string, users: string[]) => users.filter((u) => text.includes(`${u} 'pw'`));
+    expect(plain(redisConf, ['sentinel', 'sentinel-peer', 'exporter', 'backup', 'endpoint', 'app'])).toEqual([]);
+    expect(plain(sentinelConf, ['replication', 'exporter', 'backup', 'endpoint', 'app'])).toEqual([]);
+    // Sentinel's CONFIG REWRITE (at a failover) may have quoted them.
+    expect(redisConf).toMatch(/^masteruser "?replication"?$/m);
+    expect(redisConf).toMatch(/^masterauth "replication 'pw' /m);
+    expect(sentinelConf).toMatch(/^sentinel auth-user mymaster "?sentinel"?$/m);
+    expect(sentinelConf).toMatch(/^sentinel sentinel-user "?sentinel-peer"?$/m);
+  });
+
+  test('no server refused the deployment anything (bootstrap, failover, a restarted Sentinel): every ACL LOG is empty', () => {
+    expect(denials()).toEqual([]);
+  });
+
+  test('an application user works within its rules and is refused outside them, on Redis and on the Sentinels', () => {
+    const master = lb.redisIps.indexOf(lb.masterAddr(lb.sentinel(0)));
+    const pw = aclPassword('app');
+    // Discovery through a Sentinel, as the app.
+    expect(as(lb.sentinel(2), 'app', pw, 'SENTINEL', 'get-master-addr-by-name', lb.s.masterName).split('\n')[0]).toBe(lb.redisIps[master]);
+    expect(as(lb.redis(master), 'app', pw, 'SET', 'app:1', 'v')).toBe('OK');
+    expect(as(lb.redis(master), 'app', pw, 'GET', 'app:1')).toBe('v');
+    expect(as(lb.redis(master), 'app', pw, 'SET', 'other:1', 'v')).toMatch(/NOPERM/);
+    expect(as(lb.redis(master), 'app', pw, 'CONFIG', 'GET', 'masterauth')).toMatch(/NOPERM/);
+    expect(as(lb.sentinel(0), 'app', pw, 'SENTINEL', 'RESET', '*')).toMatch(/NOPERM/);
+    expect(as(lb.sentinel(0), 'app', pw, 'SENTINEL', 'CONFIG', 'GET', 'sentinel-pass')).toMatch(/NOPERM/);
+    // A wrong password, and a user of the deployment used for what it is not for.
+    expect(lb.rawCli(lb.redis(master), [], 'AUTH', 'app', 'wrong')).toMatch(/^WRONGPASS/);
+    expect(lb.rawCli(lb.sentinel(0), [], 'AUTH', 'app', 'wrong')).toMatch(/^WRONGPASS/);
+    expect(as(lb.redis(master), 'exporter', aclPassword('exporter'), 'SET', 'app:2', 'v')).toMatch(/NOPERM/);
+    expect(as(lb.redis(master), 'replication', aclPassword('replication'), 'KEYS', '*')).toMatch(/NOPERM/);
+    // The default user keeps the auth password (the scripts use it).
+    expect(as(lb.redis(master), 'default', PASSWORD, 'PING')).toBe('PONG');
+    // These refusals were the test's: clear them for the last test.
+    for (const inst of servers()) lb.cli(inst, 'ACL', 'LOG', 'RESET');
+  });
+
+  test('the backup script, as backup (the only password its pod mounts), writes a verified snapshot', () => {
+    const pod = lb.otherPod('backup', '127.0.0.1', internalPasswordFile('backup').replace(/^\/etc\/redis-acl/, join(lb.root(), 'acl')));
+    const dir = join(pod.dir, 'backup');
+    mkdirSync(dir, { recursive: true });
+    const r = lb.runScript(pod, SCRIPT.backup, [], {
+      REDIS_USER: 'backup', BACKUP_DIR: dir, BACKUP_PREFIX: 'cache', BACKUP_RETAIN: '2', BACKUP_STALE_MINUTES: '10', WORK_DIR: join(pod.dir, 'run'),
+    });
+    expect({ status: r.status, output: r.output }).toEqual({ status: 0, output: expect.stringMatching(/backup ok: cache-.*, [0-9]+ keys, from the replica/) });
+    expect(readdirSync(dir).filter((f) => /^cache-.*\.rdb$/.test(f))).toHaveLength(1);
+  });
+
+  test('the exporter, as exporter (with --config-command=-), scrapes Redis and a Sentinel without an error', async () => {
+    const procs: ChildProcess[] = [];
+    try {
+      const targets = [[lb.redis(0), '127.0.0.228:9121'], [lb.sentinel(0), '127.0.0.229:9121']] as const;
+      for (const [inst, listen] of targets) {
+        const log = join(inst.dir, 'exporter.log');
+        procs.push(spawn('prometheus-redis-exporter', [`--redis.addr=redis://${inst.ip}:${inst.port}`, '--config-command=-', `--web.listen-address=${listen}`], {
+          env: { PATH: process.env.PATH, REDIS_USER: 'exporter', REDIS_PASSWORD: aclPassword('exporter') }, stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
+        }));
+      }
+      for (const [inst, listen] of targets) {
+        const metrics = await lb.waitFor(`the exporter of ${inst.name} to answer`, () => {
+          try {
+            return execFileSync('busybox', ['wget', '-q', '-O', '-', `http://${listen}/metrics`], { timeout: 3000 }).toString();
+          } catch {
+            return undefined;
+          }
+        });
+        expect(metrics).toMatch(/^redis_up 1$/m);
+        expect(metrics).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
+        if (inst.name.startsWith('sentinel')) {
+          expect(metrics).toMatch(/^redis_sentinel_master_ok_slaves\{.*\} 2$/m);
+          expect(metrics).toMatch(/^redis_sentinel_master_ok_sentinels\{.*\} 3$/m);
+        }
+        const log = readFileSync(join(inst.dir, 'exporter.log'), 'utf8');
+        // Against a Sentinel it logs once that LATENCY is an unknown command there (not a refusal).
+        expect(log.split('\n').filter((l) => /level=error|NOPERM/.test(l) && !/unknown command 'LATENCY'/.test(l))).toEqual([]);
+      }
+    } finally {
+      for (const p of procs) p.kill('SIGKILL');
+    }
+  });
+
+  test('no server refused the backup or the exporter anything: every ACL LOG is empty (last test)', () => {
+    expect(denials()).toEqual([]);
+  });
+});
