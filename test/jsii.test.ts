@@ -77,9 +77,9 @@ test('the Python bindings generate and byte-compile (npx projen package:python)'
   expect(readdirSync(pkg)).toContain('__init__.py');
   // The bindings name the constructs users instantiate and the option structs they pass.
   const init = readFileSync(join(pkg, '__init__.py'), 'utf8');
-  for (const cls of ['RedisSentinel', 'RedisSentinelChart', 'RedisBackup', 'RedisMonitoring', 'BackupOptions', 'MonitoringOptions', 'RedisAuth']) {
+  for (const cls of ['RedisSentinel', 'RedisSentinelChart', 'RedisBackup', 'RedisMonitoring', 'BackupOptions', 'MonitoringOptions', 'RedisAuth', 'AclOptions', 'AclUser']) {
     expect(init).toMatch(new RegExp(`^class ${cls}\\b`, "m"));
   }
-  // The option objects are keyword arguments, as Python users expect.
-  expect(init).toMatch(/def __init__\(\s*self,\s*scope: "_constructs_77d1e7e8\.Construct",\s*id: builtins\.str,\s*\*,\s*allow_minority_quorum:/);
+  // The option objects are keyword arguments, as Python users expect (jsii orders them by name).
+  expect(init).toMatch(/def __init__\(\s*self,\s*scope: "_constructs_77d1e7e8\.Construct",\s*id: builtins\.str,\s*\*,\s*acl:[^)]*\ballow_minority_quorum:/);
 });

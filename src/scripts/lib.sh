@@ -378,3 +378,102 @@ rc() {
 why() {
   tail -n 2 "$WORK_DIR/rclone.log" | sed -e 's/^[0-9/]* [0-9:]* //' -e 's/[[:space:]]*status code: .*$//' | tr -s "\t\n" "  "
 }
+
+# --- ACL password rotation (with `acl`) ------------------------------------------------------
+# Each password file may be joined, during a rotation, by <file>-next and <file>-previous (the
+# Secret keys <key>-next / <key>-previous): the servers accept all of them, the processes send the
+# main one. acl_reload makes a running server accept what the files say now; acl_send_when_accepted
+# switches what this process sends once every server accepts it. See the README, "Rotating a password".
+
+# Where each process keeps the checksum of the password files it loaded, and what it sends.
+# shellcheck disable=SC2034
+REDIS_ACL_STATE="${REDIS_CONF%/*}/acl"
+# shellcheck disable=SC2034
+SENTINEL_ACL_STATE="${SENTINEL_CONF%/*}/acl"
+
+# Prints a checksum of every password file of the users file $1 and of the default user's.
+acl_files_sum() {
+  [ -n "$ACL_DIR" ] || return 0
+  {
+    echo "default $AUTH_FILE"
+    grep -v '^#' "$1"
+  } | while read -r _ file _; do
+    for f in "$file" "$file-next" "$file-previous"; do
+      [ -r "$f" ] && { echo "$f"; cat "$f"; echo; }
+    done
+  done | cksum | tr ' ' '-'
+}
+
+# Server on port $1 (users file $2, state directory $3): when the password files changed since it
+# loaded them, sets each user's accepted passwords (ACL SETUSER <user> resetpass #<sha256>...; the
+# rights stay), the default user's last. Then re-reads the default user's password: the scripts send
+# the main one from now on. A failure is logged, and tried again at the next call.
+acl_reload() {
+  [ -n "$ACL_DIR" ] || return 0
+  acl_now=$(acl_files_sum "$2")
+  [ "$acl_now" != "$(cat "$3/loaded" 2>/dev/null)" ] || return 0
+  acl_failed=''
+  { grep -v '^#' "$2"; echo "default $AUTH_FILE"; } | {
+    while read -r name file _; do
+      [ -n "$name" ] || continue
+      hashes=$(acl_hashes "$file")
+      # A user whose files are all gone keeps the passwords it has: never lock it out by mistake.
+      [ -n "$hashes" ] || { log "ACL: no password file of $name ($file) can be read: it keeps the passwords it has"; continue; }
+      # shellcheck disable=SC2086
+      reply=$({ cli -p "$1" ACL SETUSER "$name" resetpass $hashes || true; } | tr -d "\r")
+      [ "$reply" = OK ] || { log "ACL: could not set the passwords of $name (${reply:-no answer}); trying again"; exit 1; }
+    done
+  } || acl_failed=1
+  [ -z "$acl_failed" ] || return 0
+  printf '%s\n' "$acl_now" > "$3/loaded"
+  load_auth
+  log "ACL: the password files changed: every user now accepts the passwords they hold (<key>, <key>-next, <key>-previous)"
+}
+
+# Whether every server in $2 (hosts) on port $3 accepts user $1 with the password in file $4.
+acl_accepted_everywhere() {
+  for ae_host in $2; do
+    # A subshell: REDISCLI_AUTH stays the default user's here.
+    [ "$( (REDISCLI_AUTH=$(cat "$4"); export REDISCLI_AUTH; tcli "$CLI_TIMEOUT" --user "$1" -h "$ae_host" -p "$3" PING 2>/dev/null) | tr -d "\r")" = PONG ] || {
+      echo "$ae_host"
+      return 0
+    }
+  done
+}
+
+# acl_send_when_accepted <user> <hosts> <their port> <local port> <state file> <command...>: when the
+# main password of <user> is not the one this process sends (its checksum in <state file>) and every
+# host accepts it, runs <command...> with the password as last argument (CONFIG SET masterauth,
+# SENTINEL SET <master> auth-pass, SENTINEL CONFIG SET sentinel-pass) on the local server. Until then
+# it logs, every SENTINEL_WAIT seconds, which host does not accept it yet, and sends the old one.
+acl_send_when_accepted() {
+  sw_user=$1 sw_hosts=$2 sw_port=$3 sw_local=$4 sw_state=$5
+  shift 5
+  sw_file="$ACL_DIR/$sw_user"
+  sw_want=$(cksum < "$sw_file" 2>/dev/null | tr ' ' '-')
+  [ -n "$sw_want" ] && [ "$sw_want" != "$(cat "$sw_state" 2>/dev/null)" ] || return 0
+  sw_missing=$(acl_accepted_everywhere "$sw_user" "$sw_hosts" "$sw_port" "$sw_file")
+  if [ -n "$sw_missing" ]; then
+    sw_last="$sw_state.waiting"
+    if [ $(( $(date +%s) - $(cat "$sw_last" 2>/dev/null || echo 0) )) -ge "$SENTINEL_WAIT" ]; then
+      date +%s > "$sw_last"
+      log "ACL: the new password of $sw_user is not accepted by $sw_missing yet: still sending the previous one"
+    fi
+    return 0
+  fi
+  # -x: the password is the last argument, read from stdin (never on a command line).
+  sw_reply=$({ printf '%s' "$(cat "$sw_file")" | cli -p "$sw_local" -x "$@" || true; } | tr -d "\r")
+  if [ "$sw_reply" = OK ]; then
+    printf '%s\n' "$sw_want" > "$sw_state"
+    rm -f "$sw_state.waiting"
+    log "ACL: every server accepts the new password of $sw_user: sending it from now on"
+  else
+    log "ACL: could not switch to the new password of $sw_user (${sw_reply:-no answer}); trying again"
+  fi
+}
+
+# Records (in <state file> $2) that this process starts sending the main password of <user> $1.
+acl_record_sent() {
+  [ -n "$ACL_DIR" ] || return 0
+  cksum < "$ACL_DIR/$1" | tr ' ' '-' > "$2"
+}

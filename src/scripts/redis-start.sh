@@ -53,15 +53,17 @@ write_config() {
     if [ -n "$AUTH_FILE" ]; then
       check_password
       pw=$(conf_quote "$REDISCLI_AUTH")
-      echo "requirepass $pw"
       if [ -n "$ACL_USERS_REDIS" ]; then
-        # ACL users: the default user (this password) serves the scripts; replicas use their own.
+        # ACL users: the default user (this password, and during a rotation <key>-next/-previous)
+        # serves the scripts; replicas use their own.
+        echo "user default on$(acl_hashes "$AUTH_FILE") ~* &* +@all"
         acl_conf "$ACL_USERS_REDIS"
         # An assignment: set -e stops the script when the password is missing.
         mpw=$(acl_password replication)
         echo "masteruser replication"
         echo "masterauth $mpw"
       else
+        echo "requirepass $pw"
         echo "masterauth $pw"
       fi
     fi
@@ -155,9 +157,24 @@ watch_role() {
         record_facts "$1" "$2"
       fi
     fi
-    tls_reload "$REDIS_PORT" "$REDIS_TLS_LOADED"
+    # Every 10 s: renewed certificates, changed passwords (acl_reload), then the replication
+    # password sent to masters once every Redis pod accepts it.
+    tick=$(( (${tick:-0} + 1) % 10 ))
+    if [ "$tick" = 0 ]; then
+      tls_reload "$REDIS_PORT" "$REDIS_TLS_LOADED"
+      acl_reload "$REDIS_PORT" "$ACL_USERS_REDIS" "$REDIS_ACL_STATE"
+      [ -z "$ACL_DIR" ] || acl_send_when_accepted replication "$REDIS_HOSTS" "$REDIS_PORT" "$REDIS_PORT" "$REDIS_ACL_STATE/sent" CONFIG SET masterauth
+    fi
     sleep 1
   done
+}
+
+# Records what the server about to start accepts and sends (see acl_reload).
+acl_record_loaded() {
+  [ -n "$ACL_DIR" ] || return 0
+  mkdir -p "$REDIS_ACL_STATE"
+  acl_files_sum "$ACL_USERS_REDIS" > "$REDIS_ACL_STATE/loaded"
+  acl_record_sent replication "$REDIS_ACL_STATE/sent"
 }
 
 load_auth
@@ -181,5 +198,6 @@ else
   waiting_logged=$(date +%s)
 fi
 tls_record_loaded "$REDIS_TLS_LOADED"
+acl_record_loaded
 watch_role $$ &
 exec redis-server "$REDIS_CONF"

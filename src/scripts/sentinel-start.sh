@@ -124,10 +124,10 @@ sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAM
   if [ -n "$AUTH_FILE" ]; then
     check_password
     pw=$(conf_quote "$REDISCLI_AUTH")
-    echo "requirepass $pw"
     if [ -n "$ACL_USERS_SENTINEL" ]; then
-      # ACL users: the default user (this password) serves the scripts; Sentinel reaches Redis and
-      # its peers as its own users.
+      # ACL users: the default user (this password, and during a rotation <key>-next/-previous)
+      # serves the scripts; Sentinel reaches Redis and its peers as its own users.
+      echo "user default on$(acl_hashes "$AUTH_FILE") ~* &* +@all"
       acl_conf "$ACL_USERS_SENTINEL"
       # Assignments: set -e stops the script when a password is missing.
       spw=$(acl_password sentinel)
@@ -137,6 +137,7 @@ sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAM
       echo "sentinel sentinel-user sentinel-peer"
       echo "sentinel sentinel-pass $ppw"
     else
+      echo "requirepass $pw"
       echo "sentinel auth-pass $MASTER_NAME $pw"
     fi
   fi
@@ -145,4 +146,23 @@ sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAM
 } >> "$tmp"
 mv "$tmp" "$SENTINEL_CONF"
 tls_record_loaded "$SENTINEL_TLS_LOADED"
+if [ -n "$ACL_DIR" ]; then
+  state=$SENTINEL_ACL_STATE
+  mkdir -p "$state"
+  acl_files_sum "$ACL_USERS_SENTINEL" > "$state/loaded"
+  acl_record_sent sentinel "$state/sent-sentinel"
+  acl_record_sent sentinel-peer "$state/sent-peer"
+  # Runs beside redis-sentinel (this pid, after exec) for its whole life, every 10 s: changed
+  # passwords (acl_reload), then what Sentinel sends to Redis (auth-pass) and to its peers
+  # (sentinel-pass) once every Redis pod / every Sentinel accepts the new one.
+  (
+    set +e
+    trap '' PIPE
+    while sleep 10 && kill -0 $$ 2>/dev/null; do
+      acl_reload "$SENTINEL_PORT" "$ACL_USERS_SENTINEL" "$state"
+      acl_send_when_accepted sentinel "$REDIS_HOSTS" "$REDIS_PORT" "$SENTINEL_PORT" "$state/sent-sentinel" SENTINEL SET "$MASTER_NAME" auth-pass
+      acl_send_when_accepted sentinel-peer "$SENTINEL_HOSTS" "$SENTINEL_PORT" "$SENTINEL_PORT" "$state/sent-peer" SENTINEL CONFIG SET sentinel-pass
+    done
+  ) &
+fi
 exec redis-sentinel "$SENTINEL_CONF"
