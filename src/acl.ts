@@ -45,9 +45,10 @@ export interface AclUser {
 export interface AclOptions {
   /**
    * Name of an existing Secret holding the passwords of the deployment's own users, one key each:
-   * `replication`, `sentinel`, `sentinel-peer`, `exporter`, `backup`, `endpoint` (all required, even for
-   * components that are off, so that turning one on later needs no new key). During a rotation
-   * `<key>-next` and `<key>-previous` hold a second accepted password.
+   * `replication`, `sentinel`, `sentinel-peer`, `backup`, `endpoint` (all required, even for components
+   * that are off, so that turning one on later needs no new key). During a rotation `<key>-next` and
+   * `<key>-previous` hold a second accepted password. (The exporter sidecars need none: each pod makes
+   * its own exporter password at start, which never leaves the pod.)
    * @default '<name>-acl'
    */
   readonly secretName?: string;
@@ -85,7 +86,10 @@ export const INTERNAL_USERS = {
     redis: undefined,
     sentinel: 'resetchannels &__sentinel__:hello -@all +ping +publish +client|setname +sentinel|is-master-down-by-addr',
   },
-  /** redis_exporter (run with --config-command=-: CONFIG GET would show masterauth). */
+  /**
+   * redis_exporter (run with --config-command=-: CONFIG GET would show masterauth). Its password is
+   * the pod's own (exporter-credential.sh), not in the Secret.
+   */
   exporter: {
     redis: 'resetchannels -@all +ping +info +client|setname +latency|latest +latency|histogram +slowlog|len +slowlog|get +command|info',
     sentinel: 'resetchannels -@all +ping +info +client|setname +sentinel|masters +sentinel|ckquorum +sentinel|sentinels +sentinel|slaves +sentinel|replicas +command|info',
@@ -104,6 +108,9 @@ export const INTERNAL_USERS = {
 
 /** A deployment user's name. */
 export type InternalUser = keyof typeof INTERNAL_USERS;
+
+/** The deployment's users whose passwords are keys of the `acl` Secret (the exporter's is the pod's own). */
+export const SECRET_USERS: readonly InternalUser[] = ['replication', 'sentinel', 'sentinel-peer', 'backup', 'endpoint'];
 
 /** The rights of an application user on the Sentinels: what redis-py, ioredis and go-redis send to find the master and follow it. */
 const DISCOVERY_RULES = 'resetchannels &+switch-master -@all +ping +hello +client|setname +subscribe '
@@ -183,10 +190,15 @@ export function resolveAcl(p: Problems, o: AclOptions, defaultSecret: string, pr
 /** Which server a users file is for. */
 export type AclSide = 'redis' | 'sentinel';
 
-/** Path of an internal user's password file. */
+/** Path of an internal user's password file (the exporter's: the pod's own, see exporter-credential.sh). */
 export function internalPasswordFile(user: InternalUser): string {
-  return `${ACL_INTERNAL_DIR}/${user}`;
+  return user === 'exporter' ? `${EXPORTER_AUTH_DIR}/password` : `${ACL_INTERNAL_DIR}/${user}`;
 }
+
+/** Where each Redis and Sentinel pod keeps its own exporter password (a memory volume, `exporter-auth`). */
+export const EXPORTER_AUTH_DIR = '/run/exporter';
+/** The exporter's --redis.password-file in that directory. */
+export const EXPORTER_PASSWORD_FILE = `${EXPORTER_AUTH_DIR}/passwords.json`;
 
 /**
  * The users file of one side (`acl-users`, read by the start scripts): one line per user,

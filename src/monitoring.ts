@@ -1,3 +1,4 @@
+import { EXPORTER_AUTH_DIR, EXPORTER_PASSWORD_FILE } from './acl';
 import { Duration, Lazy, Size } from 'cdk8s';
 import type { ContainerResources } from 'cdk8s-plus-27';
 import * as k8s from './k8s';
@@ -146,8 +147,8 @@ export function resolveMonitoringOptions(p: Problems, o: MonitoringOptions, s: D
   }
   const exporterExtraArgs = o.exporterExtraArgs ?? [];
   for (const arg of exporterExtraArgs) {
-    p.check(!/^--?(redis\.addr|redis\.user|redis\.password|web\.listen-address|tls-ca-cert-file|tls-client-cert-file|tls-client-key-file)(=|$)/.test(arg),
-      `${prop}exporterExtraArgs entry '${arg}' sets what the library sets (--redis.addr from redisPort/sentinelPort, --redis.user and --redis.password from auth and acl, --web.listen-address from metricsPort, the --tls-* files from tls): remove it`);
+    p.check(!/^--?(redis\.addr|redis\.user|redis\.password|redis\.password-file|config-command|web\.listen-address|tls-ca-cert-file|tls-client-cert-file|tls-client-key-file)(=|$)/.test(arg),
+      `${prop}exporterExtraArgs entry '${arg}' sets what the library sets (--redis.addr from redisPort/sentinelPort, --redis.user, --redis.password, --redis.password-file and --config-command from auth and acl, --web.listen-address from metricsPort, the --tls-* files from tls): remove it`);
   }
   const exporterExtraEnv = o.exporterExtraEnv ?? [];
   for (const env of exporterExtraEnv) {
@@ -196,15 +197,13 @@ export function exporterContainer(s: DeploymentSettings, m: ResolvedMonitoring, 
       ] : []),
       // With ACL users: its user may not run CONFIG GET (which would show masterauth); the metrics it
       // gives (redis_config_*) are not used by the alerts or the dashboard.
-      ...(s.acl ? ['--config-command=-'] : []),
+      ...(s.acl ? ['--config-command=-', `--redis.password-file=${EXPORTER_PASSWORD_FILE}`] : []),
       `--web.listen-address=:${m.metricsPort}`, ...m.exporterExtraArgs,
     ],
-    ...(s.tls ? { volumeMounts: tlsMount(s) } : {}),
+    ...(s.tls || s.acl ? { volumeMounts: [...tlsMount(s), ...s.acl ? [{ name: 'exporter-auth', mountPath: EXPORTER_AUTH_DIR, readOnly: true }] : []] } : {}),
     ...(s.auth || m.exporterExtraEnv.length ? { env: [
-      ...(s.acl ? [
-        { name: 'REDIS_USER', value: 'exporter' },
-        { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.acl.secretName, key: 'exporter' } } },
-      ] : s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
+      // With ACL users: the pod's own exporter password, from the JSON map its init container wrote.
+      ...(s.acl ? [{ name: 'REDIS_USER', value: 'exporter' }] : s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
       ...m.exporterExtraEnv,
     ] } : {}),
     ports: [{ name: 'metrics', containerPort: m.metricsPort, protocol: 'TCP' }],

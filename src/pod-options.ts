@@ -132,8 +132,8 @@ export function mergePodOptions(base: PodOptions, over: PodOptions | undefined, 
 
 /** Names and paths the library's own containers use in its pods: extra ones must not reuse them. */
 export const RESERVED = {
-  containers: ['redis', 'sentinel', 'tidy', 'metrics', 'restore', 'backup'],
-  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'tls', 'acl', 'restore', 'backup'],
+  containers: ['redis', 'sentinel', 'tidy', 'metrics', 'restore', 'backup', 'exporter-credential'],
+  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'tls', 'acl', 'exporter-auth', 'restore', 'backup'],
   /** The pod-template annotation whose change rolls the pods. */
   annotations: ['redis-sentinel.cdk8s.io/config-checksum'],
 } as const;

@@ -7,7 +7,7 @@ import type { ContainerResources } from 'cdk8s-plus-27';
 import * as k8s from './k8s';
 import { PodOptions, mergeAffinity, mergeSpread } from './pod-options';
 import { AntiAffinity } from './props';
-import { DeploymentSettings as Settings, PATHS } from './settings';
+import { DeploymentSettings as Settings, PATHS, SCRIPT } from './settings';
 import { TLS_DIR, TLS_FILES } from './tls';
 
 /** Pod-level security context: non-root with the image's uid/gid, RuntimeDefault seccomp. */
@@ -135,13 +135,48 @@ export function execProbe(script: string, args: string[], timing: Omit<k8s.Probe
   return { exec: { command: ['sh', script, ...args] }, ...timing };
 }
 
-/** The password Secret as a read-only volume (group-readable through fsGroup), when auth is on. */
+/**
+ * The password Secret as a read-only volume (group-readable through fsGroup), when auth is on. With ACL
+ * users, also `<key>-next` and `<key>-previous` when the Secret has them (a rotation): the volume is then
+ * optional, so that absent keys are no error (a missing Secret is reported by the start scripts).
+ */
 export function authVolume(s: Settings): k8s.Volume[] {
   if (!s.auth) return [];
+  const key = s.authSecretKey;
   return [{
     name: 'auth',
-    secret: { secretName: s.authSecretName, items: [{ key: s.authSecretKey, path: 'password' }], defaultMode: 0o440 },
+    secret: s.acl
+      ? { secretName: s.authSecretName, items: ['', '-next', '-previous'].map((x) => ({ key: `${key}${x}`, path: `password${x}` })), defaultMode: 0o440, optional: true }
+      : { secretName: s.authSecretName, items: [{ key, path: 'password' }], defaultMode: 0o440 },
   }];
+}
+
+/**
+ * With ACL users: the init container that makes the pod's own exporter password (exporter-credential.sh)
+ * for the exporter scraping `port`, its memory volume, and the volume's mount (the main container reads
+ * the password to define the user; the exporter reads the JSON map).
+ */
+export function exporterCredential(s: Settings, image: string, port: number): { initContainers: k8s.Container[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
+  if (!s.acl) return { initContainers: [], volumes: [], mounts: [] };
+  return {
+    initContainers: [{
+      name: 'exporter-credential',
+      image,
+      imagePullPolicy: s.imagePullPolicy,
+      command: ['sh', `${PATHS.scriptsDir}/${SCRIPT.exporterCredential}`, String(port)],
+      resources: {
+        requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
+        limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
+      },
+      securityContext: containerSecurityContext(s),
+      volumeMounts: [
+        { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
+        { name: 'exporter-auth', mountPath: PATHS.exporterAuthDir },
+      ],
+    }],
+    volumes: [emptyDir('exporter-auth', Size.mebibytes(1), true)],
+    mounts: [{ name: 'exporter-auth', mountPath: PATHS.exporterAuthDir, readOnly: true }],
+  };
 }
 
 /** The mount of authVolume's Secret (the password file at PATHS.authFile), when auth is on. */

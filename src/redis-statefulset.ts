@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { exporters } from './monitoring';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
-  affinity, authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
+  exporterCredential, affinity, authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   podMetadata, resourceRequirements, zoneSpread,
 } from './pod';
 import type { RedisSentinel } from './redis-sentinel';
@@ -81,6 +81,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
   ];
   const extraMounts = pod.extraVolumeMounts ?? [];
 
+  const credential = exporterCredential(s, s.image, s.redisPort);
   const redis: k8s.Container = {
     name: 'redis',
     image: s.image,
@@ -95,11 +96,11 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
     livenessProbe: execProbe(script(SCRIPT.redisProbe), ['liveness'], { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
     readinessProbe: execProbe(script(SCRIPT.redisProbe), ['readiness'], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2, successThreshold: 1 }),
     lifecycle: { preStop: { exec: { command: ['sh', script(SCRIPT.preStop)] } } },
-    volumeMounts: [...mounts, ...aclMounts(s.acl, 'redis'), ...extraMounts],
+    volumeMounts: [...mounts, ...aclMounts(s.acl, 'redis'), ...credential.mounts, ...extraMounts],
   };
 
   const restore = o.restore;
-  const initContainers = restore ? restoreContainers(deployment, o, restore, mounts) : [];
+  const initContainers = [...credential.initContainers, ...restore ? restoreContainers(deployment, o, restore, mounts) : []];
   const statefulSet = new k8s.KubeStatefulSet(scope, 'Resource', {
     metadata: { name: o.statefulSetName, namespace: s.namespace, labels },
     spec: {
@@ -138,6 +139,7 @@ export function redisStatefulSet(scope: Construct, deployment: RedisSentinel, o:
             ...authVolume(s),
             ...tlsVolume(s),
             ...aclVolumes(s.acl, 'redis'),
+            ...credential.volumes,
             ...(restore?.claimName ? [{ name: 'restore', persistentVolumeClaim: { claimName: restore.claimName, readOnly: true } }] : []),
             ...pod.extraVolumes ?? [],
           ],

@@ -4,7 +4,7 @@ import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
-  affinity, authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
+  exporterCredential, affinity, authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   podMetadata, resourceRequirements, zoneSpread,
 } from './pod';
 import { deploymentOf } from './part';
@@ -60,6 +60,7 @@ export class SentinelQuorum extends Construct {
       spec: { type: 'ClusterIP', selector, ports },
     });
 
+    const credential = exporterCredential(s, s.sentinelImage, s.sentinelPort);
     const sentinel: k8s.Container = {
       name: 'sentinel',
       image: s.sentinelImage,
@@ -84,6 +85,7 @@ export class SentinelQuorum extends Construct {
         ...authMount(s),
         ...tlsMount(s),
         ...aclMounts(s.acl, 'sentinel'),
+        ...credential.mounts,
         ...pod.extraVolumeMounts ?? [],
       ],
     };
@@ -130,7 +132,8 @@ export class SentinelQuorum extends Construct {
             terminationGracePeriodSeconds: s.sentinelGracePeriodSeconds,
             affinity: affinity(s, selector, componentSelector(s.name, 'sentinel'), pod),
             topologySpreadConstraints: zoneSpread(s, selector, pod),
-            ...(pod.extraInitContainers?.length ? { initContainers: pod.extraInitContainers } : {}),
+            ...(credential.initContainers.length || pod.extraInitContainers?.length
+              ? { initContainers: [...credential.initContainers, ...pod.extraInitContainers ?? []] } : {}),
             // Monitoring may be attached after this construct: its sidecar is added at synth time.
             containers: Lazy.any({ produce: () => [sentinel, tidy, ...exporters(d, 'sentinel'), ...pod.extraContainers ?? []] }),
             volumes: [
@@ -140,6 +143,7 @@ export class SentinelQuorum extends Construct {
               ...authVolume(s),
               ...tlsVolume(s),
               ...aclVolumes(s.acl, 'sentinel'),
+              ...credential.volumes,
               ...pod.extraVolumes ?? [],
             ],
           },

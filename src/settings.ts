@@ -11,7 +11,7 @@ import { DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, STATEFULSET_NAME_MAX, ResourceNames, 
 import { OwnPod, PodOptions, checkPodKinds, checkPodOptions, checkSpreadAgainstPreset, checkUserLabels, mergePodOptions } from './pod-options';
 import { AntiAffinity, MaxmemoryPolicy, RedisSentinelProps } from './props';
 import { ResolvedTls, TLS_DIR, resolveTls } from './tls';
-import { ACL_DIR, ResolvedAcl, resolveAcl } from './acl';
+import { ACL_DIR, EXPORTER_AUTH_DIR, ResolvedAcl, resolveAcl } from './acl';
 import {
   DNS_1035_LABEL, Problems, bytesOf, checkAnnotations, checkImage, checkLabels, checkObjectName, checkPort, checkPositiveSize, checkResources,
   checkSeconds, cpuMillis, isDnsLabel, isDnsSubdomain, isInt,
@@ -36,6 +36,8 @@ export const PATHS = {
   sentinelConf: '/data/sentinel.conf',
   authDir: '/etc/redis-auth',
   authFile: '/etc/redis-auth/password',
+  /** With `acl`: the pod's own password of the exporter user (memory volume; exporter-credential.sh). */
+  exporterAuthDir: EXPORTER_AUTH_DIR,
   backupDir: '/backup',
   restoreDir: '/restore',
   /** With `restore.s3`: where restore-fetch downloads the object (on the data volume; removed after the restore). */
@@ -64,6 +66,7 @@ export const SCRIPT = {
   sentinelProbe: 'sentinel-probe.sh',
   sentinelTidy: 'sentinel-tidy.sh',
   sentinelPreStop: 'sentinel-prestop.sh',
+  exporterCredential: 'exporter-credential.sh',
 } as const;
 
 /**
@@ -347,14 +350,14 @@ function resolveAccess(p: Problems, props: RedisSentinelProps, name: string, def
 /** The Redis pods' own volumes and the mount paths of their main container. */
 export const REDIS_POD: OwnPod = {
   label: 'Redis pods',
-  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'tls', 'acl', 'restore'],
-  mountPaths: [PATHS.data, PATHS.redisTemplateDir, PATHS.scriptsDir, PATHS.runDir, PATHS.tmp, PATHS.authDir, TLS_DIR, ACL_DIR, PATHS.restoreDir],
+  volumes: ['data', 'config', 'scripts', 'run', 'tmp', 'auth', 'tls', 'acl', 'exporter-auth', 'restore'],
+  mountPaths: [PATHS.data, PATHS.redisTemplateDir, PATHS.scriptsDir, PATHS.runDir, PATHS.tmp, PATHS.authDir, TLS_DIR, ACL_DIR, EXPORTER_AUTH_DIR, PATHS.restoreDir],
 };
 /** The Sentinel pods' own volumes and the mount paths of their main container. */
 export const SENTINEL_POD: OwnPod = {
   label: 'Sentinel pods',
-  volumes: ['data', 'config', 'scripts', 'tmp', 'auth', 'tls', 'acl'],
-  mountPaths: [PATHS.data, PATHS.sentinelTemplateDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir, TLS_DIR, ACL_DIR],
+  volumes: ['data', 'config', 'scripts', 'tmp', 'auth', 'tls', 'acl', 'exporter-auth'],
+  mountPaths: [PATHS.data, PATHS.sentinelTemplateDir, PATHS.scriptsDir, PATHS.tmp, PATHS.authDir, TLS_DIR, ACL_DIR, EXPORTER_AUTH_DIR],
 };
 
 /** The values of cdk8s-plus-27's PersistentVolumeAccessMode, spelled out so the library does not load its index (see src/k8s.ts). */

@@ -76,7 +76,7 @@ export function renderFiles(s: DeploymentSettings): RenderedFiles {
         redisPort: s.redisPort,
         authFile: s.auth ? PATHS.authFile : undefined,
         tlsDir: s.tls ? TLS_DIR : undefined,
-        acl: s.acl && { redisUsers: PATHS.redisAclUsers, sentinelUsers: PATHS.sentinelAclUsers, internalDir: ACL_INTERNAL_DIR },
+        acl: s.acl && { redisUsers: PATHS.redisAclUsers, sentinelUsers: PATHS.sentinelAclUsers, internalDir: ACL_INTERNAL_DIR, exporterAuthDir: PATHS.exporterAuthDir },
         cliTimeoutSeconds: CLI_TIMEOUT_SECONDS,
         bootstrapMasterHost: s.bootstrapMasterFqdn,
         redisTemplateFile: PATHS.redisTemplate,

@@ -27,7 +27,7 @@ export interface ScriptConstantsOptions {
   /** Directory of the mounted certificate Secret (tls.crt, tls.key, ca.crt) when TLS is on: redis-cli speaks TLS. */
   readonly tlsDir?: string;
   /** With ACL users: the users files of Redis and Sentinel, and the directory of the deployment's own users' passwords. */
-  readonly acl?: { readonly redisUsers: string; readonly sentinelUsers: string; readonly internalDir: string };
+  readonly acl?: { readonly redisUsers: string; readonly sentinelUsers: string; readonly internalDir: string; readonly exporterAuthDir: string };
   /** Seconds one redis-cli call may take before it is abandoned. */
   readonly cliTimeoutSeconds: number;
   /** FQDN of the bootstrap master pod: what a Sentinel without state monitors when no Redis pod holds a key. */
@@ -71,6 +71,7 @@ export function renderScriptConstants(o: ScriptConstantsOptions): string {
     ['ACL_USERS_REDIS', o.acl?.redisUsers ?? ''],
     ['ACL_USERS_SENTINEL', o.acl?.sentinelUsers ?? ''],
     ['ACL_DIR', o.acl?.internalDir ?? ''],
+    ['EXPORTER_AUTH_DIR', o.acl?.exporterAuthDir ?? ''],
     ['CLI_TIMEOUT', o.cliTimeoutSeconds],
     ['BOOTSTRAP_MASTER_HOST', o.bootstrapMasterHost],
     ['REDIS_TEMPLATE', o.redisTemplateFile],

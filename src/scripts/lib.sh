@@ -433,8 +433,8 @@ acl_reload() {
 # Whether every server in $2 (hosts) on port $3 accepts user $1 with the password in file $4.
 acl_accepted_everywhere() {
   for ae_host in $2; do
-    # A subshell: REDISCLI_AUTH stays the default user's here.
-    [ "$( (REDISCLI_AUTH=$(cat "$4"); export REDISCLI_AUTH; tcli "$CLI_TIMEOUT" --user "$1" -h "$ae_host" -p "$3" PING 2>/dev/null) | tr -d "\r")" = PONG ] || {
+    # --askpass: the password from stdin (REDISCLI_AUTH, the default user's, is then ignored).
+    [ "$(printf '%s' "$(cat "$4")" | tcli "$CLI_TIMEOUT" --user "$1" --askpass -h "$ae_host" -p "$3" PING 2>/dev/null | tr -d "\r")" = PONG ] || {
       echo "$ae_host"
       return 0
     }

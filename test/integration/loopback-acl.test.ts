@@ -77,8 +77,11 @@ describe('rendered configs and scripts with ACL users and real redis-server and 
     // In plain text only what the process sends: Redis masterauth (replication), Sentinel auth-pass
     // (sentinel) and sentinel-pass (sentinel-peer). No other user's password, in any quoting.
     const plain = (text: string, users: string[]) => users.filter((u) => text.includes(`${u} 'pw'`));
-    expect(plain(redisConf, ['sentinel', 'sentinel-peer', 'exporter', 'backup', 'endpoint', 'app'])).toEqual([]);
-    expect(plain(sentinelConf, ['replication', 'exporter', 'backup', 'endpoint', 'app'])).toEqual([]);
+    expect(plain(redisConf, ['sentinel', 'sentinel-peer', 'backup', 'endpoint', 'app'])).toEqual([]);
+    expect(plain(sentinelConf, ['replication', 'backup', 'endpoint', 'app'])).toEqual([]);
+    const exporterPw = readFileSync(join(lb.redis(1).dir, 'exporter', 'password'), 'utf8');
+    expect(exporterPw).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(redisConf).not.toContain(exporterPw);
     // Sentinel's CONFIG REWRITE (at a failover) may have quoted them.
     expect(redisConf).toMatch(/^masteruser "?replication"?$/m);
     expect(redisConf).toMatch(/^masterauth "replication 'pw' /m);
@@ -104,7 +107,10 @@ describe('rendered configs and scripts with ACL users and real redis-server and 
     // A wrong password, and a user of the deployment used for what it is not for.
     expect(lb.rawCli(lb.redis(master), [], 'AUTH', 'app', 'wrong')).toMatch(/^WRONGPASS/);
     expect(lb.rawCli(lb.sentinel(0), [], 'AUTH', 'app', 'wrong')).toMatch(/^WRONGPASS/);
-    expect(as(lb.redis(master), 'exporter', aclPassword('exporter'), 'SET', 'app:2', 'v')).toMatch(/NOPERM/);
+    expect(as(lb.redis(master), 'backup', aclPassword('backup'), 'SET', 'app:2', 'v')).toMatch(/NOPERM/);
+    // Each pod's exporter password is its own: another pod's is refused.
+    const other = readFileSync(join(lb.redis((master + 1) % 3).dir, 'exporter', 'password'), 'utf8');
+    expect(lb.rawCli(lb.redis(master), [], 'AUTH', 'exporter', other)).toMatch(/^WRONGPASS/);
     expect(as(lb.redis(master), 'replication', aclPassword('replication'), 'KEYS', '*')).toMatch(/NOPERM/);
     // The default user keeps the auth password (the scripts use it).
     expect(as(lb.redis(master), 'default', PASSWORD, 'PING')).toBe('PONG');
@@ -129,8 +135,15 @@ describe('rendered configs and scripts with ACL users and real redis-server and 
       const targets = [[lb.redis(0), '127.0.0.228:9121'], [lb.sentinel(0), '127.0.0.229:9121']] as const;
       for (const [inst, listen] of targets) {
         const log = join(inst.dir, 'exporter.log');
-        procs.push(spawn('prometheus-redis-exporter', [`--redis.addr=redis://${inst.ip}:${inst.port}`, '--config-command=-', `--web.listen-address=${listen}`], {
-          env: { PATH: process.env.PATH, REDIS_USER: 'exporter', REDIS_PASSWORD: aclPassword('exporter') }, stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
+        // The pod's own password, made by its init container (the pod's JSON map names localhost;
+        // here the exporter reaches the instance at its loopback address).
+        const map = JSON.parse(readFileSync(join(inst.dir, 'exporter', 'passwords.json'), 'utf8'));
+        expect(Object.keys(map)).toEqual([`redis://localhost:${inst.port}`]);
+        expect(map[`redis://localhost:${inst.port}`]).toBe(readFileSync(join(inst.dir, 'exporter', 'password'), 'utf8'));
+        const file = join(inst.dir, 'exporter', 'loopback.json');
+        writeFileSync(file, JSON.stringify({ [`redis://${inst.ip}:${inst.port}`]: Object.values(map)[0] }));
+        procs.push(spawn('prometheus-redis-exporter', [`--redis.addr=redis://${inst.ip}:${inst.port}`, '--config-command=-', `--redis.password-file=${file}`, `--web.listen-address=${listen}`], {
+          env: { PATH: process.env.PATH, REDIS_USER: 'exporter' }, stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
         }));
       }
       for (const [inst, listen] of targets) {
@@ -148,8 +161,9 @@ describe('rendered configs and scripts with ACL users and real redis-server and 
           expect(metrics).toMatch(/^redis_sentinel_master_ok_sentinels\{.*\} 3$/m);
         }
         const log = readFileSync(join(inst.dir, 'exporter.log'), 'utf8');
-        // Against a Sentinel it logs once that LATENCY is an unknown command there (not a refusal).
-        expect(log.split('\n').filter((l) => /level=error|NOPERM/.test(l) && !/unknown command 'LATENCY'/.test(l))).toEqual([]);
+        // Against a Sentinel it logs once that LATENCY is an unknown command there (not a refusal); 1.45
+        // logs loading its password file at level error.
+        expect(log.split('\n').filter((l) => /level=error|NOPERM/.test(l) && !/unknown command 'LATENCY'|Loaded 1 entries from/.test(l))).toEqual([]);
       }
     } finally {
       for (const p of procs) p.kill('SIGKILL');

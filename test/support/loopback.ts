@@ -18,7 +18,7 @@ import { CertificateSource, RedisSentinelChartProps } from '../../src';
 import { DeploymentSettings, PATHS, SCRIPT } from '../../src/settings';
 import { RenderedFiles, renderFiles } from '../../src/shared-config';
 import { TLS_DIR } from '../../src/tls';
-import { ACL_DIR, INTERNAL_USERS } from '../../src/acl';
+import { ACL_DIR, SECRET_USERS } from '../../src/acl';
 import { Certs, makeCerts } from './certs';
 import { settingsOf } from './synth';
 
@@ -117,6 +117,7 @@ export function loopback(o: LoopbackOptions): Loopback {
       [PATHS.redisAclUsers, join(inst.dir, 'template', 'acl-users')],
       [PATHS.sentinelAclUsers, join(inst.dir, 'template', 'sentinel-acl-users')],
       [ACL_DIR, join(root, 'acl')],
+      [PATHS.exporterAuthDir, join(inst.dir, 'exporter')],
       [PATHS.redisTemplate, join(inst.dir, 'template', 'redis.conf')],
       [PATHS.sentinelTemplate, join(inst.dir, 'template', 'sentinel.conf')],
       [PATHS.runDir, join(inst.dir, 'run')],
@@ -130,7 +131,7 @@ export function loopback(o: LoopbackOptions): Loopback {
 
   function prepare(name: string, ip: string, port: number, authFile?: string): Instance {
     const dir = join(root, name);
-    for (const d of ['template', 'run', 'scripts', 'data']) mkdirSync(join(dir, d), { recursive: true });
+    for (const d of ['template', 'run', 'scripts', 'data', 'exporter']) mkdirSync(join(dir, d), { recursive: true });
     const inst: Instance = { name, ip, port, dir, log: join(dir, 'out.log') };
     writeFileSync(join(dir, 'template', 'redis.conf'), substitute(files.redisConf, inst));
     writeFileSync(join(dir, 'template', 'sentinel.conf'), substitute(files.sentinelConf, inst));
@@ -234,7 +235,7 @@ export function loopback(o: LoopbackOptions): Loopback {
       if (s.acl) {
         // The Secrets' files: one password per user of the deployment, one per application user.
         mkdirSync(join(root, 'acl', 'internal'), { recursive: true });
-        for (const user of Object.keys(INTERNAL_USERS)) writeFileSync(join(root, 'acl', 'internal', user), aclPassword(user), { mode: 0o600 });
+        for (const user of SECRET_USERS) writeFileSync(join(root, 'acl', 'internal', user), aclPassword(user), { mode: 0o600 });
         for (const u of s.acl.users) {
           mkdirSync(join(root, 'acl', 'users', u.name), { recursive: true });
           writeFileSync(join(root, 'acl', 'users', u.name, u.secretKey), aclPassword(u.name), { mode: 0o600 });
@@ -242,6 +243,13 @@ export function loopback(o: LoopbackOptions): Loopback {
       }
       redisIps.forEach((ip, i) => prepare(`redis-${i}`, ip, s.redisPort));
       sentinelIps.forEach((ip, i) => prepare(`sentinel-${i}`, ip, s.sentinelPort));
+      // With ACL users, each pod's init container makes its own exporter password first.
+      if (s.acl) {
+        for (const inst of lb.instances()) {
+          const r = lb.runScript(inst, SCRIPT.exporterCredential, [String(inst.port)]);
+          if (r.status !== 0) throw new Error(`exporter-credential.sh of ${inst.name}: ${r.output}`);
+        }
+      }
       // Sentinels first, then every Redis pod: the Sentinels (no state) wait until every Redis pod
       // answers (fenced, empty), then monitor the bootstrap pod, which the pods then follow.
       for (let i = 0; i < sentinelIps.length; i++) lb.start(lb.sentinel(i), SCRIPT.sentinelStart);
