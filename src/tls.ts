@@ -1,7 +1,7 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages } from '../imports/cert-manager.io';
-import { DNS_SUBDOMAIN_MAX, ResourceNames, serviceDomain } from './names';
+import { ResourceNames, serviceDomain } from './names';
 import { isDnsSubdomain } from './validation';
 import type { Problems } from './validation';
 
@@ -149,16 +149,16 @@ export function resolveTls(p: Problems, o: TlsOptions, defaultSecret: string, pr
 /**
  * Every DNS name the certificate must carry: each StatefulSet's pods (a wildcard under its headless
  * Service: pods come and go with scaling), the client Services in short and long forms, and localhost
- * (the exporter sidecar and the probes reach their own pod's process there).
+ * (the exporter sidecar and the probes reach their own pod's process there). Each is shorter than the
+ * master pod's FQDN, which the settings check keeps within 253 characters, so none needs a check of its own.
  */
 export function tlsDnsNames(names: ResourceNames, namespace: string, clusterDomain: string): string[] {
   const services = [names.sentinelService, names.readService, names.masterEndpoint, names.replicasEndpoint];
-  const out = [
+  return [
     ...[names.masterHeadless, names.replicaHeadless, names.sentinelHeadless].map((h) => `*.${serviceDomain(h, namespace, clusterDomain)}`),
     ...services.flatMap((svc) => [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, serviceDomain(svc, namespace, clusterDomain)]),
     'localhost',
   ];
-  return out.filter((n) => n.length <= DNS_SUBDOMAIN_MAX);
 }
 
 /** Props of {@link emitCertificate}. */

@@ -151,6 +151,20 @@ test('every customization knob lands in the synthesized YAML', () => {
   expect(named('Deployment', 'sessions-proxy').spec.replicas).toBeGreaterThanOrEqual(2);
   expect(named('Service', 'sessions-master').spec.ports[0].port).toBe(6379);
   expect(redis.template.spec.containers.find((c: any) => c.name === 'metrics').args).toContain('--include-system-metrics');
+  // tls (mutual, an existing Secret): Redis serves TLS only and asks clients for a certificate; every pod mounts the Secret.
+  expect(named('ConfigMap', 'sessions-config').data['redis.conf']).toMatch(/^port 0\n(.*\n)*tls-port 6379\n(.*\n)*tls-auth-clients yes$/m);
+  const pods: [string, string, any][] = [
+    ['sessions-master', 'redis', named('StatefulSet', 'sessions-master').spec.template.spec],
+    ['sessions-replica', 'redis', redis.template.spec],
+    ['sessions-sentinel', 'sentinel', sentinel.template.spec],
+    ['sessions-proxy', 'haproxy', named('Deployment', 'sessions-proxy').spec.template.spec],
+    ['sessions-backup', 'backup', backup],
+  ];
+  for (const [name, container, pod] of pods) {
+    const volume = pod.volumes.find((v: any) => v.secret?.secretName === 'sessions-certs');
+    const mounts = pod.containers.find((c: any) => c.name === container).volumeMounts.filter((vm: any) => vm.name === volume?.name);
+    expect([name, mounts.map((vm: any) => vm.mountPath)]).toEqual([name, ['/etc/redis-tls']]);
+  }
 });
 
 test('the app\'s Deployment and Job are wired: client labels, env, admitted by the NetworkPolicies', () => {
@@ -164,6 +178,7 @@ test('the app\'s Deployment and Job are wired: client labels, env, admitted by t
   expect(job.spec.template.metadata.labels['sessions-client']).toBe('true');
   const jobEnv = Object.fromEntries(job.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
   expect(jobEnv.SESSIONS_MASTER_ENDPOINT).toBe('sessions-master.data.svc.cluster.local:6379');
+  expect(jobEnv.SESSIONS_TLS).toBe('true');
   const peers = objects['sessions.k8s.yaml'].find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'sessions')!.spec.ingress[0].from;
   expect(peers).toContainEqual({
     namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },

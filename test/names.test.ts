@@ -6,6 +6,7 @@ import {
 } from '../src/names';
 import { RedisSentinelProps } from '../src/props';
 import { DeploymentSettings as Settings } from '../src/settings';
+import { tlsDnsNames } from '../src/tls';
 import { settingsOf } from './support/synth';
 
 describe('resourceNames', () => {
@@ -161,13 +162,14 @@ function domainOfLength(length: number): string {
   return labels.join('.');
 }
 
-/** Every object name and every pod FQDN of a deployment. */
+/** Every object name, and every pod FQDN and certificate DNS name (`tls`) of a deployment. */
 function namesOf(s: Settings) {
   const n = s.names;
   const fqdns = [
     s.bootstrapMasterFqdn,
     ...podFqdns(n.replica, s.replicas, n.replicaHeadless, s.namespace, s.clusterDomain),
     ...s.sentinelFqdns,
+    ...tlsDnsNames(n, s.namespace, s.clusterDomain),
   ];
   const podNames = [podName(n.master, 0), ...Array.from({ length: s.replicas }, (_, i) => podName(n.replica, i)),
     ...Array.from({ length: s.sentinels }, (_, i) => podName(n.sentinel, i))];

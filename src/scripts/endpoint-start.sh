@@ -11,6 +11,7 @@ cfg=$1
 : "${TLS_DIR:?TLS_DIR must name the mounted certificate Secret}"
 every=${TLS_CHECK_SECONDS:-10}
 
+# Twin of tls_files_sum in lib.sh, which the HAProxy pod does not get; both must sum the same three files.
 files_sum() {
   cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | cksum
 }

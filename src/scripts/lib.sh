@@ -308,6 +308,7 @@ SENTINEL_TLS_LOADED="${SENTINEL_CONF%/*}/tls-loaded"
 SENTINEL_TLS_CHANGED="${SENTINEL_CONF%/*}/tls-changed"
 
 # Prints a checksum of the certificate files as they are now (nothing without TLS).
+# Twin: files_sum in endpoint-start.sh (the HAProxy pod has no lib.sh); both must sum the same three files.
 tls_files_sum() {
   [ -n "$TLS_DIR" ] || return 0
   cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | cksum | tr ' ' '-'

@@ -6,7 +6,7 @@
 import { App, Chart, Cron, Duration, Size } from 'cdk8s';
 import * as plus from 'cdk8s-plus-27';
 import {
-  AntiAffinity, MaxmemoryPolicy, RedisAuth, RedisConnection, RedisMonitoring, RedisSentinel, RedisSentinelChart, prometheusOperator,
+  AntiAffinity, CertificateSource, MaxmemoryPolicy, RedisAuth, RedisConnection, RedisMonitoring, RedisSentinel, RedisSentinelChart, prometheusOperator,
 } from 'cdk8s-redis-sentinel';
 
 /** A sidecar that passes Pod Security "restricted" (the library checks extra containers). */
@@ -32,7 +32,8 @@ cache.connect(web, { env: true });
 
 // 2. A second release in its own Chart and namespace, with its monitoring in a third Chart, and a
 //    client in the shop namespace that reads the password from a copy of the Secret there.
-//    This release also sets every customization knob (README "Customizing") and the master endpoint.
+//    This release also sets every customization knob (README "Customizing"), the master endpoint and
+//    mutual TLS with an existing certificate Secret.
 const data = new RedisSentinelChart(app, 'sessions', {
   namespace: 'data',
   masterName: 'sessions',
@@ -61,6 +62,7 @@ const data = new RedisSentinelChart(app, 'sessions', {
   backup: { pod: { tolerations: [{ key: 'batch', operator: 'Exists' }] }, storageAccessModes: [plus.PersistentVolumeAccessMode.READ_WRITE_MANY] },
   maxmemoryPolicy: MaxmemoryPolicy.of('allkeys-lru'),
   masterEndpoint: {},
+  tls: { certificate: CertificateSource.fromSecret({ secretName: 'sessions-certs' }), mutual: true },
 });
 const monitoring = new Chart(app, 'sessions-monitoring');
 const m = new RedisMonitoring(monitoring, 'Monitoring', {
@@ -78,6 +80,7 @@ const sentinels: string = c.sentinels.join(',');
 const secret: string | undefined = c.passwordSecretName;
 const serviceMonitor: prometheusOperator.ServiceMonitor = m.serviceMonitor;
 const rule: prometheusOperator.PrometheusRule = m.prometheusRule;
-new plus.ConfigMap(shop, 'client-config', { data: { sentinels, masterName: c.masterName, secret: secret ?? '', monitor: serviceMonitor.name, rule: rule.name } });
+const sessionsTls: string | undefined = data.redis.connection.tlsSecretName;
+new plus.ConfigMap(shop, 'client-config', { data: { sentinels, masterName: c.masterName, secret: secret ?? '', monitor: serviceMonitor.name, rule: rule.name, sessionsTls: sessionsTls ?? '' } });
 
 app.synth();
