@@ -5,7 +5,8 @@ import { Construct } from 'constructs';
 import { renderHaproxyConfig } from './config/haproxy-cfg';
 import { LABEL, componentSelector, objectLabels, podFqdn } from './names';
 import * as k8s from './k8s';
-import { dnsEgress, podMetadata, resourceRequirements, tcpPort, tlsMount, tlsVolume } from './pod';
+import { dnsEgress, emptyDir, podMetadata, resourceRequirements, tcpPort, tlsMount, tlsVolume } from './pod';
+import { internalPasswordVolume } from './acl';
 import type { PodOptions } from './pod-options';
 import { deploymentOf } from './part';
 import { AntiAffinity } from './props';
@@ -27,6 +28,11 @@ const FENCE_LUA = 'endpoint-fence.lua';
 const START_SH = 'endpoint-start.sh';
 /** The files of src/scripts that go to the master endpoint's own ConfigMap, not to the scripts ConfigMap. */
 export const ENDPOINT_FILES: readonly string[] = [FENCE_LUA, START_SH];
+/** With ACL users: the checks' password file, and the memory directory of HAProxy's config file that holds it. */
+const ENDPOINT_PASSWORD_FILE = '/etc/redis-auth/password';
+const ENDPOINT_RUN_DIR = '/run/haproxy';
+/** Whether HAProxy runs under endpoint-start.sh: it reloads on a new certificate (TLS) or password (ACL users). */
+const startScript = (s: DeploymentSettings): boolean => s.tls !== undefined || s.acl !== undefined;
 
 /**
  * Options of the master endpoint ({@link RedisSentinelProps.masterEndpoint}, {@link RedisMasterEndpoint}):
@@ -166,12 +172,14 @@ function proxyContainer(s: DeploymentSettings, e: ResolvedMasterEndpoint): k8s.C
     name: 'haproxy',
     image: e.image,
     imagePullPolicy: s.imagePullPolicy,
-    // -db: foreground, logs to stdout. SIGTERM stops at once (clients reconnect to another pod). With TLS,
-    // endpoint-start.sh runs it and reloads it when the certificate files change (a renewal).
-    command: s.tls ? ['sh', `${CONFIG_DIR}/${START_SH}`, `${CONFIG_DIR}/haproxy.cfg`] : ['haproxy', '-db', '-f', `${CONFIG_DIR}/haproxy.cfg`],
+    // -db: foreground, logs to stdout. SIGTERM stops at once (clients reconnect to another pod). With TLS
+    // or ACL users, endpoint-start.sh runs it and reloads it when the certificate files or the checks'
+    // password change (a renewal, a rotation).
+    command: startScript(s) ? ['sh', `${CONFIG_DIR}/${START_SH}`, `${CONFIG_DIR}/haproxy.cfg`] : ['haproxy', '-db', '-f', `${CONFIG_DIR}/haproxy.cfg`],
     ...(s.auth || s.tls ? { env: [
-      // With ACL users, the checks log in as `endpoint`, allowed INFO on Redis and get-master-addr-by-name on Sentinel.
-      ...(s.acl ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.acl.secretName, key: 'endpoint' } } }]
+      // With ACL users, the checks log in as `endpoint` (INFO on Redis, get-master-addr-by-name on
+      // Sentinel); its password is a file, read again when it changes.
+      ...(s.acl ? [{ name: 'PASSWORD_FILE', value: ENDPOINT_PASSWORD_FILE }, { name: 'RUN_DIR', value: ENDPOINT_RUN_DIR }]
         : s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
       ...(s.tls ? [{ name: 'TLS_DIR', value: TLS_DIR }] : []),
     ] } : {}),
@@ -187,7 +195,11 @@ function proxyContainer(s: DeploymentSettings, e: ResolvedMasterEndpoint): k8s.C
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    volumeMounts: [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }, ...tlsMount(s)],
+    volumeMounts: [
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      ...tlsMount(s),
+      ...(s.acl ? [{ name: 'auth', mountPath: ENDPOINT_PASSWORD_FILE.replace(/\/[^/]*$/, ''), readOnly: true }, { name: 'run', mountPath: ENDPOINT_RUN_DIR }] : []),
+    ],
     livenessProbe: probe('/healthz', 10, 3),
     // Unready while this pod sees no Sentinel majority naming a master (e.g. it is partitioned):
     // the Service then sends clients to the other HAProxy pods.
@@ -240,7 +252,7 @@ export class RedisMasterEndpoint extends Construct {
     const labels = objectLabels(s.name, 'proxy');
     const selector = componentSelector(s.name, 'proxy');
     const files: Record<string, string> = {
-      'haproxy.cfg': renderEndpointConfig(s, e), [FENCE_LUA]: SHELL_FILES[FENCE_LUA], ...(s.tls ? { [START_SH]: SHELL_FILES[START_SH] } : {}),
+      'haproxy.cfg': renderEndpointConfig(s, e), [FENCE_LUA]: SHELL_FILES[FENCE_LUA], ...(startScript(s) ? { [START_SH]: SHELL_FILES[START_SH] } : {}),
     };
 
     this.configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: n.proxy, namespace: s.namespace, labels }, data: files });
@@ -267,8 +279,8 @@ export class RedisMasterEndpoint extends Construct {
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            // fsGroup: the certificate Secret's files (mode 0440) become readable by HAProxy's group.
-            securityContext: { runAsNonRoot: true, runAsUser: HAPROXY_UID, runAsGroup: HAPROXY_UID, ...(s.tls ? { fsGroup: HAPROXY_UID } : {}), seccompProfile: { type: 'RuntimeDefault' } },
+            // fsGroup: the Secrets' files (mode 0440) become readable by HAProxy's group.
+            securityContext: { runAsNonRoot: true, runAsUser: HAPROXY_UID, runAsGroup: HAPROXY_UID, ...(s.tls || s.acl ? { fsGroup: HAPROXY_UID } : {}), seccompProfile: { type: 'RuntimeDefault' } },
             ...(pod.nodeSelector && Object.keys(pod.nodeSelector).length ? { nodeSelector: pod.nodeSelector } : {}),
             ...(pod.tolerations?.length ? { tolerations: pod.tolerations } : {}),
             ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
@@ -280,7 +292,12 @@ export class RedisMasterEndpoint extends Construct {
             },
             terminationGracePeriodSeconds: 10,
             containers: [proxyContainer(s, e)],
-            volumes: [{ name: 'config', configMap: { name: n.proxy } }, ...tlsVolume(s)],
+            volumes: [
+              { name: 'config', configMap: { name: n.proxy } },
+              ...tlsVolume(s),
+              // With ACL users: the endpoint user's password only, and where endpoint-start.sh puts it for HAProxy.
+              ...(s.acl ? [internalPasswordVolume(s.acl, 'endpoint'), emptyDir('run', Size.mebibytes(1), true)] : []),
+            ],
           },
         },
       },

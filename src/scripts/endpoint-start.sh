@@ -1,23 +1,47 @@
 #!/bin/sh
-# The master endpoint's HAProxy with TLS (RedisMasterEndpoint): runs it in master-worker mode and
-# reloads it (SIGUSR2: a new worker takes the listeners and reads the certificate files again; the
-# old one keeps its sessions until they end) when the mounted certificate files change, e.g. after
-# cert-manager renewed the Secret and the kubelet swapped the files. HAProxy reads its CA and client
-# certificate only at start, and its checks present that certificate to Redis and Sentinel.
+# The master endpoint's HAProxy (RedisMasterEndpoint) with TLS or ACL users: runs it in master-worker
+# mode and reloads it (SIGUSR2: a new worker takes the listeners and reads the files again; the old
+# one keeps its sessions until they end) when a mounted file it uses changes:
+# - the certificate files (TLS_DIR), e.g. after cert-manager renewed the Secret: HAProxy reads its CA
+#   and client certificate only at start, and its checks present that certificate to Redis and Sentinel;
+# - the password of its checks' user (PASSWORD_FILE), e.g. in a rotation: it reaches HAProxy as
+#   `setenv REDIS_PASSWORD` in a config file of its own in RUN_DIR (a memory volume), which every
+#   (re)load reads; the checks read the variable at run time.
 # Usage: sh endpoint-start.sh <haproxy.cfg>. Env: TLS_DIR (the mounted Secret: tls.crt, tls.key,
-# ca.crt); TLS_CHECK_SECONDS (how often to look, default 10).
+# ca.crt), PASSWORD_FILE and RUN_DIR (both or neither), TLS_CHECK_SECONDS (how often to look, default 10).
 set -eu
 cfg=$1
-: "${TLS_DIR:?TLS_DIR must name the mounted certificate Secret}"
+[ -n "${TLS_DIR:-}" ] || [ -n "${PASSWORD_FILE:-}" ] || { echo "endpoint-start.sh: set TLS_DIR, PASSWORD_FILE or both" >&2; exit 2; }
+[ -z "${PASSWORD_FILE:-}" ] || : "${RUN_DIR:?RUN_DIR must name a writable directory for the password's config file}"
 every=${TLS_CHECK_SECONDS:-10}
 
-# Twin of tls_files_sum in lib.sh, which the HAProxy pod does not get; both must sum the same three files.
+# The certificate part twins tls_files_sum in lib.sh, which the HAProxy pod does not get; both must
+# sum the same three files.
 files_sum() {
-  cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | cksum
+  {
+    [ -z "${TLS_DIR:-}" ] || cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt"
+    [ -z "${PASSWORD_FILE:-}" ] || cat "$PASSWORD_FILE"
+  } 2>/dev/null | cksum
+}
+
+# Writes the password into RUN_DIR/auth.cfg as a double-quoted HAProxy string (\, " and $ escaped).
+write_auth() {
+  [ -n "${PASSWORD_FILE:-}" ] || return 0
+  (
+    umask 077
+    pw=$(sed -e 's/[\\"$]/\\&/g' "$PASSWORD_FILE")
+    printf 'global\n  setenv REDIS_PASSWORD "%s"\n' "$pw" > "$RUN_DIR/auth.cfg.tmp"
+    mv "$RUN_DIR/auth.cfg.tmp" "$RUN_DIR/auth.cfg"
+  )
 }
 
 loaded=$(files_sum)
-haproxy -W -db -f "$cfg" &
+write_auth
+if [ -n "${PASSWORD_FILE:-}" ]; then
+  haproxy -W -db -f "$cfg" -f "$RUN_DIR/auth.cfg" &
+else
+  haproxy -W -db -f "$cfg" &
+fi
 pid=$!
 # The kubelet's SIGTERM (and an interrupt) go to HAProxy, whose exit status becomes ours.
 trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT
@@ -26,7 +50,8 @@ while kill -0 "$pid" 2>/dev/null; do
   wait $! || true
   now=$(files_sum)
   if [ "$now" != "$loaded" ] && kill -0 "$pid" 2>/dev/null; then
-    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) endpoint: the certificate files changed; reloading HAProxy (new connections and checks use them, established sessions stay)" >&2
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) endpoint: the certificate or password files changed; reloading HAProxy (new connections and checks use them, established sessions stay)" >&2
+    write_auth
     kill -USR2 "$pid"
     loaded=$now
   fi

@@ -3,8 +3,9 @@
  * HAProxy in master-worker mode, reloads it when the certificate files change (a renewal), keeps
  * serving across the reload, and passes the kubelet's SIGTERM on.
  */
-import { ChildProcess } from 'child_process';
+import { ChildProcess, execFileSync } from 'child_process';
 import { readFileSync, writeFileSync } from 'fs';
+import * as http from 'http';
 import * as net from 'net';
 import { join } from 'path';
 import { issue, makeCerts } from '../support/certs';
@@ -42,12 +43,12 @@ test('reloads HAProxy when the certificate files change, serving throughout; SIG
   const text = () => readFileSync(log, 'utf8');
   await waitFor('HAProxy to listen', async () => (await accepts(port)) || undefined, 20, [log]);
   const workers = () => (text().match(/New worker/gi) ?? []).length;
-  expect(text()).not.toMatch(/certificate files changed/);
+  expect(text()).not.toMatch(/files changed/);
   const before = workers();
 
   issue(tlsDir);
-  await waitFor('the reload', () => /certificate files changed; reloading HAProxy/.test(text()) && workers() > before, 20, [log]);
-  expect(text().match(/certificate files changed/g)).toHaveLength(1);
+  await waitFor('the reload', () => /certificate or password files changed; reloading HAProxy/.test(text()) && workers() > before, 20, [log]);
+  expect(text().match(/certificate or password files changed/g)).toHaveLength(1);
   await waitFor('HAProxy to listen after the reload', async () => (await accepts(port)) || undefined, 10, [log]);
 
   const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
@@ -55,4 +56,58 @@ test('reloads HAProxy when the certificate files change, serving throughout; SIG
   const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
   expect(typeof code === 'number' || code === null).toBe(true);
   expect(await accepts(port)).toBe(false);
+});
+
+/** The status of GET http://127.0.0.1:<port>/ (0 when nothing answers). */
+function httpStatus(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => { req.destroy(); resolve(0); });
+  });
+}
+
+test('with PASSWORD_FILE: the checks log in with the file\'s password (quotes, $ and \\ in it), and again after it changes (a rotation)', async () => {
+  const d = box.scripts('endpoint-pw', { redisPort: 6379 });
+  const dir = box.dir('endpoint-pw');
+  const redisPort = await freePort(['127.0.0.1']);
+  let port = await freePort(['127.0.0.1']);
+  while (port === redisPort) port = await freePort(['127.0.0.1']);
+  const oldPw = 'old "pw" $HOME \\ x';
+  const newPw = 'new \'pw\' ${PATH} \\\\';
+  box.spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: '/usr/bin:/bin' }, join(dir, 'redis.log'));
+  const cli = (...args: string[]) => execFileSync('redis-cli', ['-p', String(redisPort), ...args]).toString().trim();
+  await waitFor('redis-server', () => { try { return cli('PING') === 'PONG' || undefined; } catch { return undefined; } }, 10, [join(dir, 'redis.log')]);
+  expect(cli('ACL', 'SETUSER', 'endpoint', 'on', `>${oldPw}`, 'resetchannels', '-@all', '+ping', '+info')).toBe('OK');
+  const pwFile = join(dir, 'password');
+  writeFileSync(pwFile, oldPw);
+  const cfg = join(dir, 'haproxy.cfg');
+  // The library's check: AUTH <user> $REDIS_PASSWORD, RESP-framed (renderHaproxyConfig's authSteps).
+  writeFileSync(cfg, [
+    'defaults', '  mode tcp', '  timeout connect 1s', '  timeout client 10s', '  timeout server 10s', '  timeout check 1s',
+    // 200 while the server's check passes, 503 once it fails (fall 1).
+    'frontend ready', '  mode http', `  bind 127.0.0.1:${port}`, '  http-request return status 200 if { nbsrv(be) ge 1 }', '  http-request return status 503',
+    'backend be', '  option tcp-check', '  tcp-check connect',
+    '  tcp-check send-lf "*3\\r\\n\\$4\\r\\nAUTH\\r\\n\\$8\\r\\nendpoint\\r\\n\\$%[env(REDIS_PASSWORD),length]\\r\\n%[env(REDIS_PASSWORD)]\\r\\n"',
+    '  tcp-check expect string +OK',
+    `  server s1 127.0.0.1:${redisPort} check inter 200ms rise 1 fall 1`, '',
+  ].join('\n'));
+  const log = join(dir, 'out.log');
+  const env = { ...box.env({ PASSWORD_FILE: pwFile, RUN_DIR: dir, TLS_CHECK_SECONDS: '1' }), PATH: `${box.bin}:/usr/sbin:/usr/bin` };
+  box.spawn('busybox', ['sh', join(d, 'endpoint-start.sh'), cfg], env, log);
+  await waitFor('HAProxy to answer', async () => (await httpStatus(port)) !== 0 || undefined, 20, [log]);
+  // A server starts UP; a check every 200 ms with fall 1 would have taken it down by now if AUTH failed.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await httpStatus(port)).toBe(200);
+  // The password is in the run directory's file only, never on a command line or in haproxy.cfg.
+  expect(readFileSync(cfg, 'utf8')).not.toContain('old');
+  expect(readFileSync(join(dir, 'auth.cfg'), 'utf8')).toContain('setenv REDIS_PASSWORD');
+
+  // Redis takes the new password only: the checks fail (the control: they do log in with the file's password).
+  expect(cli('ACL', 'SETUSER', 'endpoint', 'resetpass', `>${newPw}`)).toBe('OK');
+  await waitFor('the server DOWN', async () => (await httpStatus(port)) === 503 || undefined, 10, [log]);
+  // The file follows (the kubelet's update of the Secret): HAProxy reloads and its checks pass again.
+  writeFileSync(pwFile, newPw);
+  await waitFor('the reload', () => /password files changed; reloading HAProxy/.test(readFileSync(log, 'utf8')) || undefined, 20, [log]);
+  await waitFor('the server UP with the new password', async () => (await httpStatus(port)) === 200 || undefined, 20, [log]);
 });

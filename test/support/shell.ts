@@ -176,10 +176,11 @@ export function cli(ip: string, port: number, ...args: string[]): string {
  * Waits until `probe` returns a truthy value; throws naming `what` (and the tails of `logs`) after
  * `seconds`: a bound for a loaded machine, not the expected time (a few hundred ms here).
  */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | '', seconds = 20, logs: string[] = []): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | '' | Promise<T | undefined | false | ''>, seconds = 20, logs: string[] = []): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
-    const v = probe();
+    // Awaited: an async probe's Promise is not its answer.
+    const v = await probe();
     if (v) return v;
     if (Date.now() > deadline) {
       const tails = logs.map((l) => `--- ${l}\n${safeRead(l).split('\n').slice(-20).join('\n')}`).join('\n');
