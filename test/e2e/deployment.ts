@@ -58,7 +58,12 @@ export class Deployment {
   readonly ns: string;
   private readonly writers = new Set<Writer>();
 
-  constructor(readonly cluster: Cluster, readonly s: Settings, readonly password: string, readonly o: { tls?: ClientTlsOptions } = {}) {
+  /**
+   * `password`: the default user's (the scripts'); a rotation test changes it. `o.user`: with ACL users,
+   * the application user the writers log in as (its password may change too).
+   */
+  constructor(readonly cluster: Cluster, readonly s: Settings, public password: string,
+    readonly o: { tls?: ClientTlsOptions; user?: { name: string; password: string } } = {}) {
     this.ns = s.namespace;
   }
 
@@ -222,7 +227,8 @@ export class Deployment {
     const env: Record<string, string> = {
       KEY: o.key,
       INTERVAL_MS: '10',
-      REDIS_PASSWORD: this.password,
+      REDIS_PASSWORD: this.o.user?.password ?? this.password,
+      ...(this.o.user ? { REDIS_USERNAME: this.o.user.name } : {}),
       SENTINEL_HOST: `${this.s.names.sentinelService}.${this.ns}.svc.${this.s.clusterDomain}`,
       SENTINEL_PORT: String(this.s.sentinelPort),
       MASTER_NAME: this.s.masterName,

@@ -16,6 +16,8 @@ const key = env.KEY;
 const interval = Number(env.INTERVAL_MS || 10);
 const mode = env.MODE || 'sentinel';
 const password = env.REDIS_PASSWORD || undefined;
+// With ACL users: the application user, on Redis and on the Sentinels.
+const username = env.REDIS_USERNAME || undefined;
 const fs = require('fs');
 const tls = env.TLS_CA ? {
   ca: fs.readFileSync(env.TLS_CA),
@@ -27,7 +29,9 @@ if (mode === 'sentinel') {
   redis = new Redis({
     sentinels: [{ host: env.SENTINEL_HOST, port: Number(env.SENTINEL_PORT || 26379) }],
     name: env.MASTER_NAME || 'mymaster',
+    username,
     password,
+    sentinelUsername: username,
     sentinelPassword: password,
     ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
   });
@@ -35,6 +39,7 @@ if (mode === 'sentinel') {
   redis = new Redis({
     host: env.REDIS_HOST,
     port: Number(env.REDIS_PORT || 6379),
+    username,
     password,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

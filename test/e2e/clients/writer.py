@@ -21,6 +21,8 @@ from redis.sentinel import Sentinel
 
 env = os.environ
 password = env.get('REDIS_PASSWORD') or None
+# With ACL users: the application user, on Redis and on the Sentinels.
+username = env.get('REDIS_USERNAME') or None
 key = env['KEY']
 interval = float(env.get('INTERVAL_MS', '10')) / 1000.0
 tls = {}
@@ -31,13 +33,14 @@ if env.get('TLS_CA'):
 
 if env.get('REDIS_HOST'):
     master = redis.Redis(host=env['REDIS_HOST'], port=int(env.get('REDIS_PORT', '6379')),
-                         password=password, socket_timeout=0.5, **tls)
+                         username=username, password=password, socket_timeout=0.5, **tls)
 else:
     # SENTINEL_HOSTS (space-separated, e.g. the Sentinel pods' names in pod order) instead of the one
     # SENTINEL_HOST: redis-py asks them in that order.
     sentinel_hosts = env.get('SENTINEL_HOSTS', '').split() or [env['SENTINEL_HOST']]
     sentinel = Sentinel([(h, int(env.get('SENTINEL_PORT', '26379'))) for h in sentinel_hosts],
-                        sentinel_kwargs={'password': password, **tls}, password=password, socket_timeout=0.5, **tls)
+                        sentinel_kwargs={'username': username, 'password': password, **tls},
+                        username=username, password=password, socket_timeout=0.5, **tls)
     master = sentinel.master_for(env.get('MASTER_NAME', 'mymaster'))
 
 stop = threading.Event()

@@ -66,6 +66,9 @@ function revisionOf(sts: KubeObject): Revision {
 /** The DNS server as a pod of kube-system, for NetworkPolicy peers. */
 const DNS_POD_LABELS: Labels = { 'k8s-app': 'kube-dns' };
 
+/** The window in which each pod sees a changed ConfigMap or Secret (see Cluster.syncProjected). */
+export const PROJECTED_SYNC_MS: readonly [number, number] = [500, 8000];
+
 export class Cluster implements KubeletHost {
   readonly prefix: string;
   readonly root: string;
@@ -203,7 +206,12 @@ export class Cluster implements KubeletHost {
       if (ns !== undefined) obj.metadata.namespace = ns;
       const key = keyOf(obj.kind, ns, obj.metadata.name);
       if (obj.kind === 'StatefulSet') this.newRevision(key, obj);
+      const before = this.objects.get(key);
       this.objects.set(key, obj);
+      if ((obj.kind === 'Secret' || obj.kind === 'ConfigMap') && before && JSON.stringify(before.data ?? {}) + JSON.stringify(before.stringData ?? {})
+        !== JSON.stringify(obj.data ?? {}) + JSON.stringify(obj.stringData ?? {})) {
+        this.syncProjected(obj.kind, ns!, obj.metadata.name);
+      }
       touched.push(key);
       if (!['Namespace', 'ConfigMap', 'Secret', 'Service', 'StatefulSet', 'NetworkPolicy', 'Pod', 'CronJob', 'PersistentVolumeClaim'].includes(obj.kind)) {
         this.event(undefined, `${obj.kind} ${obj.metadata.name} stored (no controller in the harness acts on it)`);
@@ -216,6 +224,25 @@ export class Cluster implements KubeletHost {
       if (obj.kind === 'Pod' && !this.pods.has(`${obj.metadata.namespace}/${obj.metadata.name}`)) {
         await this.createPod(obj.metadata.namespace!, obj.metadata.name, obj.metadata.labels ?? {}, obj.metadata.annotations ?? {}, obj.spec);
       }
+    }
+  }
+
+  /**
+   * The kubelets' sync of a changed ConfigMap or Secret into the running pods that mount it: each pod
+   * at its own moment within PROJECTED_SYNC_MS (a real kubelet: its sync period plus cache TTL, up to
+   * about a minute), so pods see the change at different times, as on a cluster.
+   */
+  private syncProjected(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): void {
+    for (const p of this.pods.values()) {
+      if (p.namespace !== namespace) continue;
+      const delay = PROJECTED_SYNC_MS[0] + Math.random() * (PROJECTED_SYNC_MS[1] - PROJECTED_SYNC_MS[0]);
+      setTimeout(() => {
+        try {
+          p.refreshProjected(kind, name);
+        } catch (e) {
+          this.event(undefined, `pod ${p.namespace}/${p.name}: ${kind} ${name} not synced: ${(e as Error).message}`);
+        }
+      }, delay).unref();
     }
   }
 

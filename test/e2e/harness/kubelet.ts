@@ -12,7 +12,7 @@
  * only the image's directory in PATH.
  */
 import { ChildProcess, spawn } from 'child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'fs';
 import { dirname, join } from 'path';
 import { PodFacts, containerEnv, expand, keyOf } from './env';
 import { Image, Images } from './images';
@@ -91,6 +91,8 @@ export class ContainerRuntime {
 }
 
 /** One pod incarnation: from creation until it is gone. A recreated pod is a new Pod object. */
+let projectedCounter = 0;
+
 export class Pod {
   readonly uid: string;
   readonly dir: string;
@@ -259,45 +261,77 @@ export class Pod {
     writeFileSync(join(this.dir, 'hostname'), `${this.hostname}\n`, { mode: 0o644 });
   }
 
+  /**
+   * Writes a ConfigMap or Secret volume the kubelet's atomic-writer way: the files in a timestamped
+   * directory, `..data` pointing at it, one symlink per top-level entry. `fresh`: at pod start (a
+   * missing object or key fails unless optional); else an update of a running pod's volume (what the
+   * kubelet's sync does after the object changed): `..data` swapped atomically, entries of removed keys
+   * unlinked, the previous directory removed.
+   */
+  private writeProjected(v: NonNullable<PodSpec['volumes']>[number], dir: string, fresh: boolean): void {
+    const fsGroup = this.spec.securityContext?.fsGroup;
+    const kind = v.configMap ? 'ConfigMap' : 'Secret';
+    const src = (v.configMap ?? v.secret)!;
+    const ref = v.configMap?.name ?? v.secret!.secretName!;
+    const obj = this.host.object(kind, this.namespace, ref);
+    if (!obj && !src.optional) {
+      if (fresh) throw new Error(`${kind.toLowerCase()} "${ref}" not found (volume ${v.name})`);
+      return;
+    }
+    const keys = Object.keys({ ...(obj?.data ?? {}), ...(obj?.stringData ?? {}), ...(obj?.binaryData ?? {}) });
+    const items: Array<{ key: string; path: string; mode?: number }> = src.items ?? keys.map((k) => ({ key: k, path: k }));
+    const defaultMode = src.defaultMode ?? 0o644;
+    const previous = fresh ? undefined : (() => { try { return readlinkSync(join(dir, '..data')); } catch { return undefined; } })();
+    if (fresh) rmSync(dir, { recursive: true, force: true });
+    const stamp = `..${new Date().toISOString().replace(/[-:.]/g, '_')}_${++projectedCounter}`;
+    mkdirSync(join(dir, stamp), { recursive: true });
+    const top = new Set<string>();
+    for (const it of items) {
+      const value = keyOf(obj, it.key);
+      if (value === undefined) {
+        if (src.optional || !fresh) continue;
+        throw new Error(`${kind.toLowerCase()} "${ref}" has no key "${it.key}" (volume ${v.name})`);
+      }
+      const file = join(dir, stamp, it.path);
+      mkdirSync(dirname(file), { recursive: true });
+      const mode = (it.mode ?? defaultMode) | (fsGroup !== undefined ? 0o040 : 0);
+      writeFileSync(file, value);
+      chmodSync(file, mode);
+      if (fsGroup !== undefined) chownSync(file, 0, fsGroup);
+      top.add(it.path.split('/')[0]);
+    }
+    for (const d of [dir, join(dir, stamp)]) {
+      chmodSync(d, 0o755);
+      if (fsGroup !== undefined) chownSync(d, 0, fsGroup);
+    }
+    if (fresh) {
+      symlinkSync(stamp, join(dir, '..data'));
+    } else {
+      symlinkSync(stamp, join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    }
+    for (const t of top) if (!existsSync(join(dir, t)) || fresh) { rmSync(join(dir, t), { force: true }); symlinkSync(join('..data', t), join(dir, t)); }
+    if (!fresh) {
+      for (const entry of readdirSync(dir)) if (!entry.startsWith('..') && !top.has(entry)) rmSync(join(dir, entry), { force: true });
+      if (previous && previous !== stamp) rmSync(join(dir, previous), { recursive: true, force: true });
+    }
+  }
+
+  /** The kubelet's sync of this running pod's ConfigMap and Secret volumes that use `kind`/`name`. */
+  refreshProjected(kind: 'ConfigMap' | 'Secret', name: string): void {
+    for (const v of this.spec.volumes ?? []) {
+      const ref = kind === 'ConfigMap' ? v.configMap?.name : v.secret?.secretName;
+      const dir = this.volumeDirs.get(v.name);
+      if (ref === name && dir) this.writeProjected(v, dir, false);
+    }
+  }
+
   private prepareVolumes(): void {
     const fsGroup = this.spec.securityContext?.fsGroup;
     for (const v of this.spec.volumes ?? []) {
       const dir = join(this.dir, 'volumes', v.name);
       if (v.configMap || v.secret) {
-        const kind = v.configMap ? 'ConfigMap' : 'Secret';
-        const ref = v.configMap?.name ?? v.secret!.secretName;
-        const src = v.configMap ?? v.secret!;
-        const obj = this.host.object(kind, this.namespace, ref);
-        if (!obj && !src.optional) throw new Error(`${kind.toLowerCase()} "${ref}" not found (volume ${v.name})`);
-        const keys = Object.keys({ ...(obj?.data ?? {}), ...(obj?.stringData ?? {}), ...(obj?.binaryData ?? {}) });
-        const items: Array<{ key: string; path: string; mode?: number }> = src.items ?? keys.map((k) => ({ key: k, path: k }));
-        const defaultMode = src.defaultMode ?? 0o644;
-        // The kubelet's atomic-writer layout: files in a timestamped dir, ..data -> it, and one
-        // symlink per top-level entry.
-        rmSync(dir, { recursive: true, force: true });
-        const stamp = `..${new Date().toISOString().replace(/[-:.]/g, '_')}`;
-        mkdirSync(join(dir, stamp), { recursive: true });
-        const top = new Set<string>();
-        for (const it of items) {
-          const value = keyOf(obj, it.key);
-          if (value === undefined) {
-            if (src.optional) continue;
-            throw new Error(`${kind.toLowerCase()} "${ref}" has no key "${it.key}" (volume ${v.name})`);
-          }
-          const file = join(dir, stamp, it.path);
-          mkdirSync(dirname(file), { recursive: true });
-          const mode = (it.mode ?? defaultMode) | (fsGroup !== undefined ? 0o040 : 0);
-          writeFileSync(file, value);
-          chmodSync(file, mode);
-          if (fsGroup !== undefined) chownSync(file, 0, fsGroup);
-          top.add(it.path.split('/')[0]);
-        }
-        symlinkSync(stamp, join(dir, '..data'));
-        for (const t of top) symlinkSync(join('..data', t), join(dir, t));
-        for (const d of [dir, join(dir, stamp)]) {
-          chmodSync(d, 0o755);
-          if (fsGroup !== undefined) chownSync(d, 0, fsGroup);
-        }
+        this.writeProjected(v, dir, true);
         this.volumeDirs.set(v.name, dir);
       } else if (v.emptyDir) {
         mkdirSync(dir, { recursive: true });
