@@ -21,7 +21,7 @@ files_sum() {
   {
     [ -z "${TLS_DIR:-}" ] || cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt"
     [ -z "${PASSWORD_FILE:-}" ] || cat "$PASSWORD_FILE"
-  } 2>/dev/null | cksum
+  } 2>/dev/null | sha1sum
 }
 
 # Writes the password into RUN_DIR/auth.cfg as a double-quoted HAProxy string (\, " and $ escaped).

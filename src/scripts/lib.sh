@@ -311,7 +311,7 @@ SENTINEL_TLS_CHANGED="${SENTINEL_CONF%/*}/tls-changed"
 # Twin: files_sum in endpoint-start.sh (the HAProxy pod has no lib.sh); both must sum the same three files.
 tls_files_sum() {
   [ -n "$TLS_DIR" ] || return 0
-  cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | cksum | tr ' ' '-'
+  cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | sha1sum | cut -d ' ' -f 1
 }
 
 # Records, in file $1, which certificate files the process about to start loads.
@@ -402,7 +402,7 @@ acl_files_sum() {
     for f in "$file" "$file-next" "$file-previous"; do
       [ -r "$f" ] && { echo "$f"; cat "$f"; echo; }
     done
-  done | cksum | tr ' ' '-'
+  done | sha1sum | cut -d ' ' -f 1
 }
 
 # Server on port $1 (users file $2, state directory $3): when the password files changed since it
@@ -451,7 +451,7 @@ acl_send_when_accepted() {
   sw_user=$1 sw_hosts=$2 sw_port=$3 sw_local=$4 sw_state=$5
   shift 5
   sw_file="$ACL_DIR/$sw_user"
-  sw_want=$(cksum < "$sw_file" 2>/dev/null | tr ' ' '-')
+  sw_want=$(sha1sum < "$sw_file" 2>/dev/null | cut -d ' ' -f 1)
   [ -n "$sw_want" ] && [ "$sw_want" != "$(cat "$sw_state" 2>/dev/null)" ] || return 0
   sw_missing=$(acl_accepted_everywhere "$sw_user" "$sw_hosts" "$sw_port" "$sw_file")
   if [ -n "$sw_missing" ]; then
@@ -476,5 +476,5 @@ acl_send_when_accepted() {
 # Records (in <state file> $2) that this process starts sending the main password of <user> $1.
 acl_record_sent() {
   [ -n "$ACL_DIR" ] || return 0
-  cksum < "$ACL_DIR/$1" | tr ' ' '-' > "$2"
+  sha1sum < "$ACL_DIR/$1" | cut -d ' ' -f 1 > "$2"
 }
