@@ -164,6 +164,8 @@ export function exporterCredential(s: Settings, image: string, port: number): { 
       image,
       imagePullPolicy: s.imagePullPolicy,
       command: ['sh', `${PATHS.scriptsDir}/${SCRIPT.exporterCredential}`, String(port)],
+      // Its only writable directory (the image's WORKDIR, /data, is not mounted here).
+      workingDir: PATHS.exporterAuthDir,
       resources: {
         requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
         limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },

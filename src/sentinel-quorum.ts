@@ -10,7 +10,7 @@ import {
 import { deploymentOf } from './part';
 import type { RedisSentinel } from './redis-sentinel';
 import { exporters } from './monitoring';
-import { PATHS, SCRIPT, TIDY } from './settings';
+import { DeploymentSettings, PATHS, SCRIPT, TIDY } from './settings';
 
 /** Props of {@link SentinelQuorum}. */
 export interface SentinelQuorumProps {
@@ -90,31 +90,7 @@ export class SentinelQuorum extends Construct {
       ],
     };
 
-    // Forgets scaled-down replicas and Sentinels (sentinel-tidy.sh says when that is safe). A
-    // sidecar rather than a background job of the Sentinel's entrypoint: its own log
-    // (`kubectl logs <pod> -c tidy`), restarted alone if it ever exits, and no change to how the
-    // Sentinel itself starts and stops.
-    const tidy: k8s.Container = {
-      name: 'tidy',
-      image: s.sentinelImage,
-      imagePullPolicy: s.imagePullPolicy,
-      command: ['sh', script(SCRIPT.sentinelTidy)],
-      env: [
-        ...identityEnv(serviceDomain(n.sentinelHeadless, s.namespace, s.clusterDomain)),
-        { name: 'TIDY_INTERVAL', value: String(TIDY.intervalSeconds) },
-        { name: 'TIDY_GRACE', value: String(TIDY.graceSeconds) },
-      ],
-      resources: {
-        requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
-        limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
-      },
-      securityContext: containerSecurityContext(s),
-      volumeMounts: [
-        { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
-        ...authMount(s),
-        ...tlsMount(s),
-      ],
-    };
+    const tidy = tidyContainer(s);
 
     this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: n.sentinel, namespace: s.namespace, labels },
@@ -158,4 +134,36 @@ export class SentinelQuorum extends Construct {
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
     });
   }
+}
+
+/**
+ * The Sentinel pods' `tidy` sidecar: forgets scaled-down replicas and Sentinels (sentinel-tidy.sh says
+ * when that is safe). A sidecar rather than a background job of the Sentinel's entrypoint: its own log
+ * (`kubectl logs <pod> -c tidy`), restarted alone if it ever exits, and no change to how the Sentinel
+ * itself starts and stops.
+ */
+function tidyContainer(s: DeploymentSettings): k8s.Container {
+  const n = s.names;
+  const script = (f: string) => `${PATHS.scriptsDir}/${f}`;
+  return {
+    name: 'tidy',
+    image: s.sentinelImage,
+    imagePullPolicy: s.imagePullPolicy,
+    command: ['sh', script(SCRIPT.sentinelTidy)],
+    env: [
+      ...identityEnv(serviceDomain(n.sentinelHeadless, s.namespace, s.clusterDomain)),
+      { name: 'TIDY_INTERVAL', value: String(TIDY.intervalSeconds) },
+      { name: 'TIDY_GRACE', value: String(TIDY.graceSeconds) },
+    ],
+    resources: {
+      requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
+      limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
+    },
+    securityContext: containerSecurityContext(s),
+    volumeMounts: [
+      { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
+      ...authMount(s),
+      ...tlsMount(s),
+    ],
+  };
 }

@@ -452,7 +452,8 @@ describe('no password in any object', () => {
         if (/^(password|passwd|pass|requirepass|masterauth|auth-?pass|token|stringData)$/i.test(key)) bad.push(`${o.kind}/${o.metadata.name}${p}`);
         // Env vars with a literal value must not look like secrets.
         if (key === 'env' && Array.isArray(v)) {
-          for (const e of v) if (/PASS|SECRET|TOKEN|AUTH/i.test(e.name) && 'value' in e) bad.push(`${o.kind}/${o.metadata.name}${p} env ${e.name}`);
+          // A path (PASSWORD_FILE: where the mounted Secret's file is) is no password.
+          for (const e of v) if (/PASS|SECRET|TOKEN|AUTH/i.test(e.name) && !/_FILE$/.test(e.name) && 'value' in e) bad.push(`${o.kind}/${o.metadata.name}${p} env ${e.name}`);
         }
       });
     }
@@ -471,7 +472,8 @@ describe('no password in any object', () => {
         for (const line of s.split('\n')) {
           if (!/requirepass|masterauth|auth-pass/.test(line)) continue;
           expect({ where: `${o.kind}/${o.metadata.name}${p}`, isScript }).toEqual({ where: `${o.kind}/${o.metadata.name}${p}`, isScript: true });
-          expect(line).toMatch(/^\s*echo "(requirepass|masterauth|sentinel auth-pass \$MASTER_NAME) \$pw"$/);
+          // A comment; a config line written from a variable; or (ACL rotation) redis-cli -x, the password from stdin.
+          expect(line).toMatch(/^\s*(#.*|echo "(requirepass|masterauth|sentinel auth-pass \$MASTER_NAME) \$(pw|mpw|spw)"|(.*\|\| )?acl_send_when_accepted .* (CONFIG SET masterauth|SENTINEL SET "\$MASTER_NAME" auth-pass))$/);
         }
       }
     }
@@ -576,7 +578,10 @@ describe('the parts of a deployment with every prop, each emitting its own objec
     expect(c.ports).toEqual([{ name: 'redis', containerPort: 6380, protocol: 'TCP' }]);
     expect(c.resources).toEqual({ requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } });
     expect(envValue(sts, 'SELF_FQDN')).toBe(`$(POD_NAME).${headless}.data.svc.k8s.example.com`);
-    expect(volume(sts, 'auth').secret).toMatchObject({ secretName: 'cache-password', items: [{ key: 'redis-password', path: 'password' }] });
+    // With acl (the customised fixture), the rotation keys too, in an optional volume.
+    expect(volume(sts, 'auth').secret).toMatchObject({ secretName: 'cache-password', optional: true, items: [
+      { key: 'redis-password', path: 'password' }, { key: 'redis-password-next', path: 'password-next' }, { key: 'redis-password-previous', path: 'password-previous' },
+    ] });
     expect(spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
     // redisPod over the deployment level: maps merged (the component wins), lists appended, single values replaced.
     expect(spec.nodeSelector).toEqual({ 'node-pool': 'redis-data' });
@@ -601,7 +606,8 @@ describe('the parts of a deployment with every prop, each emitting its own objec
       maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: sts.spec.selector.matchLabels },
     }]);
     expect(spec.containers.map((x: any) => x.name)).toEqual(['redis', 'metrics', 'log-shipper']);
-    expect(spec.initContainers.map((x: any) => x.name)).toEqual(sts.metadata.name === 'cache-master' ? ['restore', 'prepare'] : ['prepare']);
+    // exporter-credential: acl's (the pod's own exporter password), first.
+    expect(spec.initContainers.map((x: any) => x.name)).toEqual(sts.metadata.name === 'cache-master' ? ['exporter-credential', 'restore', 'prepare'] : ['exporter-credential', 'prepare']);
     expect(spec.volumes.map((v: any) => v.name)).toEqual(expect.arrayContaining(['shared', 'corp-ca']));
     expect(c.volumeMounts).toContainEqual({ name: 'corp-ca', mountPath: '/etc/ssl/corp', readOnly: true });
     expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Delete' });
@@ -656,7 +662,10 @@ describe('the parts of a deployment with every prop, each emitting its own objec
     expect(c.ports).toEqual([{ name: 'sentinel', containerPort: 26380, protocol: 'TCP' }]);
     expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '200m', memory: '256Mi' } });
     expect(envValue(sts, 'SELF_FQDN')).toBe('$(POD_NAME).cache-sentinel-headless.data.svc.k8s.example.com');
-    expect(volume(sts, 'auth').secret).toMatchObject({ secretName: 'cache-password', items: [{ key: 'redis-password', path: 'password' }] });
+    // With acl (the customised fixture), the rotation keys too, in an optional volume.
+    expect(volume(sts, 'auth').secret).toMatchObject({ secretName: 'cache-password', optional: true, items: [
+      { key: 'redis-password', path: 'password' }, { key: 'redis-password-next', path: 'password-next' }, { key: 'redis-password-previous', path: 'password-previous' },
+    ] });
     expect(spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
     expect(spec.nodeSelector).toEqual({ 'node-pool': 'redis' });
     expect(spec.priorityClassName).toBe('high-priority');

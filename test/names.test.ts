@@ -15,6 +15,7 @@ describe('resourceNames', () => {
       master: 'redis-master',
       certificate: 'redis',
       defaultTlsSecret: 'redis-tls',
+      defaultAclSecret: 'redis-acl',
       replica: 'redis-replica',
       sentinel: 'redis-sentinel',
       masterHeadless: 'redis-master-headless',

@@ -161,7 +161,7 @@ describe('extra containers, init containers, volumes and mounts', () => {
 
   test('fails when an extra container uses a library container name, or an unpinned image', () => {
     expect(problemsOf({ redisPod: { extraContainers: [restrictedContainer('metrics')] } }))
-      .toEqual([expect.stringMatching(/^redisPod\.extraContainers\[0\] \('metrics'\) has the name of a container of the library \(redis, sentinel, tidy, metrics, restore, backup\): rename it$/)]);
+      .toEqual([expect.stringMatching(/^redisPod\.extraContainers\[0\] \('metrics'\) has the name of a container of the library \(redis, sentinel, tidy, metrics, restore, backup, exporter-credential\): rename it$/)]);
     expect(problemsOf({ extraInitContainers: [{ ...restrictedContainer('init'), image: 'busybox:latest' }] }))
       .toEqual([expect.stringMatching(/^extraInitContainers\[0\] \('init'\) image \('busybox:latest'\) must be pinned/)]);
   });

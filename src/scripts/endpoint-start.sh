@@ -12,7 +12,7 @@
 set -eu
 cfg=$1
 [ -n "${TLS_DIR:-}" ] || [ -n "${PASSWORD_FILE:-}" ] || { echo "endpoint-start.sh: set TLS_DIR, PASSWORD_FILE or both" >&2; exit 2; }
-[ -z "${PASSWORD_FILE:-}" ] || : "${RUN_DIR:?RUN_DIR must name a writable directory for the password's config file}"
+[ -z "${PASSWORD_FILE:-}" ] || : "${RUN_DIR:?RUN_DIR must name a writable directory for the config file holding the password}"
 every=${TLS_CHECK_SECONDS:-10}
 
 # The certificate part twins tls_files_sum in lib.sh, which the HAProxy pod does not get; both must

@@ -246,6 +246,13 @@ export const FULL: RedisSentinelChartProps = {
     }),
     mutual: true,
   },
+  acl: {
+    secretName: 'cache-users',
+    users: [
+      { name: 'orders', secretName: 'orders-redis', secretKey: 'pw', rules: '~orders:* &orders:* +@all -@dangerous +info +role' },
+      { name: 'reports', secretName: 'reports-redis', rules: '%R~* +@read +info +role', sentinel: false },
+    ],
+  },
   masterEndpoint: {
     replicas: 3,
     image: 'registry.example.com/haproxy:2.6.18-alpine',
