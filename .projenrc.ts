@@ -135,7 +135,7 @@ project.gitignore.exclude('/.jsii');
 project.package.addField('files', [
   'lib/src/**/*.js', 'lib/src/**/*.d.ts', 'lib/imports/**/*.js', 'lib/imports/**/*.d.ts',
   // The example app synthesizes on load (main) and is not library code (example).
-  '!lib/src/main.*', '!lib/src/main-one-node.*', '!lib/src/main-secure.*', '!lib/src/example.*',
+  '!lib/src/main.*', '!lib/src/main-one-node.*', '!lib/src/example.*',
   // The jsii assembly: Construct Hub and the jsii runtimes of other languages read it.
   '.jsii',
   // npm ships README and LICENSE by itself, not the changelog.
@@ -178,13 +178,12 @@ project.addTask('test:fast', {
 // The example app: compile, then run the compiled JS (fast; no ts-node). The one-node and secure examples
 // go to examples/, outside dist/ so that `kubectl apply -f dist/` never applies them.
 const synth = project.addTask('synth', {
-  description: 'Synthesize the example app (src/main.ts) into dist/, the one-node example (src/main-one-node.ts) into examples/one-node/ and the secure one (src/main-secure.ts) into examples/secure/',
+  description: 'Synthesize the example app (src/main.ts: the example, its monitoring and the secure example) into dist/ and the one-node example (src/main-one-node.ts) into examples/one-node/',
 });
 synth.spawn(project.preCompileTask);
 synth.spawn(project.compileTask);
 synth.exec('cdk8s synth --check-upgrade=false');
 synth.exec('node lib/src/main-one-node.js');
-synth.exec('node lib/src/main-secure.js');
 
 project.addTask('check-dist', {
   description: 'Fail when dist/ or examples/ differs from a fresh synth',
@@ -197,7 +196,7 @@ const topology = project.addTask('topology', {
   description: 'Synthesize, then draw docs/topology.svg from dist/ (needs graphviz: scripts/install-test-deps.sh)',
 });
 topology.spawn(synth);
-topology.exec('node scripts/topology.js --in dist --out docs/topology.svg');
+topology.exec('node scripts/topology.js --in dist --namespace redis --out docs/topology.svg');
 
 project.addTask('import', {
   description: 'Regenerate imports/ from the prometheus-operator CRDs in ../shared/crds',

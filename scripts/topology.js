@@ -16,7 +16,9 @@
  *
  * and writes it as Graphviz DOT, rendered to SVG by Debian's `dot` (graphviz):
  *
- *   node scripts/topology.js [--in dist] [--out docs/topology.svg] [--dot]
+ *   node scripts/topology.js [--in dist] [--namespace redis] [--out docs/topology.svg] [--dot]
+ *
+ * --namespace: only that release's objects (dist/ also holds the secure example, in redis-secure).
  *
  * `npx projen topology` runs it; test/topology.test.ts fails when docs/topology.svg is not what it
  * writes now. Deterministic: everything is sorted, and the SVG carries no date (graphviz's layout is
@@ -32,13 +34,17 @@ const FONT = 'DejaVu Sans';
 
 // --- reading -----------------------------------------------------------------------------------
 
-/** Every object of every `*.k8s.yaml` in `dir`, with the file it came from. */
-function loadDir(dir) {
+/**
+ * Every object of every `*.k8s.yaml` in `dir`, with the file it came from; with `namespace`, only the
+ * objects in it (and the Namespace object of that name).
+ */
+function loadDir(dir, namespace) {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.k8s.yaml')).sort();
   if (files.length === 0) throw new Error(`topology: no *.k8s.yaml in ${dir}`);
   return files.flatMap((file) => YAML.parseAllDocuments(fs.readFileSync(path.join(dir, file), 'utf8'))
     .map((d) => d.toJSON())
     .filter((o) => o && o.kind)
+    .filter((o) => !namespace || (o.metadata.namespace ?? (o.kind === 'Namespace' ? o.metadata.name : undefined)) === namespace)
     .map((object) => ({ file, object })));
 }
 
@@ -488,8 +494,8 @@ function byEnds(a, b) {
 }
 
 /** DOT of the objects in `dir`. */
-function topologyDot(dir) {
-  return toDot(model(loadDir(dir)));
+function topologyDot(dir, namespace) {
+  return toDot(model(loadDir(dir, namespace)));
 }
 
 /** SVG of DOT text, by graphviz's `dot` (the comment graphviz writes first names its version only). */
@@ -503,7 +509,7 @@ function main(argv) {
     return i >= 0 ? argv[i + 1] : dflt;
   };
   const root = path.join(__dirname, '..');
-  const dot = topologyDot(path.resolve(root, arg('--in', 'dist')));
+  const dot = topologyDot(path.resolve(root, arg('--in', 'dist')), arg('--namespace', undefined));
   if (argv.includes('--dot')) {
     process.stdout.write(dot);
     return;

@@ -84,21 +84,17 @@ export const ONE_NODE_OVERRIDES: RedisSentinelChartProps = {
 /** Where src/main-one-node.ts writes the one-node example (not under dist/: `kubectl apply -f dist/` must not apply it). */
 export const ONE_NODE_OUTDIR = 'examples/one-node';
 
-/** Chart id of the secure example (examples/secure/redis-secure.k8s.yaml). */
+/** Chart id of the secure example (dist/redis-secure.k8s.yaml). */
 export const SECURE_CHART_ID = 'redis-secure';
 
 /**
- * Where src/main-secure.ts writes the secure example: not under dist/, so that `kubectl apply -f dist/`
- * applies one release on any cluster (this one needs cert-manager).
- */
-export const SECURE_OUTDIR = 'examples/secure';
-
-/**
- * The secure example: the example's deployment with TLS on every connection, in its own namespace
- * `redis-secure`. The certificate comes from cert-manager (the file holds a cert-manager Certificate, so
- * applying it needs cert-manager), signed by a ClusterIssuer `redis-ca` that you provide (a CA issuer: it
- * must fill `ca.crt`). Clients verify the servers; the servers do not require client certificates
- * (`mutual: false`): your applications need the CA, not a certificate of their own.
+ * The secure example: the example's deployment with TLS on every connection and least-privilege ACL
+ * users, in its own namespace `redis-secure`. The certificate comes from cert-manager (the file holds a
+ * cert-manager Certificate, so applying it needs cert-manager), signed by a ClusterIssuer `redis-ca` that
+ * you provide (a CA issuer: it must fill `ca.crt`). Clients verify the servers; the servers do not require
+ * client certificates (`mutual: false`): your applications need the CA, not a certificate of their own.
+ * Applications log in as `app` (password in the Secret `redis-app`): every key and channel, no dangerous
+ * command; the deployment's own users' passwords are in the Secret `redis-acl` (the release is named `redis`).
  */
 export const SECURE_PROPS: RedisSentinelChartProps = {
   ...EXAMPLE_PROPS,
@@ -106,6 +102,7 @@ export const SECURE_PROPS: RedisSentinelChartProps = {
   tls: {
     certificate: CertificateSource.fromCertManager({ issuerName: 'redis-ca', issuerKind: 'ClusterIssuer' }),
   },
+  acl: { users: [{ name: 'app', secretName: 'redis-app' }] },
 };
 
 /** Builds the secure example (one Chart, {@link SECURE_PROPS}) into `app`. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { ApiObject } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { EXAMPLE_CHART_ID, EXAMPLE_MONITORING_CHART_ID, ONE_NODE_OUTDIR, SECURE_CHART_ID, SECURE_OUTDIR, buildExampleApp } from '../src/example';
+import { EXAMPLE_CHART_ID, EXAMPLE_MONITORING_CHART_ID, ONE_NODE_OUTDIR, SECURE_CHART_ID, buildExampleApp } from '../src/example';
 import { RedisMonitoring } from '../src/monitoring';
 import { apiGroup, needsCrd } from './support/api-groups';
 import { KubeObject, testApp } from './support/synth';
@@ -19,6 +19,7 @@ import { KubeObject, testApp } from './support/synth';
 const ROOT = join(__dirname, '..');
 const CORE_FILE = `${EXAMPLE_CHART_ID}.k8s.yaml`;
 const MONITORING_FILE = `${EXAMPLE_MONITORING_CHART_ID}.k8s.yaml`;
+const SECURE_FILE = `${SECURE_CHART_ID}.k8s.yaml`;
 
 /**
  * Runs an example entry point (`src/main`) with CDK8S_OUTDIR set to a temporary directory and
@@ -53,15 +54,22 @@ function load(file: string): KubeObject[] {
 const id = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 test('dist/ equals a fresh synth of the example app', () => {
-  expect(expectFreshSynth('../src/main', 'dist', 'npx projen synth')).toEqual([MONITORING_FILE, CORE_FILE]);
+  expect(expectFreshSynth('../src/main', 'dist', 'npx projen synth')).toEqual([SECURE_FILE, MONITORING_FILE, CORE_FILE]);
 });
 
 test('examples/one-node/ equals a fresh synth of the one-node example', () => {
   expect(expectFreshSynth('../src/main-one-node', ONE_NODE_OUTDIR, 'npx projen synth')).toEqual([MONITORING_FILE, CORE_FILE]);
 });
 
-test('examples/secure/ equals a fresh synth of the secure example', () => {
-  expect(expectFreshSynth('../src/main-secure', SECURE_OUTDIR, 'npx projen synth')).toEqual([`${SECURE_CHART_ID}.k8s.yaml`]);
+test('the secure example in dist/ has TLS and ACL users on, and no kind from a CRD but cert-manager\'s Certificate', () => {
+  const objects = load(SECURE_FILE);
+  expect(objects.filter((o) => needsCrd(o)).map(id)).toEqual(['Certificate/redis-secure/redis']);
+  expect(apiGroup(objects.find((o) => o.kind === 'Certificate')!.apiVersion)).toBe('cert-manager.io');
+  const redisConf = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.namespace === 'redis-secure' && o.metadata.name === 'redis-config')!.data;
+  expect(redisConf['redis.conf']).toMatch(/^tls-port 6379$/m);
+  expect(redisConf['acl-users']).toMatch(/^app \/etc\/redis-acl\/users\/app\/password /m);
+  // The other two files do not know this release.
+  expect([...load(CORE_FILE), ...load(MONITORING_FILE)].filter((o) => o.metadata.namespace === 'redis-secure').map(id)).toEqual([]);
 });
 
 describe('the core file applies without CRDs; the monitoring file holds what needs them', () => {

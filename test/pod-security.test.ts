@@ -23,7 +23,7 @@ const CASES: Array<[string, () => KubeObject[], ProjectRuleOptions]> = [
     { runAsUser: CUSTOM_PROPS.runAsUser, runAsGroup: CUSTOM_PROPS.runAsGroup, exporterUid: EXPORTER_UID }],
   ['customised chart with custom auth Secret and NetworkPolicies', () => synthChart(CUSTOM_NETWORK_PROPS),
     { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
-  ['the secure example (TLS, with monitoring)', () => synthChart({ ...SECURE_PROPS, monitoring: {} }), { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
+  ['the secure example (TLS, ACL users, with monitoring)', () => synthChart({ ...SECURE_PROPS, monitoring: {} }), { runAsUser: 999, runAsGroup: 1000, exporterUid: EXPORTER_UID }],
 ];
 
 describe.each(CASES)('%s', (_label, synth, expected) => {

@@ -18,8 +18,8 @@ const ROOT = path.resolve(__dirname, '..');
 const VALIDATOR = path.join(__dirname, 'support', 'validate-objects.mjs');
 /** The example app's files: the deployment and its monitoring (the ServiceMonitor and PrometheusRule). */
 const EXAMPLE_OUTPUT = readdirSync(path.join(ROOT, 'dist')).filter((f) => f.endsWith('.k8s.yaml')).sort().map((f) => path.join(ROOT, 'dist', f));
-/** The secure example (TLS, a cert-manager Certificate): examples/secure/. */
-const SECURE_OUTPUT = path.join(ROOT, 'examples', 'secure', 'redis-secure.k8s.yaml');
+/** The secure example (TLS with a cert-manager Certificate, ACL users): dist/redis-secure.k8s.yaml. */
+const SECURE_OUTPUT = path.join(ROOT, 'dist', 'redis-secure.k8s.yaml');
 
 // ------------------------------------------------------------------------------------------------
 // Schema validation (child process)
@@ -272,7 +272,7 @@ const CASES: Array<[string, () => KubeObject[]]> = [
   ['customised chart (no auth, no NetworkPolicies, custom ports, 5 sentinels, 0 replicas, ...)', () => synthChart(CUSTOM_PROPS)],
   ['customised chart with custom auth Secret and client-namespace NetworkPolicies', () => synthChart(CUSTOM_NETWORK_PROPS)],
   [`example app output (${EXAMPLE_OUTPUT.map((f) => path.relative(ROOT, f)).join(', ')})`, () => EXAMPLE_OUTPUT.flatMap(loadYamlObjects)],
-  ['the secure example (examples/secure: TLS, a cert-manager Certificate)', () => loadYamlObjects(SECURE_OUTPUT)],
+  ['the secure example (dist/redis-secure.k8s.yaml: TLS, a cert-manager Certificate, ACL users)', () => loadYamlObjects(SECURE_OUTPUT)],
 ];
 
 describe.each(CASES)('%s', (_label, load) => {
@@ -283,7 +283,11 @@ describe.each(CASES)('%s', (_label, load) => {
 
   test('has the objects of a deployment', () => {
     expect(objects.length).toBeGreaterThan(0);
-    expect(ofKind(objects, 'StatefulSet').length).toBe(3);
+    // Three per release (dist/ holds two: the example, namespace redis, and the secure example, redis-secure).
+    const statefulSets = ofKind(objects, 'StatefulSet');
+    const namespaces = [...new Set(statefulSets.map((o) => o.metadata.namespace))];
+    expect(namespaces.length).toBeGreaterThan(0);
+    for (const ns of namespaces) expect({ ns, statefulSets: statefulSets.filter((o) => o.metadata.namespace === ns).length }).toEqual({ ns, statefulSets: 3 });
     expect(ofKind(objects, 'Service').length).toBeGreaterThanOrEqual(4);
     expect(ofKind(objects, 'PodDisruptionBudget').length).toBeGreaterThanOrEqual(2);
   });

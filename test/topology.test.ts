@@ -23,14 +23,15 @@ function flows(entries: Array<{ file: string; object: KubeObject }>): string[] {
   return m.flows.map((f: { src: string; dst: string; ports: string[] }) => `${name(f.src)} -> ${name(f.dst)}: ${f.ports.join(' ')}`).sort();
 }
 
-const entries = () => topology.loadDir(DIST) as Array<{ file: string; object: KubeObject }>;
+/** The example's release (dist/ also holds the secure example, in namespace redis-secure). */
+const entries = () => topology.loadDir(DIST, 'redis') as Array<{ file: string; object: KubeObject }>;
 
 test('docs/topology.svg is what scripts/topology.js draws from dist/ now', () => {
   const dot = spawnSync('dot', ['-V'], { encoding: 'utf8' });
   if (dot.error) throw new Error('graphviz (dot) is not installed: run scripts/install-test-deps.sh as root');
   const out = mkdtempSync(join(tmpdir(), 'topology-'));
   try {
-    const run = spawnSync(process.execPath, [join(ROOT, 'scripts', 'topology.js'), '--in', DIST, '--out', join(out, 'topology.svg')], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [join(ROOT, 'scripts', 'topology.js'), '--in', DIST, '--namespace', 'redis', '--out', join(out, 'topology.svg')], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     const fresh = readFileSync(join(out, 'topology.svg'), 'utf8');
     const hint = 'docs/topology.svg is stale: run `npx projen topology` and commit it';
