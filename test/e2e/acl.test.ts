@@ -1,0 +1,342 @@
+/**
+ * ACL users end to end (prefix rse2e-a-): the synthesized chart with `acl` (an application user `app`),
+ * monitoring, backups and the master endpoint, in the pod harness. Every component logs in as its own
+ * user with exactly the rights src/acl.ts gives it; the writers (ioredis, redis-py) log in as `app`, to
+ * the Sentinels and to Redis. Then every password is rotated in the three Secret steps the README gives,
+ * with the writers running. The kubelet's update of a changed Secret reaches each pod at its own moment
+ * (harness/cluster.ts syncProjected), as on a cluster.
+ * Each scenario checks the servers' ACL LOGs: a refusal of anything the deployment sends fails it.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { Duration } from 'cdk8s';
+import { RedisSentinelChartProps } from '../../src';
+import { SECRET_USERS } from '../../src/acl';
+import { settingsOf, synthChart } from '../support/synth';
+import { Deployment, WriterResult } from './deployment';
+import { Cluster, clientPod } from './harness/cluster';
+import { requireHarness } from './harness/preflight';
+import { KubeObject } from './harness/types';
+import { sleep, waitFor, withTimeout } from './harness/sys';
+
+jest.setTimeout(240_000);
+
+const PASSWORD = 'e2e acl "admin" \\ pass';
+const APP = { name: 'app', secretName: 'app-redis', rules: '~e2e:* resetchannels +@all -@dangerous +info +role' };
+const PROPS: RedisSentinelChartProps = {
+  createNamespace: true,
+  downAfter: Duration.seconds(2), failoverTimeout: Duration.seconds(10),
+  acl: { users: [APP] },
+  monitoring: {},
+  backup: { retention: 2 },
+  masterEndpoint: {},
+};
+const s = settingsOf(PROPS, 'redis');
+const NS = s.namespace;
+const RESULTS = join(__dirname, 'results');
+const PROM_NS = 'monitoring';
+const PROM_POD = 'prometheus';
+const MASTER_HOST = `${s.names.masterEndpoint}.${NS}.svc.${s.clusterDomain}`;
+
+/** Each user's password now; a rotation appends ' r<n>'. */
+const pw: Record<string, string> = Object.fromEntries([...SECRET_USERS, 'app'].map((u) => [u, `e2e ${u} 'pw' "${u.length}"`]));
+
+const chartObjects = synthChart(PROPS);
+const cluster = new Cluster({ prefix: 'rse2e-a-', logDir: join(RESULTS, 'acl-logs') });
+const d = new Deployment(cluster, s, PASSWORD, { user: { name: 'app', password: pw.app } });
+
+const proxyTemplate = chartObjects.find((o) => o.kind === 'Deployment' && o.metadata.name === s.names.proxy)!.spec.template;
+let proxySerial = 0;
+async function addProxyPod(): Promise<string> {
+  const name = `${s.names.proxy}-${(++proxySerial).toString(36).padStart(5, '0')}`;
+  await cluster.apply([{
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace: NS, labels: proxyTemplate.metadata.labels, annotations: proxyTemplate.metadata.annotations },
+    spec: JSON.parse(JSON.stringify(proxyTemplate.spec)),
+  }]);
+  await waitFor(`HAProxy pod ${name} ready`, () => cluster.pod(NS, name)?.ready, 30_000, { context: () => cluster.events.slice(-20).join('\n') });
+  return name;
+}
+
+/** A Secret with string values (`extra`: rotation keys). */
+function secret(name: string, data: Record<string, string>): KubeObject {
+  return {
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: NS },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  };
+}
+/** The three Secrets the deployment reads: the default user's, its own users', the application user's; `keys` adds rotation keys. */
+function secrets(o: { admin?: Record<string, string>; acl?: Record<string, string>; app?: Record<string, string> } = {}): KubeObject[] {
+  return [
+    secret(s.authSecretName, { [s.authSecretKey]: d.password, ...o.admin }),
+    secret(s.acl!.secretName, { ...Object.fromEntries(SECRET_USERS.map((u) => [u, pw[u]])), ...o.acl }),
+    secret(APP.secretName, { password: pw.app, ...o.app }),
+  ];
+}
+
+interface ScenarioResult { scenario: string; failoverMs?: number; writers: WriterResult[]; notes: Record<string, unknown> }
+const results: ScenarioResult[] = [];
+function record(r: ScenarioResult): void {
+  results.push({ ...r, writers: r.writers.map((x) => ({ ...x, lostSeqs: x.lostSeqs.slice(0, 20) })) });
+  const w = r.writers.map((x) => `${x.writer}: outage ${x.outageMs} ms, acked ${x.acked}, lost ${x.lost}, errors ${JSON.stringify(x.errors)}`).join('; ');
+  // eslint-disable-next-line no-console
+  console.log(`[e2e acl] ${r.scenario}${r.failoverMs !== undefined ? ` | failover ${r.failoverMs} ms` : ''}${w ? ` | ${w}` : ''}${Object.keys(r.notes).length ? ` | ${JSON.stringify(r.notes)}` : ''}`);
+}
+
+const sentinelLogMark = () => new Map(d.sentinelPods().map((p) => [p, d.logSize(p)]));
+const failoversSince = (mark: Map<string, number>) => Math.max(...[...mark].map(([p, from]) => (d.logSince(p, from).match(/\+switch-master /g) ?? []).length));
+
+/** redis-cli from the node client pod, with no password unless `args` give one; stdout and stderr. */
+async function clientCli(host: string, port: number, args: string[], command: string[]): Promise<string> {
+  const r = await cluster.exec(NS, 'client-node', 'main', ['timeout', '5', 'redis-cli', '--no-auth-warning', '-h', host, '-p', String(port), ...args, ...command], { timeoutMs: 8000 });
+  return `${r.stdout}${r.stderr}`.trim();
+}
+/** Whether the pod's Redis or Sentinel accepts `user` with `password` (AUTH from a client pod). */
+async function accepts(pod: string, user: string, password: string): Promise<boolean> {
+  return (await clientCli(d.fqdn(pod), d.isSentinel(pod) ? s.sentinelPort : s.redisPort, [], ['AUTH', user, password])) === 'OK';
+}
+/** The users of each side, as the deployment defines them. */
+const usersOf = (pod: string) => (d.isSentinel(pod) ? ['default', 'sentinel-peer', 'backup', 'endpoint', 'app'] : ['default', 'replication', 'sentinel', 'backup', 'endpoint', 'app']);
+const passwordOf = (u: string) => (u === 'default' ? d.password : pw[u]);
+
+/** The ACL LOG of every Redis and Sentinel pod that has entries: each one something refused. */
+async function denials(): Promise<Array<{ pod: string; log: string }>> {
+  const out = [];
+  for (const pod of [...d.redisPods(), ...d.sentinelPods()]) {
+    const log = await d.cli(pod, ['ACL', 'LOG']);
+    if (log !== '') out.push({ pod, log });
+  }
+  return out;
+}
+async function resetDenials(): Promise<void> {
+  for (const pod of [...d.redisPods(), ...d.sentinelPods()]) await d.cli(pod, ['ACL', 'LOG', 'RESET']);
+}
+
+/** One scrape of every Redis and Sentinel pod's exporter from the Prometheus pod. */
+async function scrapeAll(): Promise<Array<{ pod: string; ok: boolean; body: string }>> {
+  const targets = [...d.redisPods(), ...d.sentinelPods()].map((pod) => {
+    const p = cluster.mustPod(NS, pod);
+    const port = p.spec.containers.find((c) => c.name === 'metrics')!.ports![0].containerPort;
+    return { id: pod, url: `http://${p.ip}:${port}/metrics` };
+  });
+  const r = await cluster.exec(PROM_NS, PROM_POD, 'main', ['node', join(__dirname, 'clients', 'scraper.js')],
+    { input: `${JSON.stringify({ round: 1, timeoutMs: 5000, targets })}\n`, timeoutMs: 15_000 });
+  const answer = JSON.parse(r.stdout.split('\n')[0]) as { results: Array<{ id: string; ok: boolean; body?: string }> };
+  return answer.results.map((x) => ({ pod: x.id, ok: x.ok, body: x.body ?? '' }));
+}
+const metric = (body: string, name: string) => body.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').pop()));
+
+beforeAll(async () => {
+  requireHarness('test/e2e/acl.test.ts', { python: true, extra: ['prometheus-redis-exporter', 'haproxy'] });
+  rmSync(join(RESULTS, 'acl-logs'), { recursive: true, force: true });
+  mkdirSync(join(RESULTS, 'acl-logs'), { recursive: true });
+  await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
+  await cluster.apply([...chartObjects, ...secrets(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PROM_NS } }]);
+  await cluster.apply([clientPod({ name: PROM_POD, namespace: PROM_NS, labels: { 'app.kubernetes.io/name': 'prometheus' }, image: 'rse2e/node-client' })]);
+  await Promise.all([d.clientPod('client-node', 'node'), d.clientPod('client-py', 'python')]);
+}, 20 * 60_000);
+
+afterEach(async () => {
+  d.killWriters();
+  const repaired = await cluster.repair();
+  if (repaired.length) cluster.event(undefined, `after the test: ${repaired.join(', ')}`);
+});
+
+afterAll(async () => {
+  await cluster.shutdown();
+  mkdirSync(RESULTS, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(RESULTS, `acl-results-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(RESULTS, 'acl-events.log'), `${cluster.events.join('\n')}\n`);
+});
+
+describe('ACL users, end to end', () => {
+  test('1 bootstrap: replicas log in as replication, Sentinels as sentinel and sentinel-peer; ioredis and redis-py write as app; nothing refused', async () => {
+    const t0 = Date.now();
+    const h = await d.waitHealthy({ timeoutMs: 120_000 });
+    const bootMs = Date.now() - t0;
+    expect(h.master).toBe(`${s.names.master}-0`);
+    const clients = (await d.cli(h.master, ['CLIENT', 'LIST'])).split('\n');
+    const users = (re: RegExp) => [...new Set(clients.filter((l) => re.test(l)).map((l) => /user=(\S+)/.exec(l)![1]))];
+    expect(users(/ flags=S /)).toEqual(['replication']);
+    expect(users(/ name=sentinel-\w+-(cmd|pubsub) /)).toEqual(['sentinel']);
+    const peers = (await d.cli(d.sentinelPods()[0], ['CLIENT', 'LIST'])).split('\n').filter((l) => / name=sentinel-\w+-cmd /.test(l));
+    expect([...new Set(peers.map((l) => /user=(\S+)/.exec(l)![1]))]).toEqual(['sentinel-peer']);
+    const w = await d.startWriterPair('a1');
+    await sleep(1000);
+    const writers = await d.stopAndAccount(w, h.master);
+    for (const x of writers) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
+    expect(await denials()).toEqual([]);
+    record({ scenario: '1 bootstrap with ACL users', writers, notes: { master: h.master, podsToHealthyMs: bootMs } });
+  });
+
+  test('2 refused: no password, a wrong password, an unknown user; app outside its keys; a deployment user beyond its rights', async () => {
+    const { master } = await d.waitHealthy();
+    const host = d.fqdn(master);
+    const seen: Record<string, string> = {
+      'no password': await clientCli(host, s.redisPort, [], ['PING']),
+      'app, wrong password': await clientCli(host, s.redisPort, [], ['AUTH', 'app', 'wrong']),
+      'unknown user': await clientCli(host, s.redisPort, [], ['AUTH', 'nobody', pw.app]),
+      'app, SET outside ~e2e:*': await clientCli(host, s.redisPort, ['--user', 'app', '--pass', pw.app], ['SET', 'other', 'x']),
+      'app, CONFIG GET masterauth': await clientCli(host, s.redisPort, ['--user', 'app', '--pass', pw.app], ['CONFIG', 'GET', 'masterauth']),
+      'backup, SET': await clientCli(host, s.redisPort, ['--user', 'backup', '--pass', pw.backup], ['SET', 'e2e:x', 'x']),
+      'app on a Sentinel, SENTINEL RESET': await clientCli(d.fqdn(d.sentinelPods()[0]), s.sentinelPort, ['--user', 'app', '--pass', pw.app], ['SENTINEL', 'RESET', '*']),
+    };
+    expect(seen['no password']).toMatch(/^NOAUTH/);
+    expect(seen['app, wrong password']).toMatch(/^WRONGPASS/);
+    expect(seen['unknown user']).toMatch(/^WRONGPASS/);
+    for (const k of ['app, SET outside ~e2e:*', 'app, CONFIG GET masterauth', 'backup, SET', 'app on a Sentinel, SENTINEL RESET']) expect({ k, reply: seen[k] }).toEqual({ k, reply: expect.stringMatching(/NOPERM/) });
+    await resetDenials();
+    record({ scenario: '2 refusals', writers: [], notes: seen });
+  });
+
+  test('3 master SIGKILLed: the Sentinels vote as sentinel-peer and fail over as sentinel; writers as app lose nothing; nothing refused', async () => {
+    const start = await d.waitHealthy();
+    const mark = sentinelLogMark();
+    const w = await d.startWriterPair('a3');
+    await sleep(1000);
+    const f = await d.killMasterUntilFailover(start.master);
+    const h = await d.waitHealthy({ timeoutMs: 60_000 });
+    expect(h.master).toBe(f.master);
+    expect(failoversSince(mark)).toBe(1);
+    const writers = await d.stopAndAccount(w, f.master);
+    for (const x of writers) expect(x.lost).toBe(0);
+    expect(await denials()).toEqual([]);
+    record({ scenario: '3 master SIGKILLed', failoverMs: f.ms, writers, notes: { from: start.master, to: f.master } });
+  });
+
+  test('4 master pod deleted (planned): the preStop hands over; no acknowledged write lost; nothing refused', async () => {
+    const start = await d.waitHealthy();
+    const mark = sentinelLogMark();
+    const w = await d.startWriterPair('a4');
+    await sleep(1000);
+    const f = await d.deleteMasterUntilFailover(start.master);
+    const h = await d.waitHealthy({ timeoutMs: 60_000 });
+    expect(h.master).toBe(f.master);
+    expect(failoversSince(mark)).toBe(1);
+    const writers = await d.stopAndAccount(w, f.master);
+    for (const x of writers) expect(x.lost).toBe(0);
+    expect([...mark].map(([p, from]) => d.logSince(p, from)).join('\n')).not.toMatch(/\+odown/);
+    expect(await denials()).toEqual([]);
+    record({ scenario: '4 master pod deleted (preStop)', failoverMs: f.ms, writers, notes: { from: start.master, to: f.master } });
+  });
+
+  test('5 every exporter logs in with its pod\'s own password; the backup Job as backup; the endpoint\'s checks as endpoint', async () => {
+    const { master } = await d.waitHealthy();
+    let last: Awaited<ReturnType<typeof scrapeAll>> = [];
+    await waitFor('every exporter answering with redis_up 1', async () => {
+      last = await scrapeAll();
+      return last.every((sc) => sc.ok && metric(sc.body, 'redis_up')[0] === 1);
+    }, 30_000, { intervalMs: 1000, context: async () => JSON.stringify(last.map((sc) => ({ pod: sc.pod, ok: sc.ok, up: metric(sc.body, 'redis_up') }))) });
+    for (const sc of last.filter((x) => d.isSentinel(x.pod))) {
+      expect({ pod: sc.pod, slaves: metric(sc.body, 'redis_sentinel_master_ok_slaves'), sentinels: metric(sc.body, 'redis_sentinel_master_ok_sentinels') })
+        .toEqual({ pod: sc.pod, slaves: [2], sentinels: [3] });
+    }
+    const t0 = Date.now();
+    const pod = await cluster.runJobFromCronJob(NS, s.names.backup, 'backup-acl');
+    await withTimeout(pod.finished, 90_000, 'the backup Job did not finish');
+    const jobMs = Date.now() - t0;
+    const logFile = cluster.logFile(NS, pod.name, 'backup');
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    expect({ phase: pod.phase, log }).toEqual({ phase: 'Succeeded', log: expect.stringMatching(/backup ok: .* from the replica /) });
+    await pod.delete(0);
+    // Through the master endpoint (its checks log in as endpoint), as app. The harness has no Deployment
+    // controller: the Deployment's pods are made from its template (as test/e2e/master-endpoint.test.ts).
+    for (let i = 0; i < 2; i++) await addProxyPod();
+    const w = await d.startWriter({ kind: 'python', pod: 'client-py', key: 'e2e:a5:endpoint', host: MASTER_HOST });
+    await sleep(1500);
+    const writers = await d.stopAndAccount([w], master);
+    expect(writers[0].acked).toBeGreaterThan(0);
+    expect(writers[0].lost).toBe(0);
+    expect(await denials()).toEqual([]);
+    record({ scenario: '5 exporters, backup, endpoint', writers, notes: { backupJobMs: jobMs } });
+  });
+
+  test('6 rotation of every password (default, replication, sentinel, sentinel-peer, backup, endpoint, app) in three Secret steps, writers running: no failed write, no failover, nothing lost', async () => {
+    const start = await d.waitHealthy();
+    const mark = sentinelLogMark();
+    const users = ['default', ...SECRET_USERS, 'app'];
+    const old = Object.fromEntries(users.map((u) => [u, passwordOf(u)]));
+    const next = Object.fromEntries(users.map((u) => [u, `${old[u]} r1`]));
+    const pods = [...d.redisPods(), ...d.sentinelPods()];
+    const everywhere = async (what: string, ok: (pod: string, u: string) => Promise<boolean>) => {
+      for (const pod of pods) for (const u of usersOf(pod)) await waitFor(`${pod}: ${what} (${u})`, () => ok(pod, u), 90_000, { intervalMs: 1000 });
+    };
+    // Writers as app (old password), through the Sentinels and through the master endpoint.
+    const before = [
+      ...await d.startWriterPair('a6old'),
+      await d.startWriter({ kind: 'python', pod: 'client-py', key: 'e2e:a6old:endpoint', host: MASTER_HOST }),
+    ];
+    const t0 = Date.now();
+
+    // Step 1: <key>-next = the new password; every server comes to accept both.
+    await cluster.apply(secrets({
+      admin: { [`${s.authSecretKey}-next`]: next.default },
+      acl: Object.fromEntries(SECRET_USERS.map((u) => [`${u}-next`, next[u]])),
+      app: { 'password-next': next.app },
+    }));
+    await everywhere('accepts old and new', async (pod, u) => (await accepts(pod, u, next[u])) && accepts(pod, u, old[u]));
+    const step1 = Date.now() - t0;
+
+    // Step 2: <key> = new, <key>-previous = old. The deployment sends the new ones; the application rolls
+    // (new writers with the new password, then the old ones stop).
+    for (const u of SECRET_USERS) pw[u] = next[u];
+    pw.app = next.app;
+    d.password = next.default;
+    await cluster.apply(secrets({
+      admin: { [`${s.authSecretKey}-previous`]: old.default },
+      acl: Object.fromEntries(SECRET_USERS.map((u) => [`${u}-previous`, old[u]])),
+      app: { 'password-previous': old.app },
+    }));
+    d.o.user!.password = next.app;
+    const after = [
+      ...await d.startWriterPair('a6new'),
+      await d.startWriter({ kind: 'python', pod: 'client-py', key: 'e2e:a6new:endpoint', host: MASTER_HOST }),
+    ];
+    const beforeSummaries = await Promise.all(before.map((w) => w.stop()));
+    // Every sender has switched: Redis masterauth, Sentinel auth-pass / sentinel-pass (their logs), HAProxy reloaded.
+    for (const p of d.redisPods()) {
+      await waitFor(`${p} to send the new replication password`, async () => (await d.cli(p, ['CONFIG', 'GET', 'masterauth'])).split('\n')[1] === next.replication, 90_000,
+        { intervalMs: 1000, context: async () => JSON.stringify({ got: await d.cli(p, ['CONFIG', 'GET', 'masterauth']), want: next.replication, ping: await d.cli(p, ['PING']) }) });
+    }
+    for (const p of d.sentinelPods()) {
+      await waitFor(`${p} to send its new passwords`, () => /new password of sentinel: sending/.test(d.logSince(p, mark.get(p)!))
+        && /new password of sentinel-peer: sending/.test(d.logSince(p, mark.get(p)!)), 90_000, { intervalMs: 1000 });
+    }
+    const proxies = cluster.allPods().filter((p) => p.namespace === NS && p.labels['app.kubernetes.io/component'] === 'proxy' && p.phase === 'Running').map((p) => p.name);
+    expect(proxies.length).toBeGreaterThan(0);
+    for (const proxy of proxies) {
+      await waitFor(`${proxy} to reload HAProxy`, () => /password files changed; reloading HAProxy/.test(readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8')), 90_000, { intervalMs: 1000 });
+    }
+    const step2 = Date.now() - t0;
+
+    // Step 3: -previous removed: the old passwords are refused everywhere.
+    await cluster.apply(secrets());
+    await everywhere('refuses the old password and accepts the new', async (pod, u) => !(await accepts(pod, u, old[u])) && accepts(pod, u, next[u]));
+    const step3 = Date.now() - t0;
+    await sleep(2000);
+
+    // New links log in with the new passwords: a replica's link cut, a backup, the exporters.
+    const replica = d.redisPods().find((p) => p !== start.master)!;
+    await d.cli(replica, ['CLIENT', 'KILL', 'TYPE', 'master']);
+    await d.waitHealthy({ timeoutMs: 30_000 });
+    const job = await cluster.runJobFromCronJob(NS, s.names.backup, 'backup-acl-rotated');
+    await withTimeout(job.finished, 90_000, 'the backup Job did not finish');
+    expect(job.phase).toBe('Succeeded');
+    await job.delete(0);
+    const scrape = await scrapeAll();
+    expect(scrape.map((x) => ({ pod: x.pod, up: metric(x.body, 'redis_up')[0] }))).toEqual(scrape.map((x) => ({ pod: x.pod, up: 1 })));
+
+    const afterSummaries = await Promise.all(after.map((w) => w.stop()));
+    const h = await d.waitHealthy({ timeoutMs: 30_000 });
+    expect(h.master).toBe(start.master);
+    expect(failoversSince(mark)).toBe(0);
+    await d.waitReplicated(h.master);
+    const writers = await Promise.all([...before.map((w, i) => d.account(h.master, w, beforeSummaries[i])), ...after.map((w, i) => d.account(h.master, w, afterSummaries[i]))]);
+    for (const x of writers) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
+    // The refusals of the old passwords above were the test's own; nothing else was refused.
+    const left = (await denials()).filter((x) => !/\nreason\nauth\n/.test(`\n${x.log}`) || /\nreason\n(command|key|channel)\n/.test(`\n${x.log}`));
+    expect(left).toEqual([]);
+    record({ scenario: '6 rotation of every password', writers, notes: { users, step1AcceptedMs: step1, step2SentMs: step2, step3OldRefusedMs: step3 } });
+  });
+});
