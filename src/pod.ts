@@ -151,6 +151,14 @@ export function authVolume(s: Settings): k8s.Volume[] {
   }];
 }
 
+/** Requests and limits of a container that only runs a small script (the tidy sidecar, exporter-credential). */
+export function scriptResources(): k8s.ResourceRequirements {
+  return {
+    requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
+    limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
+  };
+}
+
 /**
  * With ACL users: the init container that makes the pod's own exporter password (exporter-credential.sh)
  * for the exporter scraping `port`, its memory volume, and the volume's mount (the main container reads
@@ -166,10 +174,7 @@ export function exporterCredential(s: Settings, image: string, port: number): { 
       command: ['sh', `${PATHS.scriptsDir}/${SCRIPT.exporterCredential}`, String(port)],
       // Its only writable directory (the image's WORKDIR, /data, is not mounted here).
       workingDir: PATHS.exporterAuthDir,
-      resources: {
-        requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
-        limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
-      },
+      resources: scriptResources(),
       securityContext: containerSecurityContext(s),
       volumeMounts: [
         { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },

@@ -4,7 +4,7 @@ import * as k8s from './k8s';
 import { Construct } from 'constructs';
 import { componentSelector, objectLabels, serviceDomain, statefulSetSelector } from './names';
 import {
-  exporterCredential, affinity, authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
+  exporterCredential, scriptResources, affinity, authMount, authVolume, tlsMount, tlsVolume, claimTemplate, commonPodSpec, containerSecurityContext, emptyDir, execProbe, identityEnv,
   podMetadata, resourceRequirements, zoneSpread,
 } from './pod';
 import { deploymentOf } from './part';
@@ -155,10 +155,7 @@ function tidyContainer(s: DeploymentSettings): k8s.Container {
       { name: 'TIDY_INTERVAL', value: String(TIDY.intervalSeconds) },
       { name: 'TIDY_GRACE', value: String(TIDY.graceSeconds) },
     ],
-    resources: {
-      requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
-      limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
-    },
+    resources: scriptResources(),
     securityContext: containerSecurityContext(s),
     volumeMounts: [
       { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
