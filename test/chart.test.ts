@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
+import { parseAllDocuments } from 'yaml';
 import { RedisAuth, RedisSentinelChart, RedisSentinelChartProps } from '../src';
 import { EXAMPLE_CHART_ID, EXAMPLE_PROPS } from '../src/example';
 import { AUTH_OFF, BACKUP_EXISTING_CLAIM, FULL } from './support/chart-variants';
@@ -439,7 +440,11 @@ describe('NetworkPolicies', () => {
 });
 
 describe('no password in any object', () => {
-  const charts: Array<[string, KubeObject[]]> = [['default', synthChart()], ['customised', synthChart(FULL)], ['auth off', synthChart(AUTH_OFF)]];
+  /** The committed secure example (TLS, ACL users), as kubectl applies it. */
+  const secureDist = parseAllDocuments(fs.readFileSync(path.join(__dirname, '..', 'dist', 'redis-secure.k8s.yaml'), 'utf8')).map((d) => d.toJSON() as KubeObject);
+  const charts: Array<[string, KubeObject[]]> = [
+    ['default', synthChart()], ['customised', synthChart(FULL)], ['auth off', synthChart(AUTH_OFF)], ['dist/redis-secure.k8s.yaml', secureDist],
+  ];
 
   it.each(charts)('%s: no Secret object is emitted', (_label, objects) => {
     expect(ofKind(objects, 'Secret')).toEqual([]);
