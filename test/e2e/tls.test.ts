@@ -365,5 +365,7 @@ describe('TLS (mutual), end to end', () => {
     const writers = await d.stopAndAccount(w, h.master);
     for (const x of writers) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
     record({ scenario: '8 certificate renewed', writers, notes: { redisLoadedMs: redisMs, sentinelsRestartedMs: sentinelMs, maxSentinelsAway: maxAway, restartSpacingS: RESTART_SPACING } });
-  });
+   // The Sentinels restart one after another, each after 6 failed liveness probes (60 s) and its turn: several
+  // minutes; the waits above bound each step (8 min for the Sentinels).
+  }, 12 * 60_000);
 });
