@@ -121,8 +121,12 @@ while :; do
   sleep 1
 done
 local_cli SHUTDOWN NOSAVE >/dev/null || true
-wait "$pid" || true
+# Only a clean exit counts: a server that died instead (killed, out of memory) may have left
+# anything behind, and a retry costs one more load.
+status=0
+wait "$pid" || status=$?
 trap - EXIT
+[ "$status" = 0 ] || fail "the temporary redis-server exited with status $status while shutting down after writing the AOF"
 aof="$STAGE/appendonlydir"
 if [ -z "$(redis_data_in "$STAGE")" ] || [ ! -d "$aof" ]; then
   fail "the temporary server left no AOF in $STAGE"

@@ -59,7 +59,7 @@ async function bootstrapAsMaster(): Promise<void> {
   const others = d.redisPods().filter((p) => p !== BOOT);
   for (const p of others) await d.cli(p, ['CONFIG', 'SET', 'replica-priority', '0']);
   expect(await d.cli(d.sentinelPods()[0], ['SENTINEL', 'FAILOVER', s.masterName])).toBe('OK');
-  await waitFor('the bootstrap pod promoted', async () => (await d.waitHealthy({ timeoutMs: 5000 }).catch(() => undefined))?.master === BOOT, 60_000);
+  await waitFor('the bootstrap pod promoted', async () => (await d.waitHealthy({ timeoutMs: 5000, failoverReady: false }).catch(() => undefined))?.master === BOOT, 60_000);
   for (const p of others) await d.cli(p, ['CONFIG', 'SET', 'replica-priority', '100']);
 }
 

@@ -14,7 +14,11 @@ import { killGroup, sleep, waitFor, withTimeout } from './harness/sys';
 import { KubeObject } from './harness/types';
 
 export interface RedisState { pod: string; role: string; masterHost?: string; linkUp: boolean; offset: number }
-export interface SentinelState { pod: string; master: string; epoch: number; flags: string; okReplicas: number; otherSentinels: number }
+export interface SentinelState {
+  pod: string; master: string; epoch: number; flags: string; okReplicas: number; otherSentinels: number;
+  /** Replicas this Sentinel would promote now: neither down nor disconnected, link to the master ok, replica-priority not 0. */
+  promotable: number;
+}
 export interface Topology { redis: RedisState[]; sentinels: SentinelState[] }
 
 /** A writer's report: acknowledged sequence numbers with the time of the acknowledgement. */
@@ -137,12 +141,18 @@ export class Deployment {
 
   async sentinelState(pod: string): Promise<SentinelState> {
     const m = fields(await this.cli(pod, ['SENTINEL', 'MASTER', this.s.masterName]));
-    const replicas = await this.cli(pod, ['SENTINEL', 'REPLICAS', this.s.masterName]);
-    // One "flags" value per replica; count those neither down nor disconnected.
-    const flags = replicas.split('\n').filter((_, i, a) => i > 0 && a[i - 1] === 'flags');
+    // One record per replica, each starting with its "name" field.
+    const records = (await this.cli(pod, ['SENTINEL', 'REPLICAS', this.s.masterName])).split('\n')
+      .reduce<string[][]>((acc, l, i) => {
+        if (i % 2 === 0 && l === 'name') acc.push([]);
+        acc[acc.length - 1]?.push(l);
+        return acc;
+      }, []).map((r) => fields(r.join('\n')));
+    const ok = records.filter((r) => !/s_down|o_down|disconnected/.test(r.flags ?? ''));
     return {
       pod, master: m.ip ?? '', epoch: Number(m['config-epoch'] ?? -1), flags: m.flags ?? '',
-      okReplicas: flags.filter((f) => !/s_down|o_down|disconnected/.test(f)).length,
+      okReplicas: ok.length,
+      promotable: ok.filter((r) => r['master-link-status'] === 'ok' && r['slave-priority'] !== '0').length,
       otherSentinels: Number(m['num-other-sentinels'] ?? -1),
     };
   }
@@ -158,7 +168,7 @@ export class Deployment {
   static describe(t: Topology): string {
     return [
       ...t.redis.map((r) => `  ${r.pod}: ${r.role || 'unreachable'}${r.role === 'slave' ? ` of ${r.masterHost} link ${r.linkUp ? 'up' : 'down'}` : ''} offset ${r.offset}`),
-      ...t.sentinels.map((x) => `  ${x.pod}: master ${x.master || '?'} epoch ${x.epoch} flags ${x.flags} ok-replicas ${x.okReplicas} other-sentinels ${x.otherSentinels}`),
+      ...t.sentinels.map((x) => `  ${x.pod}: master ${x.master || '?'} epoch ${x.epoch} flags ${x.flags} ok-replicas ${x.okReplicas} promotable ${x.promotable} other-sentinels ${x.otherSentinels}`),
     ].join('\n');
   }
 
@@ -173,7 +183,14 @@ export class Deployment {
    * other Redis pod its replica with the link up, every given Sentinel naming it at the same epoch,
    * seeing the other Sentinels and `replicas` replicas as up.
    */
-  async waitHealthy(o: { timeoutMs?: number; sentinels?: string[]; redis?: string[]; otherSentinels?: number } = {}): Promise<{ master: string; epoch: number; topology: Topology }> {
+  /**
+   * Waits until one master, every replica linked to it, every Sentinel naming it at one epoch with
+   * the full tables and (unless `failoverReady: false`, for a test that set every replica's
+   * replica-priority to 0 itself) at least one replica it would promote: a replica gets its
+   * priority back once synced, and a Sentinel sees it at its next INFO (every 10 s); a failover
+   * asked for before then ends in NOGOODSLAVE.
+   */
+  async waitHealthy(o: { timeoutMs?: number; sentinels?: string[]; redis?: string[]; otherSentinels?: number; failoverReady?: boolean } = {}): Promise<{ master: string; epoch: number; topology: Topology }> {
     const sentinels = o.sentinels ?? this.sentinelPods();
     const redis = o.redis ?? this.redisPods();
     let last: Topology | undefined;
@@ -193,6 +210,7 @@ export class Deployment {
       if (epochs.size !== 1) return undefined;
       const otherSentinels = o.otherSentinels ?? this.sentinelPods().length - 1;
       if (!t.sentinels.every((x) => x.flags === 'master' && x.okReplicas === redis.length - 1 && x.otherSentinels === otherSentinels)) return undefined;
+      if (o.failoverReady !== false && redis.length > 1 && !t.sentinels.every((x) => x.promotable > 0)) return undefined;
       return { master: masters[0].pod, epoch: t.sentinels[0].epoch, topology: t };
     }, o.timeoutMs ?? 60_000, {
       intervalMs: 500,

@@ -14,6 +14,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'fs';
 import { dirname, join } from 'path';
+import * as readline from 'readline';
 import { PodFacts, containerEnv, expand, keyOf } from './env';
 import { Image, Images } from './images';
 import { Network, PodLink } from './network';
@@ -93,6 +94,13 @@ export class ContainerRuntime {
 /** One pod incarnation: from creation until it is gone. A recreated pod is a new Pod object. */
 let projectedCounter = 0;
 
+/** A pod's long-lived httpGet prober (prober.js) and the probes waiting for its answers. */
+interface Prober {
+  readonly proc: ChildProcess;
+  seq: number;
+  readonly pending: Map<number, (reply: string | undefined) => void>;
+}
+
 export class Pod {
   readonly uid: string;
   readonly dir: string;
@@ -110,6 +118,7 @@ export class Pod {
   private readonly finishedSignal = deferred();
   private readonly ephemeral = new Set<ChildProcess>();
   private deleting?: Promise<void>;
+  private prober?: Prober;
 
   constructor(
     readonly host: KubeletHost,
@@ -650,10 +659,36 @@ export class Pod {
       return { code: 1, signal: null, stdout: '', stderr: `httpGet port ${get.port} is not a port of ${c.spec.name}`, timedOut: false };
     }
     const url = `http://${this.ip}:${named}${get.path ?? '/'}`;
-    // Success is a status of 200-399, as for the kubelet. (Debian's busybox wget segfaults here.)
-    const probe = 'fetch(process.argv[1], { signal: AbortSignal.timeout(Number(process.argv[2])), redirect: "manual" })'
-      + '.then((r) => process.exit(r.status >= 200 && r.status < 400 ? 0 : 1), (e) => { console.log(e.message); process.exit(1); })';
-    return run('ip', ['netns', 'exec', this.link.netns, process.execPath, '-e', probe, url, String(timeoutMs)], { timeoutMs: timeoutMs + 2000 });
+    const prober = this.prober ??= this.startProber(this.link.netns);
+    const id = ++prober.seq;
+    const answer = new Promise<string | undefined>((resolve) => prober.pending.set(id, resolve));
+    prober.proc.stdin!.write(`${id} ${timeoutMs} ${url}\n`);
+    // The prober answers within timeoutMs; a margin for a loaded machine, then the probe counts as timed out.
+    const timer = setTimeout(() => prober.pending.get(id)?.(undefined), timeoutMs + 5000);
+    const reply = await answer;
+    clearTimeout(timer);
+    prober.pending.delete(id);
+    if (reply === undefined) return { code: 1, signal: null, stdout: '', stderr: 'timed out (no answer from the prober)', timedOut: true };
+    // Success is a status of 200-399, as for the kubelet.
+    const status = Number(reply.split(' ')[0]);
+    const ok = status >= 200 && status < 400;
+    return { code: ok ? 0 : 1, signal: null, stdout: '', stderr: status === 0 ? reply.replace(/^0 /, '') : `HTTP ${status}`, timedOut: reply === '0 timed out' };
+  }
+
+  /** The pod's prober (prober.js), started at the first httpGet probe; killed with the pod's other processes. */
+  private startProber(netns: string): Prober {
+    const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, join(__dirname, 'prober.js')], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const prober: Prober = { proc, seq: 0, pending: new Map() };
+    proc.stdin!.on('error', () => undefined);
+    readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const i = line.indexOf(' ');
+      prober.pending.get(Number(line.slice(0, i)))?.(line.slice(i + 1));
+    });
+    proc.on('exit', () => {
+      if (this.prober === prober) this.prober = undefined;
+      for (const resolve of prober.pending.values()) resolve('0 the prober exited');
+    });
+    return prober;
   }
 
   /** Runs a command in a running container (its namespaces, user and environment), like kubectl exec. */
