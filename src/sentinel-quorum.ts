@@ -72,8 +72,7 @@ export class SentinelQuorum extends Construct {
       securityContext: containerSecurityContext(s),
       // The start script may wait up to 30 s for the master's name to resolve.
       startupProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 12 }),
-      // With TLS, liveness also restarts the Sentinel, in turn, to load a renewed certificate (it asks each peer, 1 s at most).
-      livenessProbe: execProbe(script(SCRIPT.sentinelProbe), ['liveness'], { periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 6 }),
+      livenessProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 6 }),
       readinessProbe: execProbe(script(SCRIPT.sentinelProbe), [], { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 2 }),
       // A Sentinel running a failover (a hand-over in a rolling update) stays until it ends.
       lifecycle: { preStop: { exec: { command: ['sh', script(SCRIPT.sentinelPreStop)] } } },

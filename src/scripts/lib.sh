@@ -292,20 +292,40 @@ newest_redis() {
     }'
 }
 
+# Holds one connection to the local server on port $1 named $2 (its peers read it in CLIENT LIST),
+# through the fifo $3 (fd 3 of the calling shell); opens it again when it is gone (Sentinel kills
+# client connections when it reconfigures a pod) or the name is to change. Called again and again
+# by one long-running shell.
+hold_name() {
+  case " $({ cli -p "$1" CLIENT LIST || true; } | tr -d "\r" | tr "\n" " ") " in
+    *" name=$2 "*) return 0 ;;
+  esac
+  [ -z "${name_holder:-}" ] || kill "$name_holder" 2>/dev/null || true
+  exec 3>&-
+  rm -f "$3"
+  mkfifo -m 600 "$3"
+  tcli exec -p "$1" < "$3" > /dev/null 2>&1 &
+  name_holder=$!
+  exec 3> "$3"
+  printf 'CLIENT SETNAME %s\n' "$2" >&3
+}
+
 # ---- TLS certificate renewal -----------------------------------------------------------------
 # cert-manager (or you) renews the certificate in its Secret; the kubelet swaps the mounted files
 # (all at once) within its sync period. Redis loads them again on CONFIG SET of any TLS file
 # (new connections get the new certificate, established ones keep theirs). Sentinel cannot: it
-# has no CONFIG SET, so it restarts to load them (tls_restart_due), one Sentinel at a time.
+# has no CONFIG SET, so its watcher (sentinel-start.sh) restarts it to load them, one Sentinel at
+# a time (tls_restart_wait).
 
-# Which certificate files each process loaded at start (tls_record_loaded), and since when a
-# Sentinel has seen newer ones: beside its runtime config. (Used by the scripts that source this.)
+# Which certificate files each process loaded at start (tls_record_loaded): beside its runtime
+# config. (Used by the scripts that source this.)
 # shellcheck disable=SC2034
 REDIS_TLS_LOADED="${REDIS_CONF%/*}/tls-loaded"
 # shellcheck disable=SC2034
 SENTINEL_TLS_LOADED="${SENTINEL_CONF%/*}/tls-loaded"
-# shellcheck disable=SC2034
-SENTINEL_TLS_CHANGED="${SENTINEL_CONF%/*}/tls-changed"
+# The name of the connection each Sentinel's watcher holds to its own Sentinel, telling its peers
+# which certificate files it loaded: "rs-tls:<tls_files_sum>".
+TLS_CLIENT=rs-tls
 
 # Prints a checksum of the certificate files as they are now (nothing without TLS).
 # Twin: files_sum in endpoint-start.sh (the HAProxy pod has no lib.sh); both must sum the same three files.
@@ -337,37 +357,45 @@ tls_reload() {
   fi
 }
 
-# Seconds between two Sentinels' restarts for a renewed certificate (in SENTINEL_HOSTS order: the
-# n-th restarts n x this after it saw the change). A renewal comes well before expiry: no hurry.
-TLS_RESTART_SPACING=${TLS_RESTART_SPACING:-120}
+# Seconds a Sentinel restarted for renewed certificate files must have been back before the next
+# one in SENTINEL_HOSTS order goes (it reconnects to Redis and its peers in about a second).
+TLS_RESTART_SETTLE=${TLS_RESTART_SETTLE:-15}
 
-# For the Sentinel's liveness probe: prints why the Sentinel should restart now to load renewed
-# certificate files, or nothing. Due when the files changed since it started (file $1, see
-# tls_record_loaded; file $2 keeps when this was first seen), its turn by ordinal has come, every
-# other Sentinel answers and this one runs no failover: so at most one Sentinel is away at a time.
-tls_restart_due() {
-  [ -n "$TLS_DIR" ] && [ -f "$1" ] || return 0
-  if [ "$(tls_files_sum)" = "$(cat "$1")" ]; then
-    rm -f "$2"
-    return 0
-  fi
-  [ -f "$2" ] || date +%s > "$2"
-  turn=0
-  n=0
+# The master the Sentinel (this one, or -h <host>) names to clients, on one line; nothing if it does not answer.
+named_by() {
+  { cli "$@" -p "$SENTINEL_PORT" --raw SENTINEL get-master-addr-by-name "$MASTER_NAME" || true; } | tr -d "\r" | tr "\n" " "
+}
+
+# For the Sentinel's watcher, when the certificate files changed since its Sentinel loaded them:
+# prints why it must wait before restarting to load them, or nothing when it may restart now. It
+# goes once every other Sentinel answers, each one before it in SENTINEL_HOSTS order has loaded
+# these files (its "rs-tls:<sum>" connection, see TLS_CLIENT), has been back TLS_RESTART_SETTLE s
+# and names the same master, and no failover is in progress. So the Sentinels restart strictly one
+# after another: a Sentinel never goes while one before it has not, and the ones after it wait
+# for it.
+tls_restart_wait() {
+  tls_now=$(tls_files_sum)
+  mine=$(named_by)
+  [ -n "$mine" ] || { echo "this Sentinel names no master yet"; return 0; }
+  before=1
   for s in $SENTINEL_HOSTS; do
-    [ "$s" = "${SELF_FQDN:-}" ] && turn=$n
-    n=$(( n + 1 ))
+    if [ "$s" = "$SELF_FQDN" ]; then
+      before=0
+      continue
+    fi
+    [ "$({ cli -h "$s" -p "$SENTINEL_PORT" PING || true; } | tr -d "\r")" = PONG ] || { echo "$s does not answer"; return 0; }
+    [ "$before" = 1 ] || continue
+    case " $({ cli -h "$s" -p "$SENTINEL_PORT" CLIENT LIST || true; } | tr -d "\r" | tr "\n" " ") " in
+      *" name=$TLS_CLIENT:$tls_now "*) ;;
+      *) echo "$s (before this one) has not loaded them yet"; return 0 ;;
+    esac
+    up=$({ cli -h "$s" -p "$SENTINEL_PORT" INFO server || true; } | tr -d "\r" | sed -n 's/^uptime_in_seconds://p')
+    [ "${up:-0}" -ge "$TLS_RESTART_SETTLE" ] || { echo "$s (before this one) is back for ${up:-0} s only"; return 0; }
+    [ "$(named_by -h "$s")" = "$mine" ] || { echo "$s names another master"; return 0; }
   done
-  waited=$(( $(date +%s) - $(cat "$2") ))
-  [ "$waited" -ge $(( turn * TLS_RESTART_SPACING )) ] || return 0
-  for s in $SENTINEL_HOSTS; do
-    [ "$s" = "${SELF_FQDN:-}" ] && continue
-    [ "$(tcli 1 -h "$s" -p "$SENTINEL_PORT" PING 2>/dev/null | tr -d "\r")" = PONG ] || return 0
-  done
-  case $(cli -p "$SENTINEL_PORT" SENTINEL MASTER "$MASTER_NAME" | tr -d "\r" | tr "\n" " ") in
-    *failover_in_progress*) return 0 ;;
+  case $({ cli -p "$SENTINEL_PORT" SENTINEL MASTER "$MASTER_NAME" || true; } | tr -d "\r" | tr "\n" " ") in
+    *failover_in_progress*) echo "a failover is in progress"; return 0 ;;
   esac
-  echo "the certificate files changed ${waited}s ago and Sentinel cannot load them while it runs: restarting it (every other Sentinel answers)"
 }
 
 # ---- S3 (s3-upload.sh, s3-fetch.sh: the rclone image) ----------------------------------------

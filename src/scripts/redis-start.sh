@@ -76,23 +76,12 @@ write_config() {
   mv "$tmp" "$REDIS_CONF"
 }
 
-# Holds one connection to the local Redis named after this pod's facts (see lib.sh); opens it
-# again when it is gone (Sentinel kills client connections when it reconfigures a pod).
+# Keeps this pod's facts published (see lib.sh) as the name of a connection to the local Redis.
 publish_facts() {
   f=$(read_facts "$FACTS")
   name="$FACTS_CLIENT:none"
   [ -n "$f" ] && name="$FACTS_CLIENT:${f% *}:${f#* }"
-  case " $({ cli -p "$REDIS_PORT" CLIENT LIST || true; } | tr -d "\r" | tr "\n" " ") " in
-    *" name=$name "*) return 0 ;;
-  esac
-  [ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
-  exec 3>&-
-  rm -f "$RUN_DIR/facts.fifo"
-  mkfifo -m 600 "$RUN_DIR/facts.fifo"
-  tcli exec -p "$REDIS_PORT" < "$RUN_DIR/facts.fifo" > /dev/null 2>&1 &
-  holder=$!
-  exec 3> "$RUN_DIR/facts.fifo"
-  printf 'CLIENT SETNAME %s\n' "$name" >&3
+  hold_name "$REDIS_PORT" "$name" "$RUN_DIR/facts.fifo"
 }
 
 # Fenced: asks the Sentinels; when one names the master, takes the role it gives this pod.

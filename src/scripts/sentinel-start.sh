@@ -146,22 +146,46 @@ sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAM
 } >> "$tmp"
 mv "$tmp" "$SENTINEL_CONF"
 tls_record_loaded "$SENTINEL_TLS_LOADED"
+state=$SENTINEL_ACL_STATE
 if [ -n "$ACL_DIR" ]; then
-  state=$SENTINEL_ACL_STATE
   mkdir -p "$state"
   acl_files_sum "$ACL_USERS_SENTINEL" > "$state/loaded"
   acl_record_sent sentinel "$state/sent-sentinel"
   acl_record_sent sentinel-peer "$state/sent-peer"
-  # Runs beside redis-sentinel (this pid, after exec) for its whole life, every 10 s: changed
-  # passwords (acl_reload), then what Sentinel sends to Redis (auth-pass) and to its peers
+fi
+if [ -n "$ACL_DIR" ] || [ -n "$TLS_DIR" ]; then
+  # The watcher: runs beside redis-sentinel (this pid, after exec) for its whole life, every 10 s.
+  # With TLS: tells the peers which certificate files this Sentinel loaded (a connection named
+  # "$TLS_CLIENT:<sum>") and, when the files changed, restarts it once its turn has come
+  # (tls_restart_wait): SIGTERM, and the kubelet starts the container again. With ACL users:
+  # changed passwords (acl_reload), then what Sentinel sends to Redis (auth-pass) and to its peers
   # (sentinel-pass) once every Redis pod / every Sentinel accepts the new one.
   (
     set +e
     trap '' PIPE
-    while sleep 10 && kill -0 $$ 2>/dev/null; do
-      acl_reload "$SENTINEL_PORT" "$ACL_USERS_SENTINEL" "$state"
-      acl_send_when_accepted sentinel "$REDIS_HOSTS" "$REDIS_PORT" "$SENTINEL_PORT" "$state/sent-sentinel" SENTINEL SET "$MASTER_NAME" auth-pass
-      acl_send_when_accepted sentinel-peer "$SENTINEL_HOSTS" "$SENTINEL_PORT" "$SENTINEL_PORT" "$state/sent-peer" SENTINEL CONFIG SET sentinel-pass
+    loaded=$(cat "$SENTINEL_TLS_LOADED" 2>/dev/null)
+    waiting=''
+    sleep 1
+    while kill -0 $$ 2>/dev/null; do
+      if [ -n "$TLS_DIR" ]; then
+        hold_name "$SENTINEL_PORT" "$TLS_CLIENT:$loaded" "${SENTINEL_CONF%/*}/tls-name.fifo"
+        if [ "$(tls_files_sum)" != "$loaded" ]; then
+          why=$(tls_restart_wait)
+          if [ -z "$why" ]; then
+            log "TLS: the certificate files changed and Sentinel cannot load them while it runs: restarting it now (every other Sentinel answers; those before it in SENTINEL_HOSTS have loaded them)"
+            kill -TERM $$
+            exit 0
+          fi
+          [ "$why" = "$waiting" ] || log "TLS: the certificate files changed; this Sentinel restarts to load them when its turn comes; waiting: $why"
+          waiting=$why
+        fi
+      fi
+      if [ -n "$ACL_DIR" ]; then
+        acl_reload "$SENTINEL_PORT" "$ACL_USERS_SENTINEL" "$state"
+        acl_send_when_accepted sentinel "$REDIS_HOSTS" "$REDIS_PORT" "$SENTINEL_PORT" "$state/sent-sentinel" SENTINEL SET "$MASTER_NAME" auth-pass
+        acl_send_when_accepted sentinel-peer "$SENTINEL_HOSTS" "$SENTINEL_PORT" "$SENTINEL_PORT" "$state/sent-peer" SENTINEL CONFIG SET sentinel-pass
+      fi
+      sleep 10
     done
   ) &
 fi

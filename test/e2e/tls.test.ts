@@ -323,4 +323,53 @@ describe('TLS (mutual), end to end', () => {
     for (const p of d2.redisPods()) expect({ pod: p, digest: await digest(d2, p) }).toEqual({ pod: p, digest: original });
     record({ scenario: '7 backup and restore over TLS', writers: [], notes: { file: files[0], keys, jobMs, restoreToHealthyMs: restoreMs, digest: original } });
   });
+
+  test('8 the certificate renewed with writers running: Redis loads it in place, the Sentinels restart one after another, no failover, no failed write', async () => {
+    const start = await d.waitHealthy();
+    const mark = sentinelLogMark();
+    const redisMark = new Map(d.redisPods().map((p) => [p, d.logSize(p)]));
+    const runIds = async () => Promise.all(d.redisPods().map(async (p) => /run_id:(\w+)/.exec(await d.cli(p, ['INFO', 'server']))?.[1]));
+    const before = await runIds();
+    const events = cluster.events.length;
+    const w = await d.startWriterPair('s8');
+    await sleep(1000);
+    // What cert-manager does: a new key and certificate from the same CA, into the same Secret.
+    const renewed = issue(join(certDir, 'ca'), { outDir: join(certDir, 'renewed'), dnsNames: dnsNamesOf(s) });
+    const t0 = Date.now();
+    await cluster.apply([tlsSecret(renewed, s.tls!.secretName, NS)]);
+    for (const p of d.redisPods()) {
+      await waitFor(`${p} to load the renewed certificate`, () => /TLS: loaded the renewed certificate files/.test(d.logSince(p, redisMark.get(p)!)), 60_000, { intervalMs: 500 });
+    }
+    const redisMs = Date.now() - t0;
+    // Each Sentinel's watcher stops it once its turn has come; the kubelet starts it again.
+    // Away: from its container's exit to its start (the harness's events); polled: how many answer no PING.
+    const sentinelEvents = () => cluster.events.slice(events).flatMap((e) => {
+      const m = /^\s*([\d.]+) \S+\/(\S+-sentinel-\d+): sentinel (exited|started)/.exec(e);
+      return m ? [{ t: Number(m[1]), pod: m[2], what: m[3] }] : [];
+    });
+    let maxAway = 0;
+    await waitFor('every Sentinel restarted for the renewed certificate', async () => {
+      const away = (await Promise.all(d.sentinelPods().map(async (p) => (await d.cli(p, ['PING'], 1500)) === 'PONG'))).filter((ok) => !ok).length;
+      maxAway = Math.max(maxAway, away);
+      return sentinelEvents().filter((e) => e.what === 'started').length >= d.sentinelPods().length && away === 0;
+    }, 5 * 60_000, { intervalMs: 250, context: async () => sentinelEvents().map((e) => `${e.t} ${e.pod} ${e.what}`).join('\n') });
+    const sentinelMs = Date.now() - t0;
+    const ev = sentinelEvents();
+    // In SENTINEL_HOSTS order, each once: exited, started, and only then the next one exits, at
+    // least TLS_RESTART_SETTLE (15 s) after the previous one started.
+    expect(ev.map((e) => `${e.pod} ${e.what}`)).toEqual(d.sentinelPods().sort().flatMap((p) => [`${p} exited`, `${p} started`]));
+    const awayS = [0, 2, 4].map((i) => ev[i + 1].t - ev[i].t);
+    const gapsS = [2, 4].map((i) => ev[i].t - ev[i - 1].t);
+    for (const g of gapsS) expect(g).toBeGreaterThanOrEqual(15);
+    expect(maxAway).toBeLessThanOrEqual(1);
+    for (const p of d.sentinelPods()) expect(d.logSince(p, mark.get(p)!)).toMatch(/TLS: the certificate files changed and Sentinel cannot load them while it runs: restarting it now/);
+    const h = await d.waitHealthy({ timeoutMs: 60_000 });
+    expect(h.master).toBe(start.master);
+    expect(failoversSince(mark)).toBe(0);
+    expect(await runIds()).toEqual(before);
+    const writers = await d.stopAndAccount(w, h.master);
+    for (const x of writers) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
+    record({ scenario: '8 certificate renewed', writers, notes: { redisLoadedMs: redisMs, sentinelsRestartedMs: sentinelMs, sentinelAwayS: awayS, betweenRestartsS: gapsS, maxSentinelsAway: maxAway } });
+  // Three Sentinels, each after its watcher's next 10 s round and the one before it back for 15 s: about 1.5 min.
+  }, 8 * 60_000);
 });
