@@ -31,6 +31,8 @@ export const ENDPOINT_FILES: readonly string[] = [FENCE_LUA, START_SH];
 /** With ACL users: the checks' password file, and the memory directory of HAProxy's config file that holds it. */
 const ENDPOINT_PASSWORD_FILE = '/etc/redis-auth/password';
 const ENDPOINT_RUN_DIR = '/run/haproxy';
+/** Loopback port of HAProxy's runtime API under endpoint-start.sh, through which it saves the servers' states before a reload. */
+export const ENDPOINT_STATS_PORT = 8405;
 /** Whether HAProxy runs under endpoint-start.sh: it reloads on a new certificate (TLS) or password (ACL users). */
 const startScript = (s: DeploymentSettings): boolean => s.tls !== undefined || s.acl !== undefined;
 
@@ -123,7 +125,11 @@ export function resolveMasterEndpointOptions(p: Problems, o: MasterEndpointOptio
   if (checkPort(p, `${prop}metricsPort`, metricsPort)) {
     p.check(metricsPort !== masterPort && metricsPort !== replicasPort,
       `${prop}metricsPort (${metricsPort}) collides with the HAProxy pods' Redis ports ${masterPort} and ${replicasPort} (redisPort and the one beside it): use another, e.g. 8404`);
+    p.check(metricsPort !== ENDPOINT_STATS_PORT,
+      `${prop}metricsPort (${metricsPort}) is the HAProxy pods' loopback runtime API port (${ENDPOINT_STATS_PORT}, used with TLS or ACL users): use another, e.g. 8404`);
   }
+  p.check(masterPort !== ENDPOINT_STATS_PORT && replicasPort !== ENDPOINT_STATS_PORT,
+    `redisPort (${s.redisPort}) puts the HAProxy pods' Redis ports (${masterPort}, ${replicasPort}) on their loopback runtime API port ${ENDPOINT_STATS_PORT}: use another redisPort, e.g. 6379, or no ${prop.replace(/\.$/, '')}`);
   const resources: ContainerResources = o.resources ?? {
     cpu: { request: cpuMillis(50) },
     memory: { request: Size.mebibytes(64), limit: Size.mebibytes(128) },
@@ -159,6 +165,7 @@ export function renderEndpointConfig(s: DeploymentSettings, e: ResolvedMasterEnd
     resolvers: true,
     idleTimeoutSeconds: e.idleTimeoutSeconds,
     tls: s.tls && { caFile: `${TLS_DIR}/${TLS_FILES.ca}`, certFile: `${TLS_DIR}/${TLS_FILES.cert}` },
+    ...(startScript(s) ? { reloadState: { file: `${ENDPOINT_RUN_DIR}/servers.state`, statsPort: ENDPOINT_STATS_PORT } } : {}),
   });
 }
 
@@ -179,8 +186,10 @@ function proxyContainer(s: DeploymentSettings, e: ResolvedMasterEndpoint): k8s.C
     ...(s.auth || s.tls ? { env: [
       // With ACL users, the checks log in as `endpoint` (INFO on Redis, get-master-addr-by-name on
       // Sentinel); its password is a file, read again when it changes.
-      ...(s.acl ? [{ name: 'PASSWORD_FILE', value: ENDPOINT_PASSWORD_FILE }, { name: 'RUN_DIR', value: ENDPOINT_RUN_DIR }]
+      ...(s.acl ? [{ name: 'PASSWORD_FILE', value: ENDPOINT_PASSWORD_FILE }]
         : s.auth ? [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: s.authSecretName, key: s.authSecretKey } } }] : []),
+      // Under endpoint-start.sh: its memory directory (the password's config file, the servers' states) and the runtime API port.
+      ...(startScript(s) ? [{ name: 'RUN_DIR', value: ENDPOINT_RUN_DIR }, { name: 'STATS_PORT', value: String(ENDPOINT_STATS_PORT) }] : []),
       ...(s.tls ? [{ name: 'TLS_DIR', value: TLS_DIR }] : []),
     ] } : {}),
     ports: [port('redis', e.masterPort), port('replicas', e.replicasPort), port('metrics', e.metricsPort)],
@@ -198,7 +207,8 @@ function proxyContainer(s: DeploymentSettings, e: ResolvedMasterEndpoint): k8s.C
     volumeMounts: [
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       ...tlsMount(s),
-      ...(s.acl ? [{ name: 'auth', mountPath: ENDPOINT_PASSWORD_FILE.replace(/\/[^/]*$/, ''), readOnly: true }, { name: 'run', mountPath: ENDPOINT_RUN_DIR }] : []),
+      ...(s.acl ? [{ name: 'auth', mountPath: ENDPOINT_PASSWORD_FILE.replace(/\/[^/]*$/, ''), readOnly: true }] : []),
+      ...(startScript(s) ? [{ name: 'run', mountPath: ENDPOINT_RUN_DIR }] : []),
     ],
     livenessProbe: probe('/healthz', 10, 3),
     // Unready while this pod sees no Sentinel majority naming a master (e.g. it is partitioned):
@@ -296,7 +306,8 @@ export class RedisMasterEndpoint extends Construct {
               { name: 'config', configMap: { name: n.proxy } },
               ...tlsVolume(s),
               // With ACL users: the endpoint user's password only, and where endpoint-start.sh puts it for HAProxy.
-              ...(s.acl ? [internalPasswordVolume(s.acl, 'endpoint'), emptyDir('run', Size.mebibytes(1), true)] : []),
+              ...(s.acl ? [internalPasswordVolume(s.acl, 'endpoint')] : []),
+              ...(startScript(s) ? [emptyDir('run', Size.mebibytes(1), true)] : []),
             ],
           },
         },

@@ -93,7 +93,7 @@ describe('acl: what is rendered', () => {
     const proxy = find(objects, 'Deployment', 'redis-proxy');
     const haproxy = container(proxy, 'haproxy');
     expect(haproxy.command[1]).toMatch(/endpoint-start\.sh$/);
-    expect(haproxy.env).toEqual([{ name: 'PASSWORD_FILE', value: '/etc/redis-auth/password' }, { name: 'RUN_DIR', value: '/run/haproxy' }]);
+    expect(haproxy.env).toEqual([{ name: 'PASSWORD_FILE', value: '/etc/redis-auth/password' }, { name: 'RUN_DIR', value: '/run/haproxy' }, { name: 'STATS_PORT', value: '8405' }]);
     expect(volume(proxy, 'auth').secret.items).toEqual([{ key: 'endpoint', path: 'password' }]);
     const cfg: string = find(objects, 'ConfigMap', 'redis-proxy').data['haproxy.cfg'];
     expect(cfg).toContain('AUTH\\r\\n\\$8\\r\\nendpoint\\r\\n');

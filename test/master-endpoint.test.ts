@@ -103,5 +103,24 @@ describe('RedisMasterEndpoint', () => {
       'masterEndpoint.metricsPort \\(6380\\) collides with the HAProxy pods\' Redis ports 6379 and 6380',
     ].join('[^]*')));
     expect(() => synthChart({ masterEndpoint: { image: 'haproxy:latest' } })).toThrow(/masterEndpoint\.image/);
+    // The loopback runtime API port (the servers' states saved before a reload) is taken.
+    expect(() => synthChart({ masterEndpoint: { metricsPort: 8405 } })).toThrow(/masterEndpoint\.metricsPort \(8405\) is the HAProxy pods' loopback runtime API port \(8405/);
+    expect(() => synthChart({ redisPort: 8404, masterEndpoint: { metricsPort: 9404 } })).toThrow(/redisPort \(8404\) puts the HAProxy pods' Redis ports \(8404, 8405\) on their loopback runtime API port 8405: use another redisPort, e\.g\. 6379, or no masterEndpoint/);
+  });
+
+  test('with TLS or ACL users: HAProxy runs under endpoint-start.sh and saves its servers\' states before a reload, through a loopback-only runtime API', () => {
+    for (const props of [{ tls: {} }, { acl: {} }]) {
+      const objects = synthChart({ masterEndpoint: {}, ...props });
+      const cfg: string = find(objects, 'ConfigMap', 'redis-proxy').data['haproxy.cfg'];
+      expect(cfg).toContain('  stats socket ipv4@127.0.0.1:8405 level user\n  server-state-file /run/haproxy/servers.state\n');
+      expect(cfg).toContain('\n  load-server-state-from-file global\n');
+      const pod = find(objects, 'Deployment', 'redis-proxy').spec.template.spec;
+      const env = Object.fromEntries(pod.containers[0].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+      expect(env).toMatchObject({ RUN_DIR: '/run/haproxy', STATS_PORT: '8405' });
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'run', mountPath: '/run/haproxy' });
+      expect(pod.volumes.find((v: any) => v.name === 'run').emptyDir).toMatchObject({ medium: 'Memory' });
+    }
+    // Without them HAProxy is never reloaded: no runtime API.
+    expect(find(synthChart({ masterEndpoint: {} }), 'ConfigMap', 'redis-proxy').data['haproxy.cfg']).not.toContain('stats socket');
   });
 });

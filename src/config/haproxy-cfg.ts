@@ -72,6 +72,13 @@ export interface HaproxyConfigOptions {
    * for `.crt`). Client sessions pass through unchanged: TLS ends at Redis.
    */
   readonly tls?: { readonly caFile: string; readonly certFile: string };
+  /**
+   * When HAProxy is reloaded (endpoint-start.sh): the file its servers' states are saved to before a
+   * reload and read from by the new worker, and the loopback port of the runtime API it is saved
+   * through (`show servers state`, level user). Without it a new worker starts with every server up
+   * until its first checks, so for that moment several pods look named by a Sentinel majority.
+   */
+  readonly reloadState?: { readonly file: string; readonly statsPort: number };
 }
 
 /** A strict majority of `n` Sentinels: at most one pod can be named by this many at once. */
@@ -118,7 +125,7 @@ function validate(o: HaproxyConfigOptions): void {
     if (!NAME.test(srv.name) || !NAME.test(srv.address)) throw new Error(`renderHaproxyConfig: server '${srv.name}' at '${srv.address}' must be DNS names or IPs`);
   }
   if (!/^[A-Za-z0-9._-]+$/.test(o.masterName)) throw new Error(`renderHaproxyConfig: masterName ('${o.masterName}') has characters a check cannot carry`);
-  const ports = [o.masterListenPort, o.replicasListenPort, o.metricsPort];
+  const ports = [o.masterListenPort, o.replicasListenPort, o.metricsPort, ...(o.reloadState ? [o.reloadState.statsPort] : [])];
   if (new Set(ports).size !== ports.length) throw new Error(`renderHaproxyConfig: listen ports ${ports.join(', ')} must differ`);
 }
 
@@ -217,6 +224,10 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     `  lua-load ${o.fenceLuaPath}`,
     // The client certificate's key is the file beside it (a kubernetes.io/tls Secret: tls.crt, tls.key).
     ...(o.tls ? ['  ssl-load-extra-del-ext', '  ssl-load-extra-files key'] : []),
+    ...(o.reloadState ? [
+      `  stats socket ipv4@127.0.0.1:${o.reloadState.statsPort} level user`,
+      `  server-state-file ${o.reloadState.file}`,
+    ] : []),
     '',
     ...(o.resolvers ? [
       // Pod IPs change when a pod is recreated: resolve every name again each second.
@@ -240,6 +251,8 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     '  timeout check 1s',
     `  timeout client ${o.idleTimeoutSeconds}s`,
     `  timeout server ${o.idleTimeoutSeconds}s`,
+    // A reloaded worker starts from the states the old one had (servers down stay down until checked).
+    ...(o.reloadState ? ['  load-server-state-from-file global'] : []),
     ...masterFrontend(o),
     ...masterBackends(o),
     ...replicasSection(o),

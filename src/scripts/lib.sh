@@ -470,39 +470,110 @@ acl_accepted_everywhere() {
   done
 }
 
-# acl_send_when_accepted <user> <hosts> <their port> <local port> <state file> <command...>: when the
-# main password of <user> is not the one this process sends (its checksum in <state file>) and every
-# host accepts it, runs <command...> with the password as last argument (CONFIG SET masterauth,
-# SENTINEL SET <master> auth-pass, SENTINEL CONFIG SET sentinel-pass) on the local server. Until then
-# it logs, every SENTINEL_WAIT seconds, which host does not accept it yet, and sends the old one.
+# Prints the first server in $2 (hosts) on port $3 that answers the default user (the scripts' password)
+# but refuses user $1 with every password of its files ($4, $4-next, $4-previous): a pod of the release
+# from before `acl` was turned on, which has no such user yet (its pods roll one by one). A server that
+# does not answer at all says nothing and is passed over. Nothing when there is none.
+acl_unknown_somewhere() {
+  for au_host in $2; do
+    [ "$({ cli -h "$au_host" -p "$3" PING || true; } | tr -d "\r")" = PONG ] || continue
+    au_known=''
+    for au_file in "$4" "$4-next" "$4-previous"; do
+      [ -r "$au_file" ] || continue
+      if [ "$(printf '%s' "$(cat "$au_file")" | tcli "$CLI_TIMEOUT" --user "$1" --askpass -h "$au_host" -p "$3" PING 2>/dev/null | tr -d "\r")" = PONG ]; then
+        au_known=1
+        break
+      fi
+    done
+    [ -n "$au_known" ] || { echo "$au_host"; return 0; }
+  done
+}
+
+# For the config a process starts with: prints "default" (and logs why) when a server it logs in to
+# as user $1 (hosts $2, port $3) does not have that user yet (acl_unknown_somewhere): it logs in as the
+# default user until every one does (acl_send_when_accepted switches). Else prints nothing.
+acl_start_as() {
+  as_host=$(acl_unknown_somewhere "$1" "$2" "$3" "$ACL_DIR/$1")
+  [ -n "$as_host" ] || return 0
+  log "ACL: $as_host has no user $1 yet (a release turning acl on: its pods roll one by one): logging in as the default user until every server has it"
+  echo default
+}
+
+# Prints its arguments as one command in the Redis protocol (RESP), for redis-cli --pipe: the
+# arguments travel on stdin, never on a command line (printf is the shell's own).
+resp() {
+  printf '*%d\r\n' $#
+  for resp_arg in "$@"; do
+    printf '$%d\r\n%s\r\n' "$(printf '%s' "$resp_arg" | wc -c)" "$resp_arg"
+  done
+}
+
+# acl_send_when_accepted <user> <hosts> <their port> <local port> <state file> <user command> <command...>:
+# when the main password of <user> is not the one this process sends (its checksum in <state file>,
+# or "default": it logs in as the default user, see acl_start_as) and every host accepts it, runs
+# <command...> with the password as last argument (CONFIG SET masterauth, SENTINEL SET <master>
+# auth-pass, SENTINEL CONFIG SET sentinel-pass) on the local server, right after <user command> (one
+# string: CONFIG SET masteruser <user>, ...) when it logged in as the default user. Until then it logs,
+# every SENTINEL_WAIT seconds, which host does not accept it yet, and sends what it sent.
 acl_send_when_accepted() {
-  sw_user=$1 sw_hosts=$2 sw_port=$3 sw_local=$4 sw_state=$5
-  shift 5
+  sw_user=$1 sw_hosts=$2 sw_port=$3 sw_local=$4 sw_state=$5 sw_as_user=$6
+  shift 6
   sw_file="$ACL_DIR/$sw_user"
   sw_want=$(sha1sum < "$sw_file" 2>/dev/null | cut -d ' ' -f 1)
-  [ -n "$sw_want" ] && [ "$sw_want" != "$(cat "$sw_state" 2>/dev/null)" ] || return 0
+  sw_sent=$(cat "$sw_state" 2>/dev/null)
+  [ -n "$sw_want" ] && [ "$sw_want" != "$sw_sent" ] || return 0
   sw_missing=$(acl_accepted_everywhere "$sw_user" "$sw_hosts" "$sw_port" "$sw_file")
   if [ -n "$sw_missing" ]; then
     sw_last="$sw_state.waiting"
     if [ $(( $(date +%s) - $(cat "$sw_last" 2>/dev/null || echo 0) )) -ge "$SENTINEL_WAIT" ]; then
       date +%s > "$sw_last"
-      log "ACL: the new password of $sw_user is not accepted by $sw_missing yet: still sending the previous one"
+      if [ "$sw_sent" = default ]; then
+        log "ACL: $sw_user is not accepted by $sw_missing yet: still logging in as the default user"
+      else
+        log "ACL: the new password of $sw_user is not accepted by $sw_missing yet: still sending the previous one"
+      fi
     fi
     return 0
   fi
-  # -x: the password is the last argument, read from stdin (never on a command line).
-  sw_reply=$({ printf '%s' "$(cat "$sw_file")" | cli -p "$sw_local" -x "$@" || true; } | tr -d "\r")
+  if [ "$sw_sent" = default ]; then
+    # The user and its password in one write on one connection, so that the server reads and applies
+    # both before its next reconnect (two calls, or two writes, would let it log in once with the user
+    # and the old password). --pipe prints error replies and "errors: E, replies: R" on stderr; it
+    # ends with an ECHO, which Sentinel refuses (so no reply to wait for: --pipe-timeout). Both
+    # commands succeeded when there are 2 replies or more and no error but that ECHO's.
+    # shellcheck disable=SC2086
+    sw_payload=$(resp $sw_as_user; resp "$@" "$(cat "$sw_file")")
+    sw_out=$({ printf '%s\n' "$sw_payload" | tcli "$CLI_TIMEOUT" -p "$sw_local" --pipe --pipe-timeout 1 2>&1 || true; } | tr -d "\r")
+    sw_replies=$(printf '%s\n' "$sw_out" | sed -n 's/^errors: [0-9]*, replies: \([0-9]*\)$/\1/p' | tail -n 1)
+    sw_reply=$(printf '%s\n' "$sw_out" | grep -v -e '^All data transferred' -e '^errors: ' -e '^No replies for' -e '^Last reply received' \
+      -e "unknown command 'ECHO'" -e '^$' | head -n 1 || true)
+    [ "${sw_replies:-0}" -ge 2 ] && [ -z "$sw_reply" ] && sw_reply=OK
+  else
+    # -x: the password is the last argument, read from stdin (never on a command line).
+    sw_reply=$({ printf '%s' "$(cat "$sw_file")" | cli -p "$sw_local" -x "$@" || true; } | tr -d "\r")
+  fi
   if [ "$sw_reply" = OK ]; then
     printf '%s\n' "$sw_want" > "$sw_state"
     rm -f "$sw_state.waiting"
-    log "ACL: every server accepts the new password of $sw_user: sending it from now on"
+    if [ "$sw_sent" = default ]; then
+      log "ACL: every server accepts $sw_user: logging in as $sw_user from now on (was the default user)"
+    else
+      log "ACL: every server accepts the new password of $sw_user: sending it from now on"
+    fi
+  elif [ "$sw_sent" = default ]; then
+    log "ACL: could not switch from the default user to $sw_user (${sw_reply:-no answer}); trying again"
   else
     log "ACL: could not switch to the new password of $sw_user (${sw_reply:-no answer}); trying again"
   fi
 }
 
-# Records (in <state file> $2) that this process starts sending the main password of <user> $1.
+# Records (in <state file> $2) that this process starts sending the main password of <user> $1, or,
+# with $3 = default, that it logs in as the default user (acl_start_as).
 acl_record_sent() {
   [ -n "$ACL_DIR" ] || return 0
-  sha1sum < "$ACL_DIR/$1" | cut -d ' ' -f 1 > "$2"
+  if [ "${3:-}" = default ]; then
+    echo default > "$2"
+  else
+    sha1sum < "$ACL_DIR/$1" | cut -d ' ' -f 1 > "$2"
+  fi
 }

@@ -44,6 +44,10 @@ revision_conf() {
 
 # Writes the runtime config: $1 master, replica (of $2:$3) or fenced.
 write_config() {
+  # With ACL users, a replica logs in as replication, or as the default user while a Redis pod of
+  # the release from before acl was turned on has no such user (acl_start_as).
+  REPLICATION_AS=''
+  [ -z "$ACL_USERS_REDIS" ] || [ -z "$AUTH_FILE" ] || REPLICATION_AS=$(acl_start_as replication "$REDIS_HOSTS" "$REDIS_PORT")
   umask 077
   tmp="$REDIS_CONF.tmp"
   cp "$REDIS_TEMPLATE" "$tmp"
@@ -60,8 +64,12 @@ write_config() {
         acl_conf "$ACL_USERS_REDIS"
         # An assignment: set -e stops the script when the password is missing.
         mpw=$(acl_password replication)
-        echo "masteruser replication"
-        echo "masterauth $mpw"
+        if [ "$REPLICATION_AS" = default ]; then
+          echo "masterauth $pw"
+        else
+          echo "masteruser replication"
+          echo "masterauth $mpw"
+        fi
       else
         echo "requirepass $pw"
         echo "masterauth $pw"
@@ -152,7 +160,15 @@ watch_role() {
     if [ "$tick" = 0 ]; then
       tls_reload "$REDIS_PORT" "$REDIS_TLS_LOADED"
       acl_reload "$REDIS_PORT" "$ACL_USERS_REDIS" "$REDIS_ACL_STATE"
-      [ -z "$ACL_DIR" ] || acl_send_when_accepted replication "$REDIS_HOSTS" "$REDIS_PORT" "$REDIS_PORT" "$REDIS_ACL_STATE/sent" CONFIG SET masterauth
+      if [ -n "$ACL_DIR" ]; then
+        was=$(cat "$REDIS_ACL_STATE/sent" 2>/dev/null)
+        acl_send_when_accepted replication "$REDIS_HOSTS" "$REDIS_PORT" "$REDIS_PORT" "$REDIS_ACL_STATE/sent" "CONFIG SET masteruser replication" CONFIG SET masterauth
+        # From the default user to replication: the link to the master logs in again, as replication
+        # (a partial resync: the replica continues where it was).
+        if [ "$was" = default ] && [ "$(cat "$REDIS_ACL_STATE/sent" 2>/dev/null)" != default ]; then
+          cli -p "$REDIS_PORT" CLIENT KILL TYPE master > /dev/null
+        fi
+      fi
     fi
     sleep 1
   done
@@ -163,7 +179,7 @@ acl_record_loaded() {
   [ -n "$ACL_DIR" ] || return 0
   mkdir -p "$REDIS_ACL_STATE"
   acl_files_sum "$ACL_USERS_REDIS" > "$REDIS_ACL_STATE/loaded"
-  acl_record_sent replication "$REDIS_ACL_STATE/sent"
+  acl_record_sent replication "$REDIS_ACL_STATE/sent" "$REPLICATION_AS"
 }
 
 load_auth

@@ -115,6 +115,12 @@ until resolvable "$host"; do
   sleep 1
 done
 
+SENTINEL_AS=''
+PEER_AS=''
+if [ -n "$ACL_USERS_SENTINEL" ] && [ -n "$AUTH_FILE" ]; then
+  SENTINEL_AS=$(acl_start_as sentinel "$REDIS_HOSTS" "$REDIS_PORT")
+  PEER_AS=$(acl_start_as sentinel-peer "$SENTINEL_HOSTS" "$SENTINEL_PORT")
+fi
 umask 077
 tmp="$SENTINEL_CONF.tmp"
 sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAME $host $port |" "$SENTINEL_TEMPLATE" > "$tmp"
@@ -132,10 +138,20 @@ sed "s|^sentinel monitor $MASTER_NAME [^ ]* [0-9]* |sentinel monitor $MASTER_NAM
       # Assignments: set -e stops the script when a password is missing.
       spw=$(acl_password sentinel)
       ppw=$(acl_password sentinel-peer)
-      echo "sentinel auth-user $MASTER_NAME sentinel"
-      echo "sentinel auth-pass $MASTER_NAME $spw"
-      echo "sentinel sentinel-user sentinel-peer"
-      echo "sentinel sentinel-pass $ppw"
+      # As the default user while a pod of the release from before acl was turned on has no such
+      # user (SENTINEL_AS, PEER_AS: acl_start_as, below).
+      if [ "$SENTINEL_AS" = default ]; then
+        echo "sentinel auth-pass $MASTER_NAME $pw"
+      else
+        echo "sentinel auth-user $MASTER_NAME sentinel"
+        echo "sentinel auth-pass $MASTER_NAME $spw"
+      fi
+      if [ "$PEER_AS" = default ]; then
+        echo "sentinel sentinel-pass $pw"
+      else
+        echo "sentinel sentinel-user sentinel-peer"
+        echo "sentinel sentinel-pass $ppw"
+      fi
     else
       echo "requirepass $pw"
       echo "sentinel auth-pass $MASTER_NAME $pw"
@@ -150,8 +166,8 @@ state=$SENTINEL_ACL_STATE
 if [ -n "$ACL_DIR" ]; then
   mkdir -p "$state"
   acl_files_sum "$ACL_USERS_SENTINEL" > "$state/loaded"
-  acl_record_sent sentinel "$state/sent-sentinel"
-  acl_record_sent sentinel-peer "$state/sent-peer"
+  acl_record_sent sentinel "$state/sent-sentinel" "$SENTINEL_AS"
+  acl_record_sent sentinel-peer "$state/sent-peer" "$PEER_AS"
 fi
 if [ -n "$ACL_DIR" ] || [ -n "$TLS_DIR" ]; then
   # The watcher: runs beside redis-sentinel (this pid, after exec) for its whole life, every 10 s.
@@ -182,8 +198,8 @@ if [ -n "$ACL_DIR" ] || [ -n "$TLS_DIR" ]; then
       fi
       if [ -n "$ACL_DIR" ]; then
         acl_reload "$SENTINEL_PORT" "$ACL_USERS_SENTINEL" "$state"
-        acl_send_when_accepted sentinel "$REDIS_HOSTS" "$REDIS_PORT" "$SENTINEL_PORT" "$state/sent-sentinel" SENTINEL SET "$MASTER_NAME" auth-pass
-        acl_send_when_accepted sentinel-peer "$SENTINEL_HOSTS" "$SENTINEL_PORT" "$SENTINEL_PORT" "$state/sent-peer" SENTINEL CONFIG SET sentinel-pass
+        acl_send_when_accepted sentinel "$REDIS_HOSTS" "$REDIS_PORT" "$SENTINEL_PORT" "$state/sent-sentinel" "SENTINEL SET $MASTER_NAME auth-user sentinel" SENTINEL SET "$MASTER_NAME" auth-pass
+        acl_send_when_accepted sentinel-peer "$SENTINEL_HOSTS" "$SENTINEL_PORT" "$SENTINEL_PORT" "$state/sent-peer" "SENTINEL CONFIG SET sentinel-user sentinel-peer" SENTINEL CONFIG SET sentinel-pass
       fi
       sleep 10
     done

@@ -225,6 +225,8 @@ round() {
 
 log "tidy: forgets replicas and Sentinels whose pod names stay unresolvable for ${TIDY_GRACE}s"
 while :; do
+  # The password again each round: it may have been rotated (README, "Rotating a password").
+  load_auth
   round || true
   sleep "$TIDY_INTERVAL"
 done

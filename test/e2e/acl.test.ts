@@ -1,19 +1,28 @@
 /**
- * ACL users end to end (prefix rse2e-a-): the synthesized chart with `acl` (an application user `app`),
- * monitoring, backups and the master endpoint, in the pod harness. Every component logs in as its own
+ * ACL users with TLS, end to end (prefix rse2e-a-): the synthesized chart with `acl` (an application user
+ * `app`) and `tls` from cert-manager as the secure example has them (dist/redis-secure.k8s.yaml), with
+ * monitoring, backups and the master endpoint, in the pod harness. The test plays cert-manager: it issues
+ * the certificate the emitted Certificate asks for (its DNS names and IPs) into the Secret it names.
+ * The release starts without `acl` (TLS on); scenario 0 turns it on, with writers running: the pods roll
+ * one by one, and each logs in as the default user until every server has the deployment's users. Every component logs in as its own
  * user with exactly the rights src/acl.ts gives it; the writers (ioredis, redis-py) log in as `app`, to
  * the Sentinels and to Redis. Then every password is rotated in the three Secret steps the README gives,
  * with the writers running. The kubelet's update of a changed Secret reaches each pod at its own moment
  * (harness/cluster.ts syncProjected), as on a cluster.
  * Each scenario checks the servers' ACL LOGs: a refusal of anything the deployment sends fails it.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { RedisSentinelChartProps } from '../../src';
 import { SECRET_USERS } from '../../src/acl';
+import { SECURE_PROPS } from '../../src/example';
+import { TLS_FILES } from '../../src/tls';
+import { issue, makeCerts, tlsSecret } from '../support/certs';
 import { settingsOf, synthChart } from '../support/synth';
-import { Deployment, WriterResult } from './deployment';
+import { KEYS, dataSet, digest } from './backup-data';
+import { CLIENT_TLS_DIR, Deployment, WriterResult } from './deployment';
 import { Cluster, clientPod } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { KubeObject } from './harness/types';
@@ -27,6 +36,8 @@ const PROPS: RedisSentinelChartProps = {
   createNamespace: true,
   downAfter: Duration.seconds(2), failoverTimeout: Duration.seconds(10),
   acl: { users: [APP] },
+  // The secure example's certificate: a cert-manager Certificate from a ClusterIssuer.
+  tls: SECURE_PROPS.tls,
   monitoring: {},
   backup: { retention: 2 },
   masterEndpoint: {},
@@ -42,8 +53,24 @@ const MASTER_HOST = `${s.names.masterEndpoint}.${NS}.svc.${s.clusterDomain}`;
 const pw: Record<string, string> = Object.fromEntries([...SECRET_USERS, 'app'].map((u) => [u, `e2e ${u} 'pw' "${u.length}"`]));
 
 const chartObjects = synthChart(PROPS);
+/** The same release before `acl` is turned on (scenario 0). */
+const PROPS_BEFORE: RedisSentinelChartProps = { ...PROPS, acl: undefined };
+const objectsBefore = synthChart(PROPS_BEFORE);
+let certDir = '';
+
+/** What cert-manager does for the chart's Certificate in namespace `ns`: its names and IPs, signed by the test's CA, into its Secret. */
+function issueFor(objects: KubeObject[], ns: string): KubeObject {
+  const cert = objects.find((o) => o.kind === 'Certificate')!;
+  const dnsNames = (cert.spec.dnsNames as string[]).filter((n) => n !== 'localhost');
+  const ips = (cert.spec.ipAddresses as string[] ?? []).filter((ip) => ip !== '127.0.0.1');
+  // The first one makes the CA (the ClusterIssuer's), the others are signed by it.
+  const certs = ns === NS ? makeCerts(join(certDir, 'ca'), { dnsNames, ips }) : issue(join(certDir, 'ca'), { outDir: join(certDir, ns), dnsNames, ips });
+  return tlsSecret(certs, cert.spec.secretName, ns);
+}
 const cluster = new Cluster({ prefix: 'rse2e-a-', logDir: join(RESULTS, 'acl-logs') });
 const d = new Deployment(cluster, s, PASSWORD, { user: { name: 'app', password: pw.app } });
+/** The release before acl: writers with the default user's password. */
+const d0 = new Deployment(cluster, settingsOf(PROPS_BEFORE, 'redis'), PASSWORD);
 
 const proxyTemplate = chartObjects.find((o) => o.kind === 'Deployment' && o.metadata.name === s.names.proxy)!.spec.template;
 let proxySerial = 0;
@@ -59,18 +86,18 @@ async function addProxyPod(): Promise<string> {
 }
 
 /** A Secret with string values (`extra`: rotation keys). */
-function secret(name: string, data: Record<string, string>): KubeObject {
+function secret(name: string, data: Record<string, string>, namespace = NS): KubeObject {
   return {
-    apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: NS },
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   };
 }
 /** The three Secrets the deployment reads: the default user's, its own users', the application user's; `keys` adds rotation keys. */
-function secrets(o: { admin?: Record<string, string>; acl?: Record<string, string>; app?: Record<string, string> } = {}): KubeObject[] {
+function secrets(o: { admin?: Record<string, string>; acl?: Record<string, string>; app?: Record<string, string> } = {}, ns = NS): KubeObject[] {
   return [
-    secret(s.authSecretName, { [s.authSecretKey]: d.password, ...o.admin }),
-    secret(s.acl!.secretName, { ...Object.fromEntries(SECRET_USERS.map((u) => [u, pw[u]])), ...o.acl }),
-    secret(APP.secretName, { password: pw.app, ...o.app }),
+    secret(s.authSecretName, { [s.authSecretKey]: d.password, ...o.admin }, ns),
+    secret(s.acl!.secretName, { ...Object.fromEntries(SECRET_USERS.map((u) => [u, pw[u]])), ...o.acl }, ns),
+    secret(APP.secretName, { password: pw.app, ...o.app }, ns),
   ];
 }
 
@@ -86,9 +113,10 @@ function record(r: ScenarioResult): void {
 const sentinelLogMark = () => new Map(d.sentinelPods().map((p) => [p, d.logSize(p)]));
 const failoversSince = (mark: Map<string, number>) => Math.max(...[...mark].map(([p, from]) => (d.logSince(p, from).match(/\+switch-master /g) ?? []).length));
 
-/** redis-cli from the node client pod, with no password unless `args` give one; stdout and stderr. */
+/** redis-cli from the node client pod (TLS with the CA only), with no password unless `args` give one; stdout and stderr. */
 async function clientCli(host: string, port: number, args: string[], command: string[]): Promise<string> {
-  const r = await cluster.exec(NS, 'client-node', 'main', ['timeout', '5', 'redis-cli', '--no-auth-warning', '-h', host, '-p', String(port), ...args, ...command], { timeoutMs: 8000 });
+  const tls = ['--tls', '--cacert', `${CLIENT_TLS_DIR}/${TLS_FILES.ca}`];
+  const r = await cluster.exec(NS, 'client-node', 'main', ['timeout', '5', 'redis-cli', '--no-auth-warning', ...tls, '-h', host, '-p', String(port), ...args, ...command], { timeoutMs: 8000 });
   return `${r.stdout}${r.stderr}`.trim();
 }
 /** Whether the pod's Redis or Sentinel accepts `user` with `password` (AUTH from a client pod). */
@@ -127,11 +155,12 @@ async function scrapeAll(): Promise<Array<{ pod: string; ok: boolean; body: stri
 const metric = (body: string, name: string) => body.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').pop()));
 
 beforeAll(async () => {
-  requireHarness('test/e2e/acl.test.ts', { python: true, extra: ['prometheus-redis-exporter', 'haproxy'] });
+  requireHarness('test/e2e/acl.test.ts', { python: true, extra: ['prometheus-redis-exporter', 'haproxy', 'openssl', 'redis-check-rdb'] });
   rmSync(join(RESULTS, 'acl-logs'), { recursive: true, force: true });
   mkdirSync(join(RESULTS, 'acl-logs'), { recursive: true });
+  certDir = mkdtempSync(join(tmpdir(), 'rse2e-acl-'));
   await cluster.start({ waitForOtherRunMs: 15 * 60_000 });
-  await cluster.apply([...chartObjects, ...secrets(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PROM_NS } }]);
+  await cluster.apply([...objectsBefore, d0.authSecret(), issueFor(objectsBefore, NS), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PROM_NS } }]);
   await cluster.apply([clientPod({ name: PROM_POD, namespace: PROM_NS, labels: { 'app.kubernetes.io/name': 'prometheus' }, image: 'rse2e/node-client' })]);
   await Promise.all([d.clientPod('client-node', 'node'), d.clientPod('client-py', 'python')]);
 }, 20 * 60_000);
@@ -144,30 +173,63 @@ afterEach(async () => {
 
 afterAll(async () => {
   await cluster.shutdown();
+  if (certDir) rmSync(certDir, { recursive: true, force: true });
   mkdirSync(RESULTS, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   writeFileSync(join(RESULTS, `acl-results-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(RESULTS, 'acl-events.log'), `${cluster.events.join('\n')}\n`);
 });
 
+/** The users the master's replicas and the Sentinels' connections log in as, and the Sentinels' links to their peers. */
+async function loginUsers(master: string): Promise<{ replicas: string[]; sentinels: string[]; peers: string[] }> {
+  const users = (lines: string[], re: RegExp) => [...new Set(lines.filter((l) => re.test(l)).map((l) => /user=(\S+)/.exec(l)![1]))].sort();
+  const clients = (await d.cli(master, ['CLIENT', 'LIST'])).split('\n');
+  const peers = (await Promise.all(d.sentinelPods().map((p) => d.cli(p, ['CLIENT', 'LIST'])))).flatMap((x) => x.split('\n'));
+  return { replicas: users(clients, / flags=S /), sentinels: users(clients, / name=sentinel-\w+-(cmd|pubsub) /), peers: users(peers, / name=sentinel-\w+-cmd /) };
+}
+
 describe('ACL users, end to end', () => {
-  test('1 bootstrap: replicas log in as replication, Sentinels as sentinel and sentinel-peer; ioredis and redis-py write as app; nothing refused', async () => {
+  test('0 acl turned on for a running release, writers running: the pods roll one by one, each logs in as the default user until every server has its user, then as its own; nothing lost', async () => {
     const t0 = Date.now();
-    const h = await d.waitHealthy({ timeoutMs: 120_000 });
+    const h0 = await d0.waitHealthy({ timeoutMs: 120_000 });
     const bootMs = Date.now() - t0;
-    expect(h.master).toBe(`${s.names.master}-0`);
-    const clients = (await d.cli(h.master, ['CLIENT', 'LIST'])).split('\n');
-    const users = (re: RegExp) => [...new Set(clients.filter((l) => re.test(l)).map((l) => /user=(\S+)/.exec(l)![1]))];
-    expect(users(/ flags=S /)).toEqual(['replication']);
-    expect(users(/ name=sentinel-\w+-(cmd|pubsub) /)).toEqual(['sentinel']);
-    const peers = (await d.cli(d.sentinelPods()[0], ['CLIENT', 'LIST'])).split('\n').filter((l) => / name=sentinel-\w+-cmd /.test(l));
-    expect([...new Set(peers.map((l) => /user=(\S+)/.exec(l)![1]))]).toEqual(['sentinel-peer']);
+    expect(h0.master).toBe(`${s.names.master}-0`);
+    const mark = new Map([...d.redisPods(), ...d.sentinelPods()].map((p) => [p, d.logSize(p)]));
+    const w = await d0.startWriterPair('a0');
+    await sleep(1000);
+    const t1 = Date.now();
+    await cluster.apply([...chartObjects, ...secrets()]);
+    await Promise.all([s.names.master, s.names.replica, s.names.sentinel].map((n) => cluster.waitRolledOut(NS, n, 240_000)));
+    const rolledMs = Date.now() - t1;
+    const h = await d.waitHealthy({ timeoutMs: 60_000 });
+    // Every pod that started while an older one had no such user fell back, then switched (its watcher, every 10 s).
+    let last = await loginUsers(h.master);
+    await waitFor('every replica and Sentinel to log in as its own user', async () => {
+      last = await loginUsers(h.master);
+      return JSON.stringify(last) === JSON.stringify({ replicas: ['replication'], sentinels: ['sentinel'], peers: ['sentinel-peer'] });
+    }, 60_000, { intervalMs: 1000, context: async () => JSON.stringify(last) });
+    const switchedMs = Date.now() - t1;
+    const logs = [...mark].map(([p, from]) => d.logSince(p, from)).join('\n');
+    const fellBack = (logs.match(/has no user \S+ yet \(a release turning acl on/g) ?? []).length;
+    expect(fellBack).toBeGreaterThan(0);
+    expect(logs).toMatch(/every server accepts \S+: logging in as \S+ from now on \(was the default user\)/);
+    const writers = await d0.stopAndAccount(w, h.master);
+    for (const x of writers) expect({ writer: x.writer, lost: x.lost }).toEqual({ writer: x.writer, lost: 0 });
+    // The default user keeps its password: applications switch to their users when they are ready.
+    expect(await accepts(h.master, 'default', PASSWORD)).toBe(true);
+    expect(await accepts(h.master, 'app', pw.app)).toBe(true);
+    record({ scenario: '0 acl turned on for a running release', writers, notes: { podsToHealthyMs: bootMs, rolledOutMs: rolledMs, allOwnUsersMs: switchedMs, fallbacksLogged: fellBack } });
+  });
+
+  test('1 with acl on: replicas log in as replication, Sentinels as sentinel and sentinel-peer; ioredis and redis-py write as app; nothing refused', async () => {
+    const h = await d.waitHealthy({ timeoutMs: 120_000 });
+    expect(await loginUsers(h.master)).toEqual({ replicas: ['replication'], sentinels: ['sentinel'], peers: ['sentinel-peer'] });
     const w = await d.startWriterPair('a1');
     await sleep(1000);
     const writers = await d.stopAndAccount(w, h.master);
     for (const x of writers) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
     expect(await denials()).toEqual([]);
-    record({ scenario: '1 bootstrap with ACL users', writers, notes: { master: h.master, podsToHealthyMs: bootMs } });
+    record({ scenario: '1 ACL users', writers, notes: { master: h.master } });
   });
 
   test('2 refused: no password, a wrong password, an unknown user; app outside its keys; a deployment user beyond its rights', async () => {
@@ -333,20 +395,63 @@ describe('ACL users, end to end', () => {
     expect(failoversSince(mark)).toBe(0);
     await d.waitReplicated(h.master);
     const writers = await Promise.all([...before.map((w, i) => d.account(h.master, w, beforeSummaries[i])), ...after.map((w, i) => d.account(h.master, w, afterSummaries[i]))]);
-    // The Sentinel clients (the first two of each trio): no failed write at all. The endpoint clients (the third):
-    // HAProxy reloads for its new password, and its new worker starts with every server up until its first
-    // checks (HAProxy 2.6 has no initial-down state), so a connection opened in that half second can be
-    // reset by the fence; such a write fails and is retried, none is lost (README, "Rotating a password").
+    // No failed write at all, through the Sentinels or the master endpoint (whose HAProxy reloads for its new
+    // password, its servers' states carried over: endpoint-start.sh).
+    for (const x of writers) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
     const isEndpoint = (i: number) => i % 3 === 2;
-    writers.forEach((x, i) => {
-      expect({ writer: x.writer, lost: x.lost }).toEqual({ writer: x.writer, lost: 0 });
-      if (!isEndpoint(i)) expect({ writer: x.writer, errors: x.errors }).toEqual({ writer: x.writer, errors: {} });
-      else expect(Object.entries(x.errors).filter(([m, n]) => !/Connection reset by peer|READONLY/.test(m) || n > 2)).toEqual([]);
-    });
     const endpointErrors = writers.filter((_, i) => isEndpoint(i)).map((x) => x.errors);
-    // The refusals of the old passwords above were the test's own; nothing else was refused.
-    const left = (await denials()).filter((x) => !/\nreason\nauth\n/.test(`\n${x.log}`) || /\nreason\n(command|key|channel)\n/.test(`\n${x.log}`));
+    // The refusals of the old passwords above were the test's own (from the client pod); nothing else was refused.
+    const testIp = cluster.mustPod(NS, 'client-node').ip!;
+    const left = (await denials()).flatMap((x) => x.log.split(/\n(?=count\n)/).filter((e) => !(/\nreason\nauth\n/.test(`\n${e}`) && e.includes(` addr=${testIp}:`))).map((e) => ({ pod: x.pod, entry: e })));
     expect(left).toEqual([]);
     record({ scenario: '6 rotation of every password', writers, notes: { users, step1AcceptedMs: step1, step2SentMs: step2, step3OldRefusedMs: step3, endpointErrors } });
+  });
+
+  test('7 a backup Job (as backup, over TLS), and a fresh deployment with the same users restoring `latest` holds the same data; app reads it', async () => {
+    const h = await d.waitHealthy();
+    // The refusals of old passwords in scenario 6 were the test's own.
+    await resetDenials();
+    const r = await cluster.exec(NS, h.master, 'redis', ['redis-cli', ...d.tlsArgs(), '-p', String(s.redisPort), '--pipe'],
+      { input: dataSet(), env: { REDISCLI_AUTH: d.password }, timeoutMs: 60_000 });
+    expect(r.stdout).toMatch(new RegExp(`errors: 0, replies: ${KEYS}`));
+    await d.waitReplicated(h.master);
+    const original = await digest(d, h.master);
+    const keys = Number(await d.cli(h.master, ['DBSIZE']));
+    const backupDir = cluster.claimDir(NS, s.names.backupClaim);
+    for (const f of readdirSync(backupDir)) rmSync(join(backupDir, f), { force: true });
+    const job = await cluster.runJobFromCronJob(NS, s.names.backup, 'backup-acl-restore');
+    await withTimeout(job.finished, 90_000, 'the backup Job did not finish');
+    expect(job.phase).toBe('Succeeded');
+    await job.delete(0);
+    const files = readdirSync(backupDir).filter((f) => f.endsWith('.rdb'));
+    expect(files).toHaveLength(1);
+
+    // A new deployment in its own namespace, its own Secrets (the same users) and certificate; its backup
+    // claim holds a copy of the file (a PVC restored from a snapshot of the old one's).
+    const restoreNs = 'restored';
+    const props2: RedisSentinelChartProps = { ...PROPS, monitoring: undefined, masterEndpoint: undefined, namespace: restoreNs, restore: { file: 'latest' } };
+    const s2 = settingsOf(props2, 'redis');
+    const d2 = new Deployment(cluster, s2, d.password, { user: { name: 'app', password: pw.app } });
+    const objects2 = synthChart(props2);
+    copyFileSync(join(backupDir, files[0]), join(cluster.claimDir(restoreNs, s2.names.backupClaim), files[0]));
+    const t0 = Date.now();
+    await cluster.apply([...objects2, ...secrets({}, restoreNs), issueFor(objects2, restoreNs)]);
+    const h2 = await d2.waitHealthy({ timeoutMs: 120_000 });
+    const restoreMs = Date.now() - t0;
+    expect(h2.master).toBe(`${s2.names.master}-0`);
+    expect(readFileSync(cluster.logFile(restoreNs, h2.master, 'restore'), 'utf8')).toContain(`restore: ${keys} keys from ${files[0]}`);
+    for (const p of d2.redisPods()) expect({ pod: p, digest: await digest(d2, p) }).toEqual({ pod: p, digest: original });
+    // The application user of the new deployment reads the restored keys, and only its own.
+    const app = ['--user', 'app', '--pass', pw.app];
+    const host = d2.fqdn(h2.master);
+    const replies = await Promise.all([['DBSIZE'], ['GET', 'e2e:a1:ioredis'], ['TYPE', 'e2e:a1:ioredis'], ['SET', 'other', 'x']].map(async (c) => {
+      const rr = await cluster.exec(restoreNs, h2.master, 'redis', ['redis-cli', '--no-auth-warning', ...d2.tlsArgs(), '-h', host, '-p', String(s2.redisPort), ...app, ...c], { timeoutMs: 8000 });
+      return `${rr.stdout}${rr.stderr}`.trim();
+    }));
+    expect(Number(replies[0])).toBe(keys);
+    expect(replies[2]).toBe('list');
+    expect(replies[3]).toMatch(/NOPERM/);
+    expect(await denials()).toEqual([]);
+    record({ scenario: '7 backup and restore with ACL users and TLS', writers: [], notes: { file: files[0], keys, restoreToHealthyMs: restoreMs, digest: original } });
   });
 });
