@@ -13,7 +13,7 @@ import * as tls from 'tls';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { HAPROXY_METRICS } from '../../src/config/endpoint-alerts';
-import { renderHaproxyConfig } from '../../src/config/haproxy-cfg';
+import { HaproxyConfigOptions, renderHaproxyConfig } from '../../src/config/haproxy-cfg';
 import { SHELL_FILES } from '../../src/scripts/embedded.generated';
 import { Certs, makeCerts } from '../support/certs';
 
@@ -124,6 +124,19 @@ function portLines(port: number): string[] {
     'tls-replication yes', 'tls-auth-clients yes'];
 }
 
+/** The chart's HAProxy options for these servers (listen addresses replaced after rendering). */
+function haproxyOptions(): HaproxyConfigOptions {
+  return {
+    masterName: 'mymaster',
+    redis: REDIS.map((address, i) => ({ name: `redis-${i}`, address })),
+    sentinels: SENTINELS.map((address, i) => ({ name: `sentinel-${i}`, address })),
+    redisPort: 6379, sentinelPort: 26379,
+    masterListenPort: PORTS.master, replicasListenPort: PORTS.replicas, metricsPort: PORTS.metrics,
+    auth: true, checkIntervalMs: 200, fenceLuaPath: join(root, 'endpoint-fence.lua'), resolvers: false, idleTimeoutSeconds: 3600,
+    tls: certs && { caFile: certs.ca, certFile: certs.cert },
+  };
+}
+
 async function setUp(withTls: boolean) {
   requireBinaries();
   root = mkdtempSync(join(tmpdir(), 'rs-endpoint-'));
@@ -149,15 +162,7 @@ async function setUp(withTls: boolean) {
     run(`sentinel-${i}`, ['redis-sentinel', join(root, `s${i}.conf`)]);
   });
   writeFileSync(join(root, 'endpoint-fence.lua'), SHELL_FILES['endpoint-fence.lua']);
-  const cfg = renderHaproxyConfig({
-    masterName: 'mymaster',
-    redis: REDIS.map((address, i) => ({ name: `redis-${i}`, address })),
-    sentinels: SENTINELS.map((address, i) => ({ name: `sentinel-${i}`, address })),
-    redisPort: 6379, sentinelPort: 26379,
-    masterListenPort: PORTS.master, replicasListenPort: PORTS.replicas, metricsPort: PORTS.metrics,
-    auth: true, checkIntervalMs: 200, fenceLuaPath: join(root, 'endpoint-fence.lua'), resolvers: false, idleTimeoutSeconds: 3600,
-    tls: certs && { caFile: certs.ca, certFile: certs.cert },
-  }).replace(/^ {2}bind :/gm, `  bind ${PROXY}:`);
+  const cfg = renderHaproxyConfig(haproxyOptions()).replace(/^ {2}bind :/gm, `  bind ${PROXY}:`);
   writeFileSync(join(root, 'haproxy.cfg'), cfg);
   run('haproxy', ['haproxy', '-db', '-f', join(root, 'haproxy.cfg')], { REDIS_PASSWORD: PASSWORD });
   // Every Sentinel sees both replicas and the two other Sentinels before the tests start.
@@ -181,13 +186,7 @@ function startReloaded(withTls: boolean): { dir: string; passwordFile: string; l
   writeFileSync(passwordFile, PASSWORD);
   const statsPort = 8405;
   const cfg = renderHaproxyConfig({
-    masterName: 'mymaster',
-    redis: REDIS.map((address, i) => ({ name: `redis-${i}`, address })),
-    sentinels: SENTINELS.map((address, i) => ({ name: `sentinel-${i}`, address })),
-    redisPort: 6379, sentinelPort: 26379,
-    masterListenPort: PORTS.master, replicasListenPort: PORTS.replicas, metricsPort: PORTS.metrics,
-    auth: true, checkIntervalMs: 200, fenceLuaPath: join(root, 'endpoint-fence.lua'), resolvers: false, idleTimeoutSeconds: 3600,
-    tls: certs && { caFile: certs.ca, certFile: certs.cert },
+    ...haproxyOptions(),
     reloadState: { file: join(dir, 'servers.state'), statsPort },
   }).replace(/^ {2}bind :/gm, `  bind ${RELOADED}:`).replace('ipv4@127.0.0.1:', `ipv4@${RELOADED}:`);
   writeFileSync(join(dir, 'haproxy.cfg'), cfg);
