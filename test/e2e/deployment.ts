@@ -22,7 +22,8 @@ export interface SentinelState {
 export interface Topology { redis: RedisState[]; sentinels: SentinelState[] }
 
 /** A writer's report: acknowledged sequence numbers with the time of the acknowledgement. */
-export interface WriterSummary { acked: Array<[number, number]>; errors: Record<string, number>; attempts: number }
+/** acked: [seq, ackedAtMs, confirmed]: confirmed 1 when the WAIT 1 after the write counted a replica. */
+export interface WriterSummary { acked: Array<[number, number, number]>; errors: Record<string, number>; attempts: number }
 
 /** Loss and outage of one writer. */
 export interface WriterResult {
@@ -31,6 +32,13 @@ export interface WriterResult {
   lost: number;
   /** Every acknowledged write missing from the final list, in write order. */
   lostSeqs: number[];
+  /**
+   * Lost writes that a replica had acknowledged too (WAIT 1 after the write): what no failover may
+   * lose. Replication is asynchronous: a crash can lose the newest writes only the master had.
+   */
+  lostConfirmed: number;
+  /** Acknowledged writes that WAIT did not confirm (no replica acknowledged them in time). */
+  unconfirmed: number;
   /** Longest time without an acknowledged write, from the first ack until stop. */
   outageMs: number;
   errors: Record<string, number>;
@@ -344,8 +352,12 @@ export class Deployment {
 
   async account(master: string, w: Writer, summary: WriterSummary): Promise<WriterResult> {
     const present = new Set((await this.cli(master, ['LRANGE', w.key, '0', '-1'], 10_000)).split('\n').filter(Boolean).map(Number));
-    const lostSeqs = summary.acked.map(([seq]) => seq).filter((seq) => !present.has(seq));
-    return { writer: w.name, acked: summary.acked.length, lost: lostSeqs.length, lostSeqs, outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors };
+    const lost = summary.acked.filter(([seq]) => !present.has(seq));
+    return {
+      writer: w.name, acked: summary.acked.length, lost: lost.length, lostSeqs: lost.map(([seq]) => seq),
+      lostConfirmed: lost.filter(([, , confirmed]) => confirmed).length, unconfirmed: summary.acked.filter(([, , confirmed]) => !confirmed).length,
+      outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors,
+    };
   }
 
   /** Waits until every replica has the master's replication offset (so reads anywhere see every write). */

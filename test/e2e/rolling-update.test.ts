@@ -64,7 +64,7 @@ function sentinelEventsSince(mark: Map<string, number>): { failovers: number; od
 
 function record(r: CaseResult): void {
   results.push({ ...r, writers: r.writers.map((x) => ({ ...x, lostSeqs: x.lostSeqs.slice(0, 20) })) });
-  const w = r.writers.map((x) => `${x.writer}: gap ${x.outageMs} ms, acked ${x.acked}, lost ${x.lost}`).join('; ');
+  const w = r.writers.map((x) => `${x.writer}: gap ${x.outageMs} ms, acked ${x.acked}, lost ${x.lost}, confirmed lost ${x.lostConfirmed}`).join('; ');
   // eslint-disable-next-line no-console
   console.log(`[e2e] ${r.scenario} | failovers ${r.failovers}, +odown ${r.odown} | ${w} | ${JSON.stringify(r.notes)}`);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A client of the master endpoint (no Sentinel), run inside a client pod of the e2e harness. Same
 // protocol as writer.js: {"ev":"ready"} after the first acknowledged write; "stop" on stdin ends it
-// with {"ev":"summary", acked: [[seq, ackedAtMs], ...], errors, attempts, ...}.
+// with {"ev":"summary", acked: [[seq, ackedAtMs, confirmed 0|1], ...], errors, attempts, ...}: each
+// write is followed on its connection by WAIT 1 <CONFIRM_MS> (confirmed: a replica has it too).
 //   MODE=ioredis:   ioredis with DEFAULT options but host, port and password (what an application
 //                   that cannot speak Sentinel writes), RPUSH <key> <seq> every INTERVAL_MS.
 //   MODE=redis-cli: one `redis-cli RPUSH` process per write (a new connection each, as scripts do).
@@ -18,6 +19,7 @@ const mode = env.MODE || 'ioredis';
 const host = env.REDIS_HOST;
 const port = Number(env.REDIS_PORT || 6379);
 const password = env.REDIS_PASSWORD || undefined;
+const confirmMs = Number(env.CONFIRM_MS || 200);
 
 const acked = [];
 const errors = {};
@@ -43,26 +45,41 @@ if (mode !== 'redis-cli') {
   redis.on('error', () => undefined);
 }
 
+// Resolves with the number of replicas WAIT counted (RPUSH and WAIT on one connection: stdin).
 function redisCli(seq) {
   return new Promise((resolve, reject) => {
-    const p = spawn('redis-cli', ['-h', host, '-p', String(port), '--no-auth-warning', 'RPUSH', key, String(seq)], {
-      env: { PATH: env.PATH, REDISCLI_AUTH: password || '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    const p = spawn('redis-cli', ['-h', host, '-p', String(port), '--no-auth-warning'], {
+      env: { PATH: env.PATH, REDISCLI_AUTH: password || '' }, stdio: ['pipe', 'pipe', 'pipe'],
     });
+    p.stdin.end(`RPUSH ${key} ${seq}\nWAIT 1 ${confirmMs}\n`);
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { out += d; });
     const timer = setTimeout(() => p.kill('SIGKILL'), 2000);
     p.on('close', () => {
       clearTimeout(timer);
-      if (/^\(integer\) \d+|^\d+$/.test(out.trim())) resolve();
+      const [pushed, replicas] = out.trim().split('\n');
+      if (/^(\(integer\) )?\d+$/.test(pushed || '')) resolve(Number(String(replicas).replace('(integer) ', '')) || 0);
       else reject(new Error(out.trim() || 'no reply'));
     });
   });
 }
 
+// Acknowledged: [ackedAtMs, replicas WAIT counted]; reader: undefined.
 async function once(seq) {
-  if (mode === 'redis-cli') return redisCli(seq);
-  if (mode === 'ioredis') return redis.rpush(key, String(seq));
+  if (mode === 'redis-cli') {
+    const replicas = await redisCli(seq);
+    return [Date.now(), replicas];
+  }
+  if (mode === 'ioredis') {
+    let at = 0;
+    const [[err], [, replicas]] = await redis.pipeline()
+      .rpush(key, String(seq), (e) => { if (!e) at = Date.now(); })
+      .wait(1, confirmMs)
+      .exec();
+    if (err) throw err;
+    return [at || Date.now(), replicas];
+  }
   // reader: a write must be refused; the role must be a replica's.
   const r = await redis.pipeline().role().get(`${key}:read`).rpush(key, String(seq)).exec();
   const role = r[0][1] ? r[0][1][0] : `error ${r[0][0] && r[0][0].message}`;
@@ -79,8 +96,8 @@ async function loop() {
     seq++;
     attempts++;
     try {
-      await once(seq);
-      acked.push([seq, Date.now()]);
+      const r = await once(seq);
+      acked.push(r ? [seq, r[0], r[1] >= 1 ? 1 : 0] : [seq, Date.now(), 0]);
       ready();
     } catch (e) {
       note(e);

@@ -6,8 +6,11 @@
 //   MODE=direct:   one Redis address (no Sentinel), failing fast: measures whether THAT server accepts writes.
 // With TLS_CA set (TLS_CERT/TLS_KEY: a client certificate, for mutual TLS), every connection speaks TLS;
 // in sentinel mode with the three options TLS needs (tls, sentinelTLS, enableTLSForSentinelMode).
+// Each write is followed, on the same connection (one pipeline), by WAIT 1 <CONFIRM_MS>: a write is
+// "confirmed" when a replica acknowledged it too (what an application that must not lose it does;
+// replication is asynchronous, so a crash can lose a write the master alone acknowledged).
 // Protocol: prints JSON lines {"ev":"ready"} after its first acknowledged write, then, after "stop"
-// on stdin, {"ev":"summary", acked: [[seq, ackedAtMs], ...], errors: {message: count}, attempts}.
+// on stdin, {"ev":"summary", acked: [[seq, ackedAtMs, confirmed 0|1], ...], errors: {message: count}, attempts}.
 'use strict';
 const Redis = require('ioredis');
 
@@ -15,6 +18,7 @@ const env = process.env;
 const key = env.KEY;
 const interval = Number(env.INTERVAL_MS || 10);
 const mode = env.MODE || 'sentinel';
+const confirmMs = Number(env.CONFIRM_MS || 200);
 const password = env.REDIS_PASSWORD || undefined;
 // With ACL users: the application user, on Redis and on the Sentinels.
 const username = env.REDIS_USERNAME || undefined;
@@ -69,8 +73,13 @@ async function loop() {
     seq++;
     attempts++;
     try {
-      await redis.rpush(key, String(seq));
-      acked.push([seq, Date.now()]);
+      let at = 0;
+      const [[err], [, replicas]] = await redis.pipeline()
+        .rpush(key, String(seq), (e) => { if (!e) at = Date.now(); })
+        .wait(1, confirmMs)
+        .exec();
+      if (err) throw err;
+      acked.push([seq, at || Date.now(), replicas >= 1 ? 1 : 0]);
       if (!announced) {
         announced = true;
         process.stdout.write(`${JSON.stringify({ ev: 'ready' })}\n`);

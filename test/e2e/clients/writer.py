@@ -5,7 +5,10 @@ REDIS_HOST set, to that one address without Sentinel (redis.Redis(host, port, pa
 socket_timeout=0.5): a client of the master endpoint), then appends its sequence numbers to a
 Redis list (RPUSH <key> <seq>) every INTERVAL_MS. Same protocol
 as writer.js: {"ev": "ready"} after the first acknowledged write; "stop" on stdin ends it with
-{"ev": "summary", "acked": [[seq, acked_at_ms], ...], "errors": {message: count}, "attempts": n}.
+{"ev": "summary", "acked": [[seq, acked_at_ms, confirmed], ...], "errors": {message: count}, "attempts": n}.
+Each write is followed on the same connection (one pipeline) by WAIT 1 <CONFIRM_MS>: confirmed (1)
+when a replica acknowledged it too; replication is asynchronous, so a crash can lose a write the
+master alone acknowledged.
 With TLS_CA set (TLS_CERT/TLS_KEY: a client certificate, for mutual TLS), every connection
 speaks TLS (ssl=True, to the Sentinels too).
 """
@@ -25,6 +28,7 @@ password = env.get('REDIS_PASSWORD') or None
 username = env.get('REDIS_USERNAME') or None
 key = env['KEY']
 interval = float(env.get('INTERVAL_MS', '10')) / 1000.0
+confirm_ms = int(env.get('CONFIRM_MS', '200'))
 tls = {}
 if env.get('TLS_CA'):
     tls = {'ssl': True, 'ssl_ca_certs': env['TLS_CA']}
@@ -65,8 +69,14 @@ while not stop.is_set():
     seq += 1
     attempts += 1
     try:
-        master.rpush(key, str(seq))
-        acked.append([seq, int(time.time() * 1000)])
+        pipe = master.pipeline(transaction=False)
+        pipe.rpush(key, str(seq))
+        pipe.execute_command('WAIT', 1, confirm_ms)
+        pushed, replicas = pipe.execute(raise_on_error=False)
+        if isinstance(pushed, Exception):
+            raise pushed
+        confirmed = 1 if isinstance(replicas, int) and replicas >= 1 else 0
+        acked.append([seq, int(time.time() * 1000), confirmed])
         if not announced:
             announced = True
             print(json.dumps({'ev': 'ready'}), flush=True)
