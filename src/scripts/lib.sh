@@ -218,6 +218,25 @@ FENCE_PORT=1
 # Sentinel can read it. A pod that names no such connection is still starting: no evidence yet.
 FACTS_CLIENT=rs-facts
 
+# Prints the names of the client connections of the server at host $1, port $2, one per line
+# (nothing when it does not answer). Peers publish facts to each other this way (FACTS_CLIENT,
+# TLS_CLIENT): a name is the one thing any client may read and only the process itself can set.
+client_names() {
+  { cli -h "$1" -p "$2" CLIENT LIST || true; } | tr -d "\r" | tr ' ' '\n' | sed -n 's/^name=\(..*\)$/\1/p'
+}
+
+# Whether the server at host $1, port $2 has a client connection named $3.
+has_client_named() {
+  case "
+$(client_names "$1" "$2")
+" in
+    *"
+$3
+"*) return 0 ;;
+  esac
+  return 1
+}
+
 # Prints "<epoch> <host>" from the facts file $1, or nothing.
 read_facts() {
   [ -f "$1" ] || return 0
@@ -231,7 +250,7 @@ redis_evidence() {
   info=$({ cli -h "$1" -p "$REDIS_PORT" INFO || true; } | tr -d "\r")
   case $info in *"role:"*) ;; *) return 0 ;; esac
   case $info in *"loading:1"*) return 0 ;; esac
-  names=$({ cli -h "$1" -p "$REDIS_PORT" CLIENT LIST || true; } | tr ' ' '\n' | sed -n "s/^name=$FACTS_CLIENT://p")
+  names=$(client_names "$1" "$REDIS_PORT" | sed -n "s/^$FACTS_CLIENT://p")
   [ -n "$names" ] || return 0
   facts=$(echo "$names" | sed -n 's/^\([0-9][0-9]*\):\([A-Za-z0-9.:-][A-Za-z0-9.:-]*\)$/\1 \2/p' | sort -n -r | head -n 1)
   echo "$info" | awk -v fh="$FENCE_HOST" -v fp="$FENCE_PORT" -v facts="${facts:-- -}" -F: '
@@ -297,9 +316,7 @@ newest_redis() {
 # client connections when it reconfigures a pod) or the name is to change. Called again and again
 # by one long-running shell.
 hold_name() {
-  case " $({ cli -p "$1" CLIENT LIST || true; } | tr -d "\r" | tr "\n" " ") " in
-    *" name=$2 "*) return 0 ;;
-  esac
+  has_client_named 127.0.0.1 "$1" "$2" && return 0
   [ -z "${name_holder:-}" ] || kill "$name_holder" 2>/dev/null || true
   exec 3>&-
   rm -f "$3"
@@ -385,10 +402,7 @@ tls_restart_wait() {
     fi
     [ "$({ cli -h "$s" -p "$SENTINEL_PORT" PING || true; } | tr -d "\r")" = PONG ] || { echo "$s does not answer"; return 0; }
     [ "$before" = 1 ] || continue
-    case " $({ cli -h "$s" -p "$SENTINEL_PORT" CLIENT LIST || true; } | tr -d "\r" | tr "\n" " ") " in
-      *" name=$TLS_CLIENT:$tls_now "*) ;;
-      *) echo "$s (before this one) has not loaded them yet"; return 0 ;;
-    esac
+    has_client_named "$s" "$SENTINEL_PORT" "$TLS_CLIENT:$tls_now" || { echo "$s (before this one) has not loaded them yet"; return 0; }
     up=$({ cli -h "$s" -p "$SENTINEL_PORT" INFO server || true; } | tr -d "\r" | sed -n 's/^uptime_in_seconds://p')
     [ "${up:-0}" -ge "$TLS_RESTART_SETTLE" ] || { echo "$s (before this one) is back for ${up:-0} s only"; return 0; }
     [ "$(named_by -h "$s")" = "$mine" ] || { echo "$s names another master"; return 0; }
