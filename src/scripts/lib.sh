@@ -434,13 +434,16 @@ REDIS_ACL_STATE="${REDIS_CONF%/*}/acl"
 # shellcheck disable=SC2034
 SENTINEL_ACL_STATE="${SENTINEL_CONF%/*}/acl"
 
+# Prints "<user> <password file>" for the default user and each user of the users file $1.
+acl_user_files() {
+  echo "default $AUTH_FILE"
+  grep -v '^#' "$1" || true
+}
+
 # Prints a checksum of every password file of the users file $1 and of the default user's.
 acl_files_sum() {
   [ -n "$ACL_DIR" ] || return 0
-  {
-    echo "default $AUTH_FILE"
-    grep -v '^#' "$1"
-  } | while read -r _ file _; do
+  acl_user_files "$1" | while read -r _ file _; do
     for f in "$file" "$file-next" "$file-previous"; do
       [ -r "$f" ] && { echo "$f"; cat "$f"; echo; }
     done
@@ -456,7 +459,7 @@ acl_reload() {
   acl_now=$(acl_files_sum "$2")
   [ "$acl_now" != "$(cat "$3/loaded" 2>/dev/null)" ] || return 0
   acl_failed=''
-  { grep -v '^#' "$2"; echo "default $AUTH_FILE"; } | {
+  acl_user_files "$2" | {
     while read -r name file _; do
       [ -n "$name" ] || continue
       hashes=$(acl_hashes "$file")
