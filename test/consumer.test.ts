@@ -173,7 +173,19 @@ test('the app\'s Deployment and Job are wired: client labels, env, admitted by t
   expect(web.spec.template.metadata.labels['cache-client']).toBe('true');
   const env = Object.fromEntries(web.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
   expect(env.REDIS_MASTER_NAME).toBe('mymaster');
-  expect(env.REDIS_PASSWORD).toEqual({ secretKeyRef: { name: 'cache-password', key: 'pw' } });
+  // With acl: the workload logs in as its own user, with that user's password (never the default user's).
+  expect(env.REDIS_USERNAME).toBe('web');
+  expect(env.REDIS_PASSWORD).toEqual({ secretKeyRef: { name: 'cache-web', key: 'password' } });
+  // The users' passwords come from their Secrets, mounted into the Redis and Sentinel pods; no password in any file.
+  const sts = shop.filter((o) => o.kind === 'StatefulSet');
+  for (const o of sts) {
+    const secrets = o.spec.template.spec.volumes.filter((v: any) => v.secret).map((v: any) => v.secret.secretName);
+    expect([o.metadata.name, secrets]).toEqual([o.metadata.name, expect.arrayContaining(['cache-internal-users', 'cache-web', 'cache-reports'])]);
+  }
+  // Each user's rules reach Redis as written, beside the file its password is read from at start.
+  const users = shop.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cache-config')!.data['acl-users'].split('\n');
+  expect(users).toContain('web /etc/redis-acl/users/web/password ~web:* &* +@all -@dangerous +info +role');
+  expect(users).toContain('reports /etc/redis-acl/users/reports/pw ~* +@read +info +role');
   const job = shop.find((o) => o.kind === 'Job')!;
   expect(job.spec.template.metadata.labels['sessions-client']).toBe('true');
   const jobEnv = Object.fromEntries(job.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));

@@ -25,10 +25,18 @@ const cache = new RedisSentinel(shop, 'cache', {
   storageSize: Size.gibibytes(5),
   auth: RedisAuth.fromSecret({ secretName: 'cache-password', secretKey: 'pw' }),
   backup: { schedule: Cron.schedule({ minute: '30', hour: '3' }), retention: 3 },
+  // Least-privilege users: the web app's own (its keys only), and a reporting user that reads.
+  acl: {
+    secretName: 'cache-internal-users',
+    users: [
+      { name: 'web', secretName: 'cache-web', rules: '~web:* &* +@all -@dangerous +info +role' },
+      { name: 'reports', secretName: 'cache-reports', secretKey: 'pw', rules: '~* +@read +info +role', sentinel: true },
+    ],
+  },
 });
 const web = new plus.Deployment(shop, 'web', { replicas: 2 });
 web.addContainer({ image: 'ghcr.io/example/web:1.0.0', portNumber: 8080, securityContext: { user: 1000, group: 1000 } });
-cache.connect(web, { env: true });
+cache.connect(web, { env: true, user: 'web' });
 
 // 2. A second release in its own Chart and namespace, with its monitoring in a third Chart, and a
 //    client in the shop namespace that reads the password from a copy of the Secret there.
