@@ -11,6 +11,7 @@
 'use strict';
 const { spawn } = require('child_process');
 const Redis = require('ioredis');
+const pushConfirmed = require('./push-confirmed');
 
 const env = process.env;
 const key = env.KEY;
@@ -71,15 +72,7 @@ async function once(seq) {
     const replicas = await redisCli(seq);
     return [Date.now(), replicas];
   }
-  if (mode === 'ioredis') {
-    let at = 0;
-    const [[err], [, replicas]] = await redis.pipeline()
-      .rpush(key, String(seq), (e) => { if (!e) at = Date.now(); })
-      .wait(1, confirmMs)
-      .exec();
-    if (err) throw err;
-    return [at || Date.now(), replicas];
-  }
+  if (mode === 'ioredis') return pushConfirmed(redis, key, String(seq), confirmMs);
   // reader: a write must be refused; the role must be a replica's.
   const r = await redis.pipeline().role().get(`${key}:read`).rpush(key, String(seq)).exec();
   const role = r[0][1] ? r[0][1][0] : `error ${r[0][0] && r[0][0].message}`;

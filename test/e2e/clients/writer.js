@@ -13,6 +13,7 @@
 // on stdin, {"ev":"summary", acked: [[seq, ackedAtMs, confirmed 0|1], ...], errors: {message: count}, attempts}.
 'use strict';
 const Redis = require('ioredis');
+const pushConfirmed = require('./push-confirmed');
 
 const env = process.env;
 const key = env.KEY;
@@ -73,13 +74,8 @@ async function loop() {
     seq++;
     attempts++;
     try {
-      let at = 0;
-      const [[err], [, replicas]] = await redis.pipeline()
-        .rpush(key, String(seq), (e) => { if (!e) at = Date.now(); })
-        .wait(1, confirmMs)
-        .exec();
-      if (err) throw err;
-      acked.push([seq, at || Date.now(), replicas >= 1 ? 1 : 0]);
+      const [at, replicas] = await pushConfirmed(redis, key, String(seq), confirmMs);
+      acked.push([seq, at, replicas >= 1 ? 1 : 0]);
       if (!announced) {
         announced = true;
         process.stdout.write(`${JSON.stringify({ ev: 'ready' })}\n`);
