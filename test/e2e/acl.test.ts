@@ -11,7 +11,7 @@
  * (harness/cluster.ts syncProjected), as on a cluster.
  * Each scenario checks the servers' ACL LOGs: a refusal of anything the deployment sends fails it.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
@@ -22,7 +22,7 @@ import { TLS_FILES } from '../../src/tls';
 import { issue, makeCerts, tlsSecret } from '../support/certs';
 import { settingsOf, synthChart } from '../support/synth';
 import { KEYS, dataSet, digest } from './backup-data';
-import { CLIENT_TLS_DIR, Deployment, WriterResult } from './deployment';
+import { CLIENT_TLS_DIR, Deployment, WriterResult, saveResults } from './deployment';
 import { Cluster, clientPod } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { KubeObject } from './harness/types';
@@ -141,17 +141,7 @@ async function resetDenials(): Promise<void> {
 }
 
 /** One scrape of every Redis and Sentinel pod's exporter from the Prometheus pod. */
-async function scrapeAll(): Promise<Array<{ pod: string; ok: boolean; body: string }>> {
-  const targets = [...d.redisPods(), ...d.sentinelPods()].map((pod) => {
-    const p = cluster.mustPod(NS, pod);
-    const port = p.spec.containers.find((c) => c.name === 'metrics')!.ports![0].containerPort;
-    return { id: pod, url: `http://${p.ip}:${port}/metrics` };
-  });
-  const r = await cluster.exec(PROM_NS, PROM_POD, 'main', ['node', join(__dirname, 'clients', 'scraper.js')],
-    { input: `${JSON.stringify({ round: 1, timeoutMs: 5000, targets })}\n`, timeoutMs: 15_000 });
-  const answer = JSON.parse(r.stdout.split('\n')[0]) as { results: Array<{ id: string; ok: boolean; body?: string }> };
-  return answer.results.map((x) => ({ pod: x.id, ok: x.ok, body: x.body ?? '' }));
-}
+const scrapeAll = () => d.scrapeExporters(PROM_NS, PROM_POD);
 const metric = (body: string, name: string) => body.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').pop()));
 
 beforeAll(async () => {
@@ -165,19 +155,12 @@ beforeAll(async () => {
   await Promise.all([d.clientPod('client-node', 'node'), d.clientPod('client-py', 'python')]);
 }, 20 * 60_000);
 
-afterEach(async () => {
-  d.killWriters();
-  const repaired = await cluster.repair();
-  if (repaired.length) cluster.event(undefined, `after the test: ${repaired.join(', ')}`);
-});
+afterEach(() => d.repairAfterScenario());
 
 afterAll(async () => {
   await cluster.shutdown();
   if (certDir) rmSync(certDir, { recursive: true, force: true });
-  mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(RESULTS, `acl-results-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(RESULTS, 'acl-events.log'), `${cluster.events.join('\n')}\n`);
+  saveResults(RESULTS, 'acl-results', results, { cluster, events: 'acl-events.log' });
 });
 
 /** The users the master's replicas and the Sentinels' connections log in as, and the Sentinels' links to their peers. */

@@ -6,11 +6,11 @@
  * (ioredis, python3-redis) write throughout. Each scenario ends with 0 acknowledged writes lost,
  * one master, every Sentinel naming it, every pod ready. Needs root; see test/e2e/README.md.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync } from 'fs';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { settingsOf, synthChart } from '../support/synth';
-import { Deployment, WriterResult } from './deployment';
+import { Deployment, WriterResult, saveResults } from './deployment';
 import { Cluster } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { sleep, waitFor } from './harness/sys';
@@ -45,9 +45,7 @@ afterEach(() => d.killWriters());
 
 afterAll(async () => {
   await cluster.shutdown();
-  mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(RESULTS, `cold-start-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  saveResults(RESULTS, 'cold-start', results);
 });
 
 const sets = () => [s.names.master, s.names.replica, s.names.sentinel].map((n) => [n, cluster.get('StatefulSet', NS, n)!.spec.replicas as number] as const);

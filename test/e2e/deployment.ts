@@ -4,7 +4,7 @@
  * Every query is a `kubectl exec` of redis-cli in the pod itself (so it goes over loopback).
  */
 import { ChildProcess } from 'child_process';
-import { existsSync, readFileSync, statSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import * as readline from 'readline';
 import { DeploymentSettings as Settings } from '../../src/settings';
@@ -59,6 +59,17 @@ export interface ClientTlsOptions {
 }
 
 /** Parses alternating field/value lines (redis-cli --raw of a map reply). */
+/**
+ * Writes a suite's figures into `dir` as `<name>-<time>.json` and, with `events`, the cluster's event
+ * log as `<events>` (the newest run's only).
+ */
+export function saveResults(dir: string, name: string, results: unknown, o: { cluster?: Cluster; events?: string } = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(dir, `${name}-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  if (o.cluster && o.events) writeFileSync(join(dir, o.events), `${o.cluster.events.join('\n')}\n`);
+}
+
 export function fields(text: string): Record<string, string> {
   const lines = text.split('\n');
   const out: Record<string, string> = {};
@@ -287,6 +298,34 @@ export class Deployment {
   killWriters(): void {
     for (const w of this.writers) killGroup(w.proc.pid, 'SIGKILL');
     this.writers.clear();
+  }
+
+  /**
+   * After a scenario (afterEach): a failed one must not leave its damage to the next. Kills the
+   * writers, undoes held restarts and cut links (cluster.repair), logs what it did; returns that.
+   */
+  async repairAfterScenario(): Promise<string[]> {
+    this.killWriters();
+    const repaired = await this.cluster.repair();
+    if (repaired.length) this.cluster.event(undefined, `after the test: ${repaired.join(', ')}`);
+    return repaired;
+  }
+
+  /**
+   * One scrape of every Redis and Sentinel pod's exporter sidecar (container `metrics`) from pod
+   * `pod` of namespace `ns` (clients/scraper.js, one round): what a Prometheus there would read.
+   */
+  async scrapeExporters(ns: string, pod: string): Promise<Array<{ pod: string; ok: boolean; error?: string; body: string }>> {
+    const targets = [...this.redisPods(), ...this.sentinelPods()].map((p) => {
+      const x = this.cluster.mustPod(this.ns, p);
+      const port = x.spec.containers.find((c) => c.name === 'metrics')?.ports?.[0]?.containerPort;
+      if (!port) throw new Error(`${p} has no metrics container with a port`);
+      return { id: p, url: `http://${x.ip}:${port}/metrics` };
+    });
+    const r = await this.cluster.exec(ns, pod, 'main', ['node', join(CLIENTS_DIR, 'scraper.js')],
+      { input: `${JSON.stringify({ round: 1, timeoutMs: 5000, targets })}\n`, timeoutMs: 15_000 });
+    const answer = JSON.parse(r.stdout.split('\n')[0]) as { results: Array<{ id: string; ok: boolean; error?: string; body?: string }> };
+    return answer.results.map((x) => ({ pod: x.id, ok: x.ok, error: x.error, body: x.body ?? '' }));
   }
 
   /** What a container logged since `from` (a byte offset, from {@link logSize}). */

@@ -4,12 +4,12 @@
  * redis-server/redis-sentinel, and real Sentinel clients write through every failure.
  * Needs root; see test/e2e/README.md. Figures go to test/e2e/results/.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync } from 'fs';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { settingsOf } from '../support/synth';
 import { synthChart } from '../support/synth';
-import { Deployment, WriterResult } from './deployment';
+import { Deployment, WriterResult, saveResults } from './deployment';
 import { Cluster } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { sleep, waitFor } from './harness/sys';
@@ -137,14 +137,13 @@ beforeAll(async () => {
 // dead pods and changed policies are undone; if the deployment still does not heal, Redis pods that
 // replicate anything but the master the Sentinels name are restarted (what an operator would do).
 afterEach(async () => {
-  d.killWriters();
-  const repaired = await cluster.repair();
+  const repaired = await d.repairAfterScenario();
   const policies = chartObjects.filter((o) => o.kind === 'NetworkPolicy');
   if (policies.some((p) => JSON.stringify(cluster.get('NetworkPolicy', NS, p.metadata.name)) !== JSON.stringify(p))) {
     repaired.push('restored the NetworkPolicies');
+    cluster.event(undefined, 'after the test: restored the NetworkPolicies');
     await cluster.apply(policies);
   }
-  if (repaired.length) cluster.event(undefined, `after the test: ${repaired.join(', ')}`);
   if (await d.waitHealthy({ timeoutMs: repaired.length ? 90_000 : 30_000 }).then(() => true, () => false)) return;
   const t = await d.topology();
   const master = Deployment.agreedMaster(t);
@@ -156,10 +155,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await cluster.shutdown();
-  mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(RESULTS, `results-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(RESULTS, 'events.log'), `${cluster.events.join('\n')}\n`);
+  saveResults(RESULTS, 'results', results, { cluster, events: 'events.log' });
 });
 
 describe('Redis + Sentinel chart, end to end', () => {

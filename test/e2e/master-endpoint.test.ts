@@ -11,11 +11,11 @@
  * The harness has no Deployment controller: the test creates the HAProxy Deployment's pods from its
  * template and rolls them as the controller does with maxSurge 1 / maxUnavailable 0.
  */
-import { mkdirSync, writeFileSync } from 'fs';
+import { mkdirSync } from 'fs';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { find, settingsOf, synthChart } from '../support/synth';
-import { Deployment, Writer, WriterResult, WriterSummary } from './deployment';
+import { Deployment, Writer, WriterResult, WriterSummary, saveResults } from './deployment';
 import { Cluster } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { sleep, waitFor } from './harness/sys';
@@ -197,17 +197,13 @@ beforeAll(async () => {
 }, 20 * 60_000);
 
 afterEach(async () => {
-  d.killWriters();
-  const repaired = await cluster.repair();
-  if (repaired.length) cluster.event(undefined, `after the test: ${repaired.join(', ')}`);
+  await d.repairAfterScenario();
   await d.waitHealthy({ timeoutMs: 90_000 });
 }, 120_000);
 
 afterAll(async () => {
   await cluster.shutdown();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(RESULTS, `endpoint-results-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(RESULTS, 'endpoint-events.log'), `${cluster.events.join('\n')}\n`);
+  saveResults(RESULTS, 'endpoint-results', results, { cluster, events: 'endpoint-events.log' });
 });
 
 describe('master endpoint (HAProxy) end to end', () => {

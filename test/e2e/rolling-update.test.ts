@@ -7,11 +7,11 @@
  * failovers, the `+odown` events (none allowed), each writer's longest gap and the acknowledged
  * writes lost (none allowed). Needs root; see test/e2e/README.md. Figures go to test/e2e/results/.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync } from 'fs';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { settingsOf, synthChart } from '../support/synth';
-import { Deployment, Writer, WriterResult } from './deployment';
+import { Deployment, Writer, WriterResult, saveResults } from './deployment';
 import { Cluster } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { sleep, waitFor } from './harness/sys';
@@ -121,9 +121,7 @@ afterEach(() => d.killWriters());
 
 afterAll(async () => {
   await cluster.shutdown();
-  mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(RESULTS, `rolling-update-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  saveResults(RESULTS, 'rolling-update', results);
 });
 
 describe('rolling updates and planned hand-overs', () => {

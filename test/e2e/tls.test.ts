@@ -19,7 +19,7 @@
  * Needs root; see test/e2e/README.md. Figures go to test/e2e/results/.
  */
 import { execFileSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
@@ -29,7 +29,7 @@ import { tlsDnsNames } from '../../src/tls';
 import { Certs, issue, makeCerts, tlsSecret } from '../support/certs';
 import { settingsOf, synthChart } from '../support/synth';
 import { KEYS, dataSet, digest } from './backup-data';
-import { CLIENT_TLS_DIR, Deployment, WriterResult } from './deployment';
+import { CLIENT_TLS_DIR, Deployment, WriterResult, saveResults } from './deployment';
 import { Cluster, clientPod } from './harness/cluster';
 import { requireHarness } from './harness/preflight';
 import { sleep, waitFor, withTimeout } from './harness/sys';
@@ -111,18 +111,9 @@ function parseMetrics(text: string): Sample[] {
   return out;
 }
 
-/** One scrape of every Redis and Sentinel pod's exporter from the Prometheus pod (clients/scraper.js, one round). */
+/** One scrape of every Redis and Sentinel pod's exporter from the Prometheus pod. */
 async function scrapeAll(): Promise<Array<{ pod: string; ok: boolean; error?: string; samples: Sample[] }>> {
-  const targets = [...d.redisPods(), ...d.sentinelPods()].map((pod) => {
-    const p = cluster.mustPod(NS, pod);
-    const port = p.spec.containers.find((c) => c.name === 'metrics')?.ports?.[0]?.containerPort;
-    if (!port) throw new Error(`${pod} has no metrics container with a port`);
-    return { id: pod, url: `http://${p.ip}:${port}/metrics` };
-  });
-  const r = await cluster.exec(PROM_NS, PROM_POD, 'main', ['node', join(__dirname, 'clients', 'scraper.js')],
-    { input: `${JSON.stringify({ round: 1, timeoutMs: 5000, targets })}\n`, timeoutMs: 15_000 });
-  const answer = JSON.parse(r.stdout.split('\n')[0]) as { results: Array<{ id: string; ok: boolean; error?: string; body?: string }> };
-  return answer.results.map((x) => ({ pod: x.id, ok: x.ok, error: x.error, samples: x.ok ? parseMetrics(x.body ?? '') : [] }));
+  return (await d.scrapeExporters(PROM_NS, PROM_POD)).map((x) => ({ pod: x.pod, ok: x.ok, error: x.error, samples: x.ok ? parseMetrics(x.body) : [] }));
 }
 
 beforeAll(async () => {
@@ -142,19 +133,12 @@ beforeAll(async () => {
   await Promise.all([d.clientPod('client-node', 'node'), d.clientPod('client-py', 'python')]);
 }, 20 * 60_000);
 
-afterEach(async () => {
-  d.killWriters();
-  const repaired = await cluster.repair();
-  if (repaired.length) cluster.event(undefined, `after the test: ${repaired.join(', ')}`);
-});
+afterEach(() => d.repairAfterScenario());
 
 afterAll(async () => {
   await cluster.shutdown();
   if (certDir) rmSync(certDir, { recursive: true, force: true });
-  mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(RESULTS, `tls-results-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(RESULTS, 'tls-events.log'), `${cluster.events.join('\n')}\n`);
+  saveResults(RESULTS, 'tls-results', results, { cluster, events: 'tls-events.log' });
 });
 
 describe('TLS (mutual), end to end', () => {
