@@ -18,6 +18,12 @@ export interface SentinelState {
   pod: string; master: string; epoch: number; flags: string; okReplicas: number; otherSentinels: number;
   /** Replicas this Sentinel would promote now: neither down nor disconnected, link to the master ok, replica-priority not 0. */
   promotable: number;
+  /**
+   * Replicas this Sentinel last saw claiming the master role (`role-reported`, from its INFO every 10 s):
+   * it converts such a one back to a replica (`+convert-to-slave`) as soon as it sees it claim the
+   * role again, so a failover promoting it before this Sentinel's next INFO is undone (and aborts).
+   */
+  staleRoles: number;
 }
 export interface Topology { redis: RedisState[]; sentinels: SentinelState[] }
 
@@ -172,6 +178,7 @@ export class Deployment {
       pod, master: m.ip ?? '', epoch: Number(m['config-epoch'] ?? -1), flags: m.flags ?? '',
       okReplicas: ok.length,
       promotable: ok.filter((r) => r['master-link-status'] === 'ok' && r['slave-priority'] !== '0').length,
+      staleRoles: records.filter((r) => r['role-reported'] !== 'slave').length,
       otherSentinels: Number(m['num-other-sentinels'] ?? -1),
     };
   }
@@ -187,7 +194,7 @@ export class Deployment {
   static describe(t: Topology): string {
     return [
       ...t.redis.map((r) => `  ${r.pod}: ${r.role || 'unreachable'}${r.role === 'slave' ? ` of ${r.masterHost} link ${r.linkUp ? 'up' : 'down'}` : ''} offset ${r.offset}`),
-      ...t.sentinels.map((x) => `  ${x.pod}: master ${x.master || '?'} epoch ${x.epoch} flags ${x.flags} ok-replicas ${x.okReplicas} promotable ${x.promotable} other-sentinels ${x.otherSentinels}`),
+      ...t.sentinels.map((x) => `  ${x.pod}: master ${x.master || '?'} epoch ${x.epoch} flags ${x.flags} ok-replicas ${x.okReplicas} promotable ${x.promotable} stale-roles ${x.staleRoles} other-sentinels ${x.otherSentinels}`),
     ].join('\n');
   }
 
@@ -200,14 +207,13 @@ export class Deployment {
   /**
    * Waits until the deployment is healthy: every wanted pod Ready, exactly one Redis master, every
    * other Redis pod its replica with the link up, every given Sentinel naming it at the same epoch,
-   * seeing the other Sentinels and `replicas` replicas as up.
-   */
-  /**
-   * Waits until one master, every replica linked to it, every Sentinel naming it at one epoch with
-   * the full tables and (unless `failoverReady: false`, for a test that set every replica's
-   * replica-priority to 0 itself) at least one replica it would promote: a replica gets its
-   * priority back once synced, and a Sentinel sees it at its next INFO (every 10 s); a failover
-   * asked for before then ends in NOGOODSLAVE.
+   * seeing the other Sentinels and `replicas` replicas as up; and, unless `failoverReady: false` (for
+   * a test that set every replica's replica-priority to 0 itself), ready for a failover: each Sentinel
+   * has a replica it would promote (a replica gets its priority back once synced, and a Sentinel sees
+   * it at its next INFO, every 10 s; a failover asked for before then ends in NOGOODSLAVE) and no
+   * replica it last saw claiming the master role (see {@link SentinelState.staleRoles}: after a
+   * partition heals, the old master is converted back, and until that Sentinel's next INFO it would
+   * also convert back a replica just promoted: the failover aborts after failover-timeout).
    */
   async waitHealthy(o: { timeoutMs?: number; sentinels?: string[]; redis?: string[]; otherSentinels?: number; failoverReady?: boolean } = {}): Promise<{ master: string; epoch: number; topology: Topology }> {
     const sentinels = o.sentinels ?? this.sentinelPods();
@@ -229,7 +235,7 @@ export class Deployment {
       if (epochs.size !== 1) return undefined;
       const otherSentinels = o.otherSentinels ?? this.sentinelPods().length - 1;
       if (!t.sentinels.every((x) => x.flags === 'master' && x.okReplicas === redis.length - 1 && x.otherSentinels === otherSentinels)) return undefined;
-      if (o.failoverReady !== false && redis.length > 1 && !t.sentinels.every((x) => x.promotable > 0)) return undefined;
+      if (o.failoverReady !== false && redis.length > 1 && !t.sentinels.every((x) => x.promotable > 0 && x.staleRoles === 0)) return undefined;
       return { master: masters[0].pod, epoch: t.sentinels[0].epoch, topology: t };
     }, o.timeoutMs ?? 60_000, {
       intervalMs: 500,
