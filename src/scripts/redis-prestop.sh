@@ -60,6 +60,21 @@ mark_leaving() {
   cli -p "$REDIS_PORT" CONFIG SET proc-title-template "{title} {listen-addr} {server-mode} rev=$REDIS_REVISION leaving" >/dev/null
 }
 
+# Counts, in SENTINELS_SILENT, the checks in a row at which no Sentinel answered a PING. Two in a row
+# mean the Sentinels are stopping too (the whole deployment is being deleted or scaled to 0) or
+# unreachable: nobody can carry out a hand-over, so waiting for one only delays this pod's stop.
+SENTINELS_SILENT=0
+sentinels_silent() {
+  for s in $SENTINEL_HOSTS; do
+    if [ "$({ cli -h "$s" -p "$SENTINEL_PORT" PING </dev/null || true; } | tr -d "\r")" = PONG ]; then
+      SENTINELS_SILENT=0
+      return 1
+    fi
+  done
+  SENTINELS_SILENT=$(( SENTINELS_SILENT + 1 ))
+  [ "$SENTINELS_SILENT" -ge 2 ]
+}
+
 # True when the Redis pod at $1:$2 replicates this pod, link up, no sync running.
 in_sync_with_me() {
   info=$({ cli -h "$1" -p "$2" INFO replication </dev/null || true; } | tr -d "\r")
@@ -167,6 +182,10 @@ PEERS
       log "preStop: rolling update: still waiting for$pending after ${ROLL_WAIT}s; handing over now"
       return 0
     fi
+    if sentinels_silent; then
+      log "preStop: rolling update: no Sentinel answers (stopping too?): not waiting for$pending"
+      return 0
+    fi
     if [ -z "$said" ]; then
       log "preStop: rolling update under way: waiting for$pending before handing over"
       said=yes
@@ -218,6 +237,12 @@ $others
 OTHERS
     if [ "$good" -ge "$need" ]; then
       [ -z "$said" ] || log "preStop: $mh has $good other replica(s) online: leaving"
+      return 0
+    fi
+    # Staying keeps $mh writable for the clients the Sentinels send there; with no Sentinel left to
+    # send any (the deployment is stopping), it only delays the stop.
+    if sentinels_silent; then
+      log "preStop: no Sentinel answers (stopping too?): leaving"
       return 0
     fi
     if [ -z "$said" ]; then
@@ -306,6 +331,11 @@ while [ -z "$new" ] && [ "$(date +%s)" -lt "$deadline" ]; do
       ask_failover
     fi
   elif [ $(( n % 5 )) -eq 0 ]; then
+    if sentinels_silent; then
+      log "preStop: no Sentinel answers (stopping too?): no failover possible"
+      cli -p "$REDIS_PORT" CLIENT UNPAUSE >/dev/null || true
+      exit 0
+    fi
     ask_failover
   fi
   if [ $(( n % 10 )) -eq 0 ]; then

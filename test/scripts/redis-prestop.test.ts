@@ -49,9 +49,13 @@ describe('with a master and its replica', () => {
     expect(r.stderr).toMatch(/preStop: role is 'slave', nothing to hand over\n$/);
   });
 
+  // Sentinels that answer but never take a failover: the replica's Redis stands in (PING answers,
+  // SENTINEL is an unknown command). `closed`: no Sentinel answers at all.
+  const refusing = () => ({ sentinelHosts: [REPLICA], sentinelPort: port, failoverWaitSeconds: 1 });
+  const closed = { sentinelHosts: [LOCAL], sentinelPort: 1, failoverWaitSeconds: 1 };
+
   it('gives up after FAILOVER_WAIT when no Sentinel takes the failover, and leaves writes unpaused', () => {
-    const closed = { sentinelHosts: [LOCAL], sentinelPort: 1, failoverWaitSeconds: 1 };
-    const r = preStop('no-sentinel', MASTER, closed);
+    const r = preStop('no-sentinel', MASTER, refusing());
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('preStop: no Sentinel takes SENTINEL FAILOVER yet (restarting, or no replica known); asking again');
     expect(r.stderr).toContain('preStop: no new master after 1s');
@@ -59,10 +63,43 @@ describe('with a master and its replica', () => {
     expect(cli(MASTER, port, 'ROLE').split('\n')[0]).toBe('master');
   });
 
+  it('stops waiting for a failover when no Sentinel answers twice in a row (the whole deployment is stopping), writes unpaused', () => {
+    const r = preStop('sentinels-gone', MASTER, { ...closed, failoverWaitSeconds: 30 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/preStop: no Sentinel answers \(stopping too\?\): no failover possible\n$/);
+    expect(r.stderr).not.toContain('no new master after');
+    expect(cli(MASTER, port, 'SET', 'after-sentinels-gone', '1')).toBe('OK');
+  });
+
+  describe('a departing replica whose leaving drops the master below min-replicas-to-write (REDIS_REVISION set)', () => {
+    // The second replica (localhost, where a preStop hook talks to its own Redis) needs 2 good replicas:
+    // only the other one would be left.
+    const replicaPreStop = (name: string, constants: Record<string, unknown>) =>
+      box.run(box.scripts(name, { redisPort: port2, redisHosts: [MASTER, REPLICA], rollWaitSeconds: 2, ...constants }), 'redis-prestop.sh', [],
+        box.env({ SELF_FQDN: LOCAL, REDIS_REVISION: 'aaaa' }));
+    beforeAll(() => expect(cli(LOCAL, port2, 'CONFIG', 'SET', 'min-replicas-to-write', '2')).toBe('OK'));
+    afterAll(() => {
+      cli(LOCAL, port2, 'CONFIG', 'SET', 'min-replicas-to-write', '0');
+      cli(LOCAL, port2, 'CONFIG', 'SET', 'proc-title-template', '{title} {listen-addr} {server-mode}');
+    });
+
+    it('stays, at most ROLL_WAIT, while a Sentinel answers', () => {
+      const r = replicaPreStop('replica-stays', refusing());
+      expect(r.stderr).toContain('preStop: leaving now would leave 127.0.6.1 with 1 of the 2 replica(s) min-replicas-to-write needs: waiting');
+      expect(r.stderr).toContain('preStop: still too few replicas on 127.0.6.1 after 2s: leaving');
+    });
+
+    it('leaves when no Sentinel answers twice in a row', () => {
+      const r = replicaPreStop('replica-sentinels-gone', { ...closed, rollWaitSeconds: 60 });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('preStop: no Sentinel answers (stopping too?): leaving');
+      expect(r.stderr).not.toContain('still too few replicas');
+    });
+  });
+
   describe('in a rolling update (REDIS_REVISION set)', () => {
-    const closed = { sentinelHosts: [LOCAL], sentinelPort: 1, failoverWaitSeconds: 1 };
     const rolling = (name: string, hosts: string[], o: Record<string, unknown> = {}) =>
-      box.run(box.scripts(name, { redisPort: port, ...closed, redisHosts: hosts, rollWaitSeconds: 2, rollDownWaitSeconds: 1, ...o }), 'redis-prestop.sh', [],
+      box.run(box.scripts(name, { redisPort: port, ...refusing(), redisHosts: hosts, rollWaitSeconds: 2, rollDownWaitSeconds: 1, ...o }), 'redis-prestop.sh', [],
         box.env({ SELF_FQDN: MASTER, REDIS_REVISION: 'aaaa' }));
     // Both replicas (the second one is attached, not in REDIS_HOSTS) run `rev`.
     const setRevision = (rev: string) => {
@@ -106,6 +143,14 @@ describe('with a master and its replica', () => {
       expect(r.status).toBe(0);
       expect(r.stderr).toContain('preStop: rolling update under way: waiting for 127.0.6.2 127.0.0.1 before handing over');
       expect(r.stderr).toContain('preStop: rolling update: still waiting for 127.0.6.2 127.0.0.1 after 2s; handing over now');
+    });
+
+    it('does not wait for the roll when no Sentinel answers twice in a row (the Sentinels are stopping too)', () => {
+      setRevision('aaaa');
+      const r = rolling('roll-sentinels-gone', [MASTER, REPLICA, '127.0.6.3'], { ...closed, rollWaitSeconds: 60 });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('preStop: rolling update: no Sentinel answers (stopping too?): not waiting for 127.0.6.2 127.0.0.1 127.0.6.3');
+      expect(r.stderr).not.toContain('still waiting');
     });
 
     it('waits for a pod still at its revision while another restarts, at most ROLL_WAIT, then hands over anyway', () => {
