@@ -80,7 +80,12 @@ const sh = async (pod: string, script: string) => {
   const r = await cluster.exec(NS, pod, 'main', ['sh', '-c', script]);
   return (r.stdout + r.stderr).trim();
 };
-const lines = async (pod: string, file: string) => (await sh(pod, `cat ${file}`)).split('\n').filter(Boolean).length;
+/** Lines in `file` inside the pod's main container; a file that cannot be read fails the test (no error text counted as a line). */
+const lines = async (pod: string, file: string) => {
+  const r = await cluster.exec(NS, pod, 'main', ['cat', file]);
+  if (r.code !== 0) throw new Error(`cat ${file} in ${pod} exited ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout.split('\n').filter(Boolean).length;
+};
 /** The A records busybox nslookup prints for a name ('' when it does not resolve). */
 const resolve = async (pod: string, name: string) => (await sh(pod, `nslookup ${name} 2>/dev/null | sed -n 's/^Address: \\([0-9.]*\\)$/\\1/p' | sort -u`)).split('\n').filter(Boolean);
 
@@ -164,7 +169,12 @@ describe('e2e harness', () => {
   test('a deleted pod runs preStop and comes back with a new IP, a fresh emptyDir and the same claim', async () => {
     const old = cluster.mustPod(NS, 'web-0');
     await cluster.deletePod(NS, 'web-0');
-    const pod = await waitFor('web-0 recreated', () => (cluster.pod(NS, 'web-0')?.phase === 'Running' ? cluster.pod(NS, 'web-0') : undefined), 30_000);
+    // Its main container started and wrote its line (phase Running comes with the init container already).
+    const pod = await waitFor('web-0 recreated, its main container started', () => {
+      const p = cluster.pod(NS, 'web-0');
+      return p && p !== old && p.container('main').started ? p : undefined;
+    }, 30_000);
+    await waitFor('main.log written', async () => (await sh('web-0', `cat ${WORK}/main.log 2>/dev/null`)) !== '', 10_000);
     expect(pod).not.toBe(old);
     expect(pod.ip).not.toBe(old.ip);
     expect(await lines('web-0', `${WORK}/init.log`)).toBe(1);
