@@ -60,13 +60,14 @@ mark_leaving() {
   cli -p "$REDIS_PORT" CONFIG SET proc-title-template "{title} {listen-addr} {server-mode} rev=$REDIS_REVISION leaving" >/dev/null
 }
 
-# Counts, in SENTINELS_SILENT, the checks in a row at which no Sentinel answered a PING. Two in a row
-# mean the Sentinels are stopping too (the whole deployment is being deleted or scaled to 0) or
-# unreachable: nobody can carry out a hand-over, so waiting for one only delays this pod's stop.
+# Counts, in SENTINELS_SILENT, the checks in a row at which no Sentinel answered a PING (any reply
+# counts, a refused password too: the question is whether one is there). Two in a row mean the
+# Sentinels are stopping too (the whole deployment is being deleted or scaled to 0) or unreachable:
+# nobody can carry out a hand-over, so waiting for one only delays this pod's stop.
 SENTINELS_SILENT=0
 sentinels_silent() {
   for s in $SENTINEL_HOSTS; do
-    if [ "$({ cli -h "$s" -p "$SENTINEL_PORT" PING </dev/null || true; } | tr -d "\r")" = PONG ]; then
+    if [ -n "$({ cli -h "$s" -p "$SENTINEL_PORT" PING </dev/null || true; } | tr -d "\r")" ]; then
       SENTINELS_SILENT=0
       return 1
     fi
