@@ -323,7 +323,11 @@ hold_name() {
   mkfifo -m 600 "$3"
   tcli exec -p "$1" < "$3" > /dev/null 2>&1 &
   name_holder=$!
-  exec 3> "$3"
+  # Read-write: opening a fifo for writing only blocks until the reader has opened it, and a signal
+  # arriving meanwhile (SIGCHLD of the holder just killed) fails the open with EINTR, which ends the
+  # shell (seen: "can't create .../facts.fifo: Interrupted system call"). On Linux an O_RDWR open
+  # of a fifo never blocks.
+  exec 3<> "$3"
   printf 'CLIENT SETNAME %s\n' "$2" >&3
 }
 
