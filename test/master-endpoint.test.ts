@@ -113,6 +113,8 @@ describe('RedisMasterEndpoint', () => {
       const objects = synthChart({ masterEndpoint: {}, ...props });
       const cfg: string = find(objects, 'ConfigMap', 'redis-proxy').data['haproxy.cfg'];
       expect(cfg).toContain('  stats socket ipv4@127.0.0.1:8405 level user\n  server-state-file /run/haproxy/servers.state\n');
+      // The old worker (no checks, no fence once stopping) is ended two check intervals (500 ms) after a reload, at least 1 s.
+      expect(cfg).toContain('\n  hard-stop-after 1000ms\n');
       expect(cfg).toContain('\n  load-server-state-from-file global\n');
       const pod = find(objects, 'Deployment', 'redis-proxy').spec.template.spec;
       const env = Object.fromEntries(pod.containers[0].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));

@@ -8,7 +8,10 @@
  *
  * - `named_<pod>`: one server per Sentinel; its check asks that Sentinel
  *   `SENTINEL get-master-addr-by-name` and passes only when the reply is exactly this pod's
- *   announced name and port. `nbsrv(named_<pod>)` = how many Sentinels name the pod now.
+ *   announced name and port. The frontends count the servers UP in `named_<pod>` (`srv_is_up` of
+ *   each, summed in a variable) = how many Sentinels name the pod now. Not `nbsrv()`: it counts 0 in
+ *   a worker that is stopping after a reload, whose backends are stopped while it still routes the
+ *   connections it had just accepted (seen: such a connection closed as if no master were named).
  * - `master_<pod>`: the pod itself; its check passes only on `role:master` (INFO replication).
  *   `on-marked-down shutdown-sessions` closes every session the moment it is demoted or unreachable;
  *   `option nolinger` closes them with a reset, so data still queued for a partitioned master is
@@ -76,7 +79,8 @@ export interface HaproxyConfigOptions {
    * When HAProxy is reloaded (endpoint-start.sh): the file its servers' states are saved to before a
    * reload and read from by the new worker, and the loopback port of the runtime API it is saved
    * through (`show servers state`, level user). Without it a new worker starts with every server up
-   * until its first checks, so for that moment several pods look named by a Sentinel majority.
+   * until its first checks, so for that moment several pods look named by a Sentinel majority. The
+   * old worker is ended {@link oldWorkerLifeMs} after a reload (`hard-stop-after`).
    */
   readonly reloadState?: { readonly file: string; readonly statsPort: number };
 }
@@ -156,6 +160,20 @@ function masterBackends(o: HaproxyConfigOptions): string[] {
   return out;
 }
 
+/** The variable holding how many Sentinels name the i-th Redis pod (variable names allow no '-'). */
+const namingVar = (i: number) => `txn.named${i}`;
+
+/**
+ * Rules (`tcp-request content` or `http-request`) that count, per Redis pod, the Sentinels naming it:
+ * the servers UP in named_<pod>, from their states (see the file comment for why not nbsrv()).
+ */
+function namingCounts(o: HaproxyConfigOptions, rule: string): string[] {
+  return o.redis.flatMap((p, i) => [
+    `  ${rule} set-var(${namingVar(i)}) int(0)`,
+    ...o.sentinels.map((s) => `  ${rule} set-var(${namingVar(i)}) srv_is_up(${namedBackend(p.name)}/${s.name}),add(${namingVar(i)})`),
+  ]);
+}
+
 /** The master frontend's ACLs and routing: one unique Sentinel majority, and role:master. */
 function masterFrontend(o: HaproxyConfigOptions): string[] {
   const majority = sentinelMajority(o.sentinels.length);
@@ -165,7 +183,8 @@ function masterFrontend(o: HaproxyConfigOptions): string[] {
     'frontend master',
     `  bind :${o.masterListenPort}`,
     '  no log',
-    ...pods.map((p) => `  acl ${namedAcl(p)} nbsrv(${namedBackend(p)}) ge ${majority}`),
+    ...namingCounts(o, 'tcp-request content'),
+    ...pods.map((p, i) => `  acl ${namedAcl(p)} var(${namingVar(i)}) -m int ge ${majority}`),
     ...pods.map((p) => `  use_backend ${masterBackend(p)} if ${namedAcl(p)} ${pods.filter((q) => q !== p).map((q) => `!${namedAcl(q)} `).join('')}{ srv_is_up(${masterBackend(p)}/${p}) }`),
     // No agreed master: the connection is closed at once.
     '  default_backend no_master',
@@ -199,7 +218,7 @@ function replicasSection(o: HaproxyConfigOptions): string[] {
 
 /** /metrics (Prometheus exporter), /healthz (the process answers), /ready (a Sentinel majority agrees). */
 function statsSection(o: HaproxyConfigOptions): string[] {
-  const agreed = o.redis.map((p) => `{ path /ready } { nbsrv(${namedBackend(p.name)}) ge ${sentinelMajority(o.sentinels.length)} }`).join(' || ');
+  const agreed = o.redis.map((_, i) => `{ path /ready } { var(${namingVar(i)}) -m int ge ${sentinelMajority(o.sentinels.length)} }`).join(' || ');
   return [
     '',
     'frontend stats',
@@ -208,10 +227,19 @@ function statsSection(o: HaproxyConfigOptions): string[] {
     '  no log',
     '  monitor-uri /healthz',
     '  http-request use-service prometheus-exporter if { path /metrics }',
+    ...namingCounts(o, 'http-request').map((l) => `${l} if { path /ready }`),
     `  http-request return status 200 content-type text/plain string "a majority of Sentinels names a master" if ${agreed}`,
     '  http-request return status 503 content-type text/plain string "no master named by a majority of Sentinels" if { path /ready }',
     '  http-request return status 404 content-type text/plain string "not found"',
   ];
+}
+
+/**
+ * How long a worker lives on after a reload (`hard-stop-after`): checks stop in a stopping worker, so its
+ * sessions are as blind as a check lagging this much; two check intervals, at least 1 s.
+ */
+export function oldWorkerLifeMs(o: Pick<HaproxyConfigOptions, 'checkIntervalMs'>): number {
+  return Math.max(1000, 2 * o.checkIntervalMs);
 }
 
 /** Renders haproxy.cfg. */
@@ -227,6 +255,9 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     ...(o.reloadState ? [
       `  stats socket ipv4@127.0.0.1:${o.reloadState.statsPort} level user`,
       `  server-state-file ${o.reloadState.file}`,
+      // A worker stopping after a reload runs no checks and no fence (its backends are stopped): its
+      // sessions would never be closed on a failover. It is ended this soon; its clients reconnect to the new one.
+      `  hard-stop-after ${oldWorkerLifeMs(o)}ms`,
     ] : []),
     '',
     ...(o.resolvers ? [

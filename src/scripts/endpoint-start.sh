@@ -1,7 +1,8 @@
 #!/bin/sh
 # The master endpoint's HAProxy (RedisMasterEndpoint) with TLS or ACL users: runs it in master-worker
 # mode and reloads it (SIGUSR2: a new worker takes the listeners and reads the files again; the old
-# one keeps its sessions until they end) when a mounted file it uses changes:
+# one, which runs no checks once stopping, closes its sessions at the config's hard-stop-after) when a
+# mounted file it uses changes:
 # - the certificate files (TLS_DIR), e.g. after cert-manager renewed the Secret: HAProxy reads its CA
 #   and client certificate only at start, and its checks present that certificate to Redis and Sentinel;
 # - the password of its checks' user (PASSWORD_FILE), e.g. in a rotation: it reaches HAProxy as
@@ -69,7 +70,7 @@ while kill -0 "$pid" 2>/dev/null; do
   wait $! || true
   now=$(files_sum)
   if [ "$now" != "$loaded" ] && kill -0 "$pid" 2>/dev/null; then
-    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) endpoint: the certificate or password files changed; reloading HAProxy (new connections and checks use them, established sessions stay)" >&2
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) endpoint: the certificate or password files changed; reloading HAProxy (new connections and checks use them; the old worker's sessions end at its hard-stop-after)" >&2
     write_auth
     save_state
     kill -USR2 "$pid"

@@ -86,7 +86,14 @@ describe('renderHaproxyConfig', () => {
   it('routes a new connection to a pod only when a majority names it, no other pod has a majority, and it says role:master', () => {
     const fe = section(cfg, 'frontend master');
     expect(fe).toContain('  bind :6379');
-    expect(fe).toContain('  acl named_redis-replica-0 nbsrv(named_redis-replica-0) ge 2');
+    // The count of Sentinels naming redis-replica-0 (the second pod): each Sentinel's server in its backend, UP or not.
+    expect(fe.filter((l) => l.includes('set-var(txn.named1)'))).toEqual([
+      '  tcp-request content set-var(txn.named1) int(0)',
+      ...[0, 1, 2].map((i) => `  tcp-request content set-var(txn.named1) srv_is_up(named_redis-replica-0/redis-sentinel-${i}),add(txn.named1)`),
+    ]);
+    expect(fe).toContain('  acl named_redis-replica-0 var(txn.named1) -m int ge 2');
+    // Not nbsrv(): a worker stopping after a reload counts 0 servers in its stopped backends.
+    expect(cfg).not.toContain('nbsrv(');
     expect(fe).toContain('  use_backend master_redis-replica-0 if named_redis-replica-0 !named_redis-master-0 !named_redis-replica-1 { srv_is_up(master_redis-replica-0/redis-replica-0) }');
     expect(fe.filter((l) => l.includes('use_backend'))).toHaveLength(3);
     expect(fe[fe.length - 1]).toBe('  default_backend no_master');
@@ -128,7 +135,8 @@ describe('renderHaproxyConfig', () => {
     expect(st).toContain('  bind :8404');
     expect(st).toContain('  http-request use-service prometheus-exporter if { path /metrics }');
     expect(st).toContain('  monitor-uri /healthz');
-    expect(st.find((l) => l.includes('status 200'))).toContain('{ path /ready } { nbsrv(named_redis-master-0) ge 2 } || { path /ready } { nbsrv(named_redis-replica-0) ge 2 }');
+    expect(st).toContain('  http-request set-var(txn.named0) srv_is_up(named_redis-master-0/redis-sentinel-2),add(txn.named0) if { path /ready }');
+    expect(st.find((l) => l.includes('status 200'))).toContain('{ path /ready } { var(txn.named0) -m int ge 2 } || { path /ready } { var(txn.named1) -m int ge 2 }');
   });
 
   it('re-resolves pod names every second; loads the fence', () => {
