@@ -438,10 +438,33 @@ REDIS_ACL_STATE="${REDIS_CONF%/*}/acl"
 # shellcheck disable=SC2034
 SENTINEL_ACL_STATE="${SENTINEL_CONF%/*}/acl"
 
-# Prints "<user> <password file>" for the default user and each user of the users file $1.
+# Prints "<user> <password file>" for each user of the users file $1, then the default user (last:
+# acl_reload logs in as the default user while it sets the others).
 acl_user_files() {
-  echo "default $AUTH_FILE"
   grep -v '^#' "$1" || true
+  echo "default $AUTH_FILE"
+}
+
+# Makes the scripts' password (REDISCLI_AUTH) one that the server on port $1 accepts for the default
+# user: the one in use, else <key>, <key>-next, <key>-previous. The files can move on between two
+# looks (a kubelet sync that skipped a rotation step: <key> new and the old one already gone), and a
+# password the server no longer takes would lock the scripts out of it for good. False when none works.
+acl_use_accepted_auth() {
+  for aa_file in '' "$AUTH_FILE" "$AUTH_FILE-next" "$AUTH_FILE-previous"; do
+    if [ -n "$aa_file" ]; then
+      [ -r "$aa_file" ] || continue
+      aa_pw=$(cat "$aa_file")
+    else
+      aa_pw=${REDISCLI_AUTH:-}
+    fi
+    [ -n "$aa_pw" ] || continue
+    if [ "$(export REDISCLI_AUTH="$aa_pw"; { cli -p "$1" PING || true; } | tr -d "\r")" = PONG ]; then
+      REDISCLI_AUTH=$aa_pw
+      export REDISCLI_AUTH
+      return 0
+    fi
+  done
+  return 1
 }
 
 # Prints a checksum of every password file of the users file $1 and of the default user's.
@@ -462,6 +485,7 @@ acl_reload() {
   [ -n "$ACL_DIR" ] || return 0
   acl_now=$(acl_files_sum "$2")
   [ "$acl_now" != "$(cat "$3/loaded" 2>/dev/null)" ] || return 0
+  acl_use_accepted_auth "$1" || { log "ACL: the server answers none of the default user's passwords (in use, <key>, -next, -previous): not up yet, or it takes none of them; trying again"; return 0; }
   acl_failed=''
   acl_user_files "$2" | {
     while read -r name file _; do
@@ -477,6 +501,8 @@ acl_reload() {
   [ -z "$acl_failed" ] || return 0
   printf '%s\n' "$acl_now" > "$3/loaded"
   load_auth
+  # <key> can have changed since the loop read it: keep a password the server takes.
+  acl_use_accepted_auth "$1" || true
   log "ACL: the password files changed: every user now accepts the passwords they hold (<key>, <key>-next, <key>-previous)"
 }
 

@@ -38,6 +38,16 @@ function clients(inst: Parameters<typeof lb.cli>[0]): Array<Record<string, strin
 
 const servers = () => lb.instances().filter((i) => /^(redis|sentinel)-/.test(i.name));
 
+/** Every user's password file (the Secrets' mounted files, shared by every process here). */
+function passwordFiles(): Record<string, string> {
+  const root = lb.root();
+  return {
+    default: join(root, 'auth', 'password'),
+    ...Object.fromEntries(['replication', 'sentinel', 'sentinel-peer', 'backup', 'endpoint'].map((u) => [u, join(root, 'acl', 'internal', u)])),
+    app: join(root, 'acl', 'users', 'app', 'password'),
+  };
+}
+
 /** The ACL LOG of each server that has entries (each one a refused command, key, channel or login). */
 /** The default user's password now (the rotation test changes it). */
 const admin = { pw: PASSWORD };
@@ -171,12 +181,7 @@ describe('rendered configs and scripts with ACL users and real redis-server and 
   });
 
   test('rotation: every password (the default user\'s too) changes in three steps of the Secrets, with no failover and no dropped link', async () => {
-    const root = lb.root();
-    const files: Record<string, string> = {
-      default: join(root, 'auth', 'password'),
-      ...Object.fromEntries(['replication', 'sentinel', 'sentinel-peer', 'backup', 'endpoint'].map((u) => [u, join(root, 'acl', 'internal', u)])),
-      app: join(root, 'acl', 'users', 'app', 'password'),
-    };
+    const files = passwordFiles();
     const users = Object.keys(files);
     const oldPw = (u: string) => (u === 'default' ? PASSWORD : aclPassword(u));
     const newPw = (u: string) => `${oldPw(u)} rotated`;
@@ -245,6 +250,32 @@ describe('rendered configs and scripts with ACL users and real redis-server and 
     // eslint-disable-next-line no-console
     console.log(`[loopback acl] rotation of ${users.length} users: step 1 accepted everywhere after ${step1} ms, step 2 sent after ${step2} ms, step 3 old refused after ${step3} ms; no failover, replica links up throughout`);
    }, 240_000);
+
+  // Seen in the e2e rotation: a pod's kubelet skipped a step of the Secret (<key> new, the old one gone at once)
+  // and the scripts, which set the default user first while logging in with its old password, locked themselves out.
+  test('the default user\'s files skip a step (<key>-next, then <key> alone): the scripts keep control and apply later changes', async () => {
+    const files = passwordFiles();
+    const asAdmin = (inst: { ip: string; port: number }, ...args: string[]) => as(inst, 'default', admin.pw, ...args);
+    const accepts = (inst: Parameters<typeof lb.rawCli>[0], u: string, pw: string) => lb.rawCli(inst, [], 'AUTH', u, pw) === 'OK';
+    const d1 = admin.pw;
+    const d2 = `${d1} skipped`;
+    writeFileSync(`${files.default}-next`, d2);
+    for (const inst of servers()) await lb.waitFor(`${inst.name} to accept both default passwords`, () => accepts(inst, 'default', d2) && accepts(inst, 'default', d1), 40);
+    // Straight to the last step: no <key>-previous holding the one the scripts log in with.
+    writeFileSync(files.default, d2);
+    rmSync(`${files.default}-next`);
+    admin.pw = d2;
+    for (const inst of servers()) await lb.waitFor(`${inst.name} to refuse the old default password`, () => !accepts(inst, 'default', d1) && accepts(inst, 'default', d2), 40);
+    // A later change still reaches every server: the scripts did not lock themselves out.
+    const appNext = `${aclPassword('app')} next`;
+    writeFileSync(`${files.app}-next`, appNext);
+    for (const inst of servers()) await lb.waitFor(`${inst.name} to accept app's next password`, () => accepts(inst, 'app', appNext), 40);
+    rmSync(`${files.app}-next`);
+    for (const inst of servers()) await lb.waitFor(`${inst.name} to refuse app's next password again`, () => !accepts(inst, 'app', appNext), 40);
+    for (const inst of servers()) expect(readFileSync(inst.log, 'utf8')).not.toMatch(/could not set the passwords/);
+    // The refusals above were the test's own.
+    for (const inst of servers()) asAdmin(inst, 'ACL', 'LOG', 'RESET');
+  }, 120_000);
 
   test('no server refused the backup or the exporter anything: every ACL LOG is empty (last test)', () => {
     expect(denials()).toEqual([]);
