@@ -174,7 +174,7 @@ describe('backup and restore, end to end', () => {
     const s2 = settingsOf(props, 'redis');
     const d2 = new Deployment(cluster, s2, PASSWORD);
     // The old deployment is gone; its backup volume lives on (a PVC restored from a snapshot of it).
-    for (const sts of [s.names.master, s.names.replica, s.names.sentinel]) await cluster.scale(NS, sts, 0);
+    await Promise.all([s.names.master, s.names.replica, s.names.sentinel].map((sts) => cluster.scale(NS, sts, 0)));
     copyFileSync(join(backupDir(NS), file), join(backupDir(restoreNs), file));
 
     const t0 = Date.now();

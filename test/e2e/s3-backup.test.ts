@@ -218,7 +218,7 @@ describe('backups to S3-compatible storage, end to end', () => {
     const s2 = settingsOf(props, 'redis');
     const d2 = new Deployment(cluster, s2, PASSWORD);
     // The old deployment is gone (the cluster with it); the bucket stays.
-    for (const sts of [s.names.master, s.names.replica, s.names.sentinel]) await cluster.scale(NS, sts, 0);
+    await Promise.all([s.names.master, s.names.replica, s.names.sentinel].map((sts) => cluster.scale(NS, sts, 0)));
     const master = `${s2.names.master}-0`;
     // The temporary server of the restore container: a redis-server working in the staging
     // directory (Redis rewrites its process title, so its arguments cannot be matched). Found by

@@ -56,6 +56,9 @@ describe('rendered configs and scripts with TLS (mutual) and real redis-server a
     // Sentinel: each one's watcher stops it (SIGTERM) when its turn comes; the test plays the
     // kubelet and starts an exited Sentinel again at once. Polled every 100 ms: how many are away at once.
     const restarts: string[] = [];
+    /** Per Sentinel: when the test saw its process gone (its watcher stopped it), and when it started it again. */
+    const stoppedSeen: number[] = [];
+    const restartedAt: number[] = [];
     let maxAway = 0;
     const deadline = Date.now() + 120_000;
     // '' while a Sentinel is away (nothing listens).
@@ -73,7 +76,9 @@ describe('rendered configs and scripts with TLS (mutual) and real redis-server a
         if (inst.proc && inst.proc.exitCode === null && inst.proc.signalCode === null) continue;
         expect(inst.proc?.exitCode).toBe(0);
         restarts.push(`sentinel-${i}`);
+        stoppedSeen[i] = Date.now();
         lb.start(inst, SCRIPT.sentinelStart);
+        restartedAt[i] = Date.now();
       }
       maxAway = Math.max(maxAway, [0, 1, 2].filter((i) => lb.cli(lb.sentinel(i), 'PING') !== 'PONG').length);
       await new Promise((r) => setTimeout(r, 100));
@@ -83,7 +88,10 @@ describe('rendered configs and scripts with TLS (mutual) and real redis-server a
     expect(restarts).toEqual(['sentinel-0', 'sentinel-1', 'sentinel-2']);
     expect(maxAway).toBeLessThanOrEqual(1);
     for (const i of [0, 1, 2]) expect(readFileSync(lb.sentinel(i).log, 'utf8')).toMatch(/TLS: the certificate files changed and Sentinel cannot load them while it runs: restarting it now/);
-    expect(readFileSync(lb.sentinel(2).log, 'utf8')).toMatch(/waiting: \S+ \(before this one\) (has not loaded them yet|is back for \d+ s only)/);
+    // ... and each stopped only after the one before it had been back TLS_RESTART_SETTLE s: its uptime (whole
+    // seconds of the clock, so at least SETTLE - 1 s of real time), counted from after the test started it.
+    const settleMs = (Number(process.env.TLS_RESTART_SETTLE) - 1) * 1000;
+    for (const i of [1, 2]) expect({ i, gapMs: stoppedSeen[i] - restartedAt[i - 1] >= settleMs }).toEqual({ i, gapMs: true });
     // No failover, and the quorum whole again.
     for (const i of [0, 1, 2]) {
       await lb.waitFor(`sentinel-${i} to see its peers again`, () => lb.fields(lb.cli(lb.sentinel(i), 'SENTINEL', 'MASTER', s.masterName).split('\n'))['num-other-sentinels'] === '2', 40);

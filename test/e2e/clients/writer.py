@@ -43,7 +43,10 @@ else:
     # SENTINEL_HOST: redis-py asks them in that order.
     sentinel_hosts = env.get('SENTINEL_HOSTS', '').split() or [env['SENTINEL_HOST']]
     sentinel = Sentinel([(h, int(env.get('SENTINEL_PORT', '26379'))) for h in sentinel_hosts],
-                        sentinel_kwargs={'username': username, 'password': password, **tls},
+                        # sentinel_kwargs replaces the Sentinel connections' options (socket_timeout
+                        # included): without one, a Sentinel pod that went away mid-reply blocked the
+                        # writer for good (seen in a rolling update, Sentinels listed in pod order).
+                        sentinel_kwargs={'username': username, 'password': password, 'socket_timeout': 0.5, **tls},
                         username=username, password=password, socket_timeout=0.5, **tls)
     master = sentinel.master_for(env.get('MASTER_NAME', 'mymaster'))
 

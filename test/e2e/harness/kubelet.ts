@@ -89,6 +89,20 @@ export class ContainerRuntime {
   get running(): boolean {
     return alive(this.pid) && this.proc?.exitCode === null && this.proc?.signalCode === null;
   }
+
+  /**
+   * The process runs the container's command: its volumes are mounted (the mount script has exec'd).
+   * Before that, an exec would enter a mount namespace still being set up (seen: a file of the volume
+   * not found), which a real kubelet never shows: it starts the process once the mounts are done.
+   */
+  get mounted(): boolean {
+    return this.running && this.mountedPid === this.pid;
+  }
+
+  /** The pid whose mount script reported its mounts done. */
+  mountedPid?: number;
+  /** Called once the current process has its mounts (then cleared; a restart starts a new list). */
+  mountedWaiters: Array<() => void> = [];
 }
 
 /** One pod incarnation: from creation until it is gone. A recreated pod is a new Pod object. */
@@ -444,8 +458,11 @@ export class Pod {
     return ['/usr/bin/env', '-i', '-C', workingDir, ...env.map(([k, v]) => `${k}=${v}`)];
   }
 
-  /** The shell script (run as root in the container's fresh mount namespace) that mounts and execs. */
-  private mountScript(c: ContainerRuntime, argv: string[]): string {
+  /**
+   * The shell script (run as root in the container's fresh mount namespace) that mounts and execs.
+   * `report`: before the exec it writes to fd 3 (a pipe of the kubelet: the mounts are done) and closes it.
+   */
+  private mountScript(c: ContainerRuntime, argv: string[], report = false): string {
     const lines = ['set -e'];
     const mounts = [...(c.spec.volumeMounts ?? [])].sort((a, b) => a.mountPath.split('/').length - b.mountPath.split('/').length);
     for (const m of mounts) {
@@ -469,7 +486,8 @@ export class Pod {
     if (c.spec.securityContext?.readOnlyRootFilesystem) lines.push('mount -o remount,bind,ro /');
     for (const h of this.host.hiddenDirs) lines.push(`mount -t tmpfs -o ro,size=4k,mode=0755 rse2e-hidden ${shq(h)}`);
     const exec = [...Pod.privArgs(c.identity!), ...Pod.envArgs(c.workingDir, c.env), ...argv];
-    lines.push(`exec ${exec.map(shq).join(' ')}`);
+    if (report) lines.push('printf mounted >&3');
+    lines.push(`exec ${exec.map(shq).join(' ')}${report ? ' 3>&-' : ''}`);
     return lines.join('\n');
   }
 
@@ -501,12 +519,19 @@ export class Pod {
     const logFile = join(this.host.logDir, `${this.namespace}_${this.name}_${c.spec.name}.log`);
     const fd = openSync(logFile, 'a');
     writeSync(fd, `--- ${new Date().toISOString()} ${this.uid} start #${c.restartCount} of ${c.spec.name}\n`);
-    const script = this.mountScript(c, argv);
+    const script = this.mountScript(c, argv, true);
     const proc = spawn('nsenter', ['-t', String(this.pausePid), '-n', '-u', '-i', '-m', '--', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script],
-      { detached: true, stdio: ['ignore', fd, fd] });
+      { detached: true, stdio: ['ignore', fd, fd, 'pipe'] });
     closeSync(fd);
     c.proc = proc;
     c.pid = proc.pid;
+    c.mountedWaiters = [];
+    const report = proc.stdio[3] as NodeJS.ReadableStream;
+    report.once('data', () => {
+      c.mountedPid = proc.pid;
+      for (const f of c.mountedWaiters.splice(0)) f();
+    });
+    report.on('error', () => undefined);
     c.startedAt = Date.now();
     c.started = false;
     c.ready = false;
@@ -607,11 +632,16 @@ export class Pod {
         }
       }, () => !c.started);
     } else {
-      c.started = true;
-      if (!readiness) {
-        c.ready = true;
-        this.setReady();
-      }
+      // Started (and, without a readiness probe, Ready) once its process runs the command, as a kubelet reports it.
+      const pid = c.pid;
+      c.mountedWaiters.push(() => {
+        if (c.pid !== pid || !c.running) return;
+        c.started = true;
+        if (!readiness) {
+          c.ready = true;
+          this.setReady();
+        }
+      });
     }
     if (liveness) {
       loop(liveness, (ok, out) => {
@@ -692,9 +722,11 @@ export class Pod {
   }
 
   /** Runs a command in a running container (its namespaces, user and environment), like kubectl exec. */
-  execIn(c: ContainerRuntime, argv: string[], o: { timeoutMs?: number; env?: Record<string, string>; input?: string } = {}): Promise<RunResult> {
-    if (!c.running || !c.identity) {
-      return Promise.resolve({ code: 126, signal: null, stdout: '', stderr: `container ${c.spec.name} is not running`, timedOut: false });
+  async execIn(c: ContainerRuntime, argv: string[], o: { timeoutMs?: number; env?: Record<string, string>; input?: string } = {}): Promise<RunResult> {
+    // A container whose process is still mounting its volumes is about to run: wait for it (briefly).
+    for (const until = Date.now() + 5000; c.running && !c.mounted && Date.now() < until;) await sleep(20);
+    if (!c.mounted || !c.identity) {
+      return { code: 126, signal: null, stdout: '', stderr: `container ${c.spec.name} is not running`, timedOut: false };
     }
     const env: Array<[string, string]> = [...c.env.filter(([k]) => !(o.env && k in o.env)), ...Object.entries(o.env ?? {})];
     const args = ['-t', String(c.pid), '-n', '-u', '-i', '-m', '--', ...Pod.privArgs(c.identity), ...Pod.envArgs(c.workingDir, env), ...argv];
@@ -710,7 +742,7 @@ export class Pod {
 
   /** Like execIn, but returns the streaming process (stdin/stdout/stderr pipes); the caller ends it. */
   spawnIn(c: ContainerRuntime, argv: string[], o: { env?: Record<string, string> } = {}): ChildProcess {
-    if (!c.running || !c.identity) throw new Error(`container ${c.spec.name} of ${this.name} is not running`);
+    if (!c.mounted || !c.identity) throw new Error(`container ${c.spec.name} of ${this.name} is not running${c.running ? ' yet (mounting its volumes)' : ''}`);
     const env: Array<[string, string]> = [...c.env.filter(([k]) => !(o.env && k in o.env)), ...Object.entries(o.env ?? {})];
     const args = ['-t', String(c.pid), '-n', '-u', '-i', '-m', '--', ...Pod.privArgs(c.identity), ...Pod.envArgs(c.workingDir, env), ...argv];
     const child = spawn('nsenter', args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
