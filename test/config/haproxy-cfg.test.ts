@@ -103,7 +103,7 @@ describe('renderHaproxyConfig', () => {
   it('asks every Sentinel whether it names the pod, exactly (name and port), closing the connection so a mismatch is final at once', () => {
     const be = section(cfg, 'backend named_redis-replica-1');
     expect(be.filter((l) => l.includes(' server '))).toEqual([0, 1, 2].map((i) =>
-      `  server redis-sentinel-${i} redis-sentinel-${i}.sh.redis.svc.cluster.local:26379 check inter 500ms rise 1 fall 1 resolvers cluster resolve-prefer ipv4 init-addr none`));
+      `  server redis-sentinel-${i} redis-sentinel-${i}.sh.redis.svc.cluster.local:26379 check inter 500ms rise 1 fall 1 resolvers cluster resolve-prefer ipv4 init-addr last,none`));
     expect(be).toContain('  tcp-check send "*3\\r\\n\\$8\\r\\nSENTINEL\\r\\n\\$23\\r\\nget-master-addr-by-name\\r\\n\\$8\\r\\nmymaster\\r\\n\\"\\r\\n"');
     expect(be).toContain('  tcp-check expect string "\\r\\nredis-replica-1.h.redis.svc.cluster.local\\r\\n\\$4\\r\\n6379\\r\\n"');
   });
@@ -139,8 +139,9 @@ describe('renderHaproxyConfig', () => {
     expect(st.find((l) => l.includes('status 200'))).toContain('{ path /ready } { var(txn.named0) -m int ge 2 } || { path /ready } { var(txn.named1) -m int ge 2 }');
   });
 
-  it('re-resolves pod names every second; loads the fence', () => {
-    expect(section(cfg, 'resolvers cluster')).toEqual(expect.arrayContaining(['  parse-resolv-conf', '  hold valid 1s', '  timeout resolve 1s']));
+  it('re-resolves pod names every second, drops a name at once on NXDOMAIN but keeps the last address while the DNS does not answer; loads the fence', () => {
+    expect(section(cfg, 'resolvers cluster')).toEqual(expect.arrayContaining(['  parse-resolv-conf', '  hold valid 1s', '  timeout resolve 1s', '  hold nx 1s',
+      '  hold timeout 30s', '  hold refused 30s', '  hold other 30s']));
     expect(cfg).toContain('  lua-load /usr/local/etc/haproxy/endpoint-fence.lua');
     expect(renderHaproxyConfig({ ...O, resolvers: false })).not.toContain('resolvers');
   });

@@ -26,6 +26,10 @@ const PROXY = '127.0.0.180';
 /** A second HAProxy, run by endpoint-start.sh (as with TLS or ACL users), for the reload test. */
 const RELOADED = '127.0.0.181';
 const PORTS = { master: 6379, replicas: 6380, metrics: 8404 };
+/** A third HAProxy whose Sentinel servers are DNS names (resolvers on), answered by the harness's DNS server. */
+const RESOLVED = '127.0.0.182';
+const DNS = { ip: '127.0.0.190', port: 5353 };
+const SENTINEL_NAMES = SENTINELS.map((_, i) => `sentinel-${i}.endpoint.test`);
 
 let root: string;
 const procs: ChildProcess[] = [];
@@ -143,7 +147,7 @@ async function setUp(withTls: boolean) {
   requireBinaries();
   root = mkdtempSync(join(tmpdir(), 'rs-endpoint-'));
   // HAProxy's checks verify each server's name: its address here, an IP, is a DNS name of the certificate too.
-  certs = withTls ? makeCerts(join(root, 'tls'), { ips: [...REDIS, ...SENTINELS], dnsNames: [...REDIS, ...SENTINELS] }) : undefined;
+  certs = withTls ? makeCerts(join(root, 'tls'), { ips: [...REDIS, ...SENTINELS], dnsNames: [...REDIS, ...SENTINELS, ...SENTINEL_NAMES] }) : undefined;
   tlsArgs = certs ? ['--tls', '--cacert', certs.ca, '--cert', certs.cert, '--key', certs.key] : [];
   REDIS.forEach((ip, i) => {
     const conf = [
@@ -176,32 +180,81 @@ async function setUp(withTls: boolean) {
 }
 
 /**
- * Starts a second HAProxy on RELOADED with the same servers, run as the chart runs it with TLS or ACL
- * users: endpoint-start.sh, the checks' password from a file, the servers' states saved before each
- * reload. Returns the password file (appending a newline to it reloads HAProxy with the same password),
- * the log and the process.
+ * Starts a HAProxy on `host` (RELOADED by default) with the same servers, run as the chart runs it with
+ * TLS or ACL users: endpoint-start.sh, the checks' password from a file, the servers' states saved before
+ * each reload. `sentinels`: their addresses (DNS names with `resolvers`, whose nameserver is then the test's
+ * DNS server). Returns the password file (appending a newline to it reloads HAProxy with the same
+ * password), the log and the process.
  */
-function startReloaded(withTls: boolean): { dir: string; passwordFile: string; log: string; proc: ChildProcess } {
-  const dir = join(root, 'reloaded');
+function startReloaded(withTls: boolean, o: { host?: string; statsPort?: number; resolvers?: boolean; sentinels?: string[] } = {}):
+{ dir: string; passwordFile: string; log: string; proc: ChildProcess } {
+  const host = o.host ?? RELOADED;
+  const name = host === RELOADED ? 'haproxy-reloaded' : `haproxy-${host}`;
+  const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   const passwordFile = join(dir, 'password');
   writeFileSync(passwordFile, PASSWORD);
-  const statsPort = 8405;
+  const statsPort = o.statsPort ?? 8405;
+  const base = haproxyOptions();
   const cfg = renderHaproxyConfig({
-    ...haproxyOptions(),
+    ...base,
+    resolvers: o.resolvers ?? false,
+    sentinels: o.sentinels ? o.sentinels.map((address, i) => ({ name: `sentinel-${i}`, address })) : base.sentinels,
     reloadState: { file: join(dir, 'servers.state'), statsPort },
-  }).replace(/^ {2}bind :/gm, `  bind ${RELOADED}:`).replace('ipv4@127.0.0.1:', `ipv4@${RELOADED}:`);
+  }).replace(/^ {2}bind :/gm, `  bind ${host}:`).replace('ipv4@127.0.0.1:', `ipv4@${host}:`)
+    .replace('  parse-resolv-conf', `  nameserver dns ${DNS.ip}:${DNS.port}`);
   writeFileSync(join(dir, 'haproxy.cfg'), cfg);
   writeFileSync(join(dir, 'endpoint-start.sh'), SHELL_FILES['endpoint-start.sh']);
-  // The script saves the states through nc to 127.0.0.1: here the runtime API listens on RELOADED.
+  // The script saves the states through nc to 127.0.0.1: here the runtime API listens on `host`.
   mkdirSync(join(dir, 'bin'), { recursive: true });
-  writeFileSync(join(dir, 'bin', 'nc'), `#!/bin/sh\nshift 2\n[ "$1" = 127.0.0.1 ] && shift\nexec busybox nc -w 2 ${RELOADED} "$@"\n`, { mode: 0o755 });
-  const name = 'haproxy-reloaded';
+  writeFileSync(join(dir, 'bin', 'nc'), `#!/bin/sh\nshift 2\n[ "$1" = 127.0.0.1 ] && shift\nexec busybox nc -w 2 ${host} "$@"\n`, { mode: 0o755 });
   run(name, ['busybox', 'sh', join(dir, 'endpoint-start.sh'), join(dir, 'haproxy.cfg')], {
     PASSWORD_FILE: passwordFile, RUN_DIR: dir, TLS_CHECK_SECONDS: '1', ...(withTls ? { TLS_DIR: join(root, 'tls') } : {}),
     STATS_PORT: String(statsPort), PATH: `${join(dir, 'bin')}:${process.env.PATH}:/usr/sbin`,
   });
   return { dir, passwordFile, log: join(root, `${name}.log`), proc: procs[procs.length - 1] };
+}
+
+/** Reloads endpoint-start.sh's HAProxy 3 times (a newline appended to its password file), opening connections through `host` for 1.5 s after each. */
+async function reloadThrice(host: string, passwordFile: string, log: string): Promise<{ tries: number; failed: string[]; lives: number[] }> {
+  const reloads = () => (readFileSync(log, 'utf8').match(/files changed; reloading HAProxy/g) ?? []).length;
+  const before = reloads();
+  let tries = 0;
+  const failed: string[] = [];
+  const lives: number[] = [];
+  for (let i = 1; i <= 3; i++) {
+    // A session opened before the reload: the old worker keeps it, without checks or fence, until its hard stop.
+    const held = new Conn(PORTS.master, host);
+    expect(await held.send('AUTH', PASSWORD)).toBe('+OK\r\n');
+    appendFileSync(passwordFile, '\n');
+    await waitFor(`reload ${i}`, () => reloads() === before + i, 10);
+    const reloadedAt = Date.now();
+    const r = await hammer(host, 1500);
+    tries += r.tries;
+    failed.push(...r.failed);
+    await waitFor('the old worker to end the session it held', () => held.closed, 10);
+    lives.push(held.closedAt - reloadedAt);
+  }
+  return { tries, failed, lives };
+}
+
+/**
+ * Starts the e2e harness's DNS server (test/e2e/harness/dns-server.js) on DNS with the Sentinels' names,
+ * and a third HAProxy on RESOLVED that resolves them through it (the chart's `resolvers` section, its
+ * nameserver replaced: the Redis servers stay IPs, the addresses the Sentinels announce).
+ */
+async function startResolved(withTls: boolean): Promise<{ dns: ChildProcess; log: string; passwordFile: string }> {
+  const dns = spawn(process.execPath, [join(__dirname, '..', 'e2e', 'harness', 'dns-server.js'), DNS.ip, String(DNS.port), join(root, 'dns.log')],
+    { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+  procs.push(dns);
+  let out = '';
+  dns.stdout!.on('data', (d) => { out += d.toString(); });
+  await waitFor('the DNS server to listen', () => out.includes('"listening":true'), 10);
+  dns.stdin!.write(`${JSON.stringify({ seq: 1, records: Object.fromEntries(SENTINEL_NAMES.map((n, i) => [n, [SENTINELS[i]]])) })}\n`);
+  await waitFor('the DNS server to take its table', () => out.includes('"ack":1'), 10);
+  const { log, passwordFile } = startReloaded(withTls, { host: RESOLVED, statsPort: 8406, resolvers: true, sentinels: SENTINEL_NAMES });
+  await waitFor('the HAProxy resolving the Sentinels to lead to the master', async () => (await hammer(RESOLVED, 1)).failed.length === 0 || undefined);
+  return { dns, log, passwordFile };
 }
 
 /** Opens connections through `host`'s master port one after another for `ms`: each AUTH then PING; counts those not answered PONG. */
@@ -315,27 +368,38 @@ describe.each([['plaintext', false], ['mutual TLS', true]])('master endpoint (re
   it('a reload (endpoint-start.sh) carries the servers\' states over: every connection opened right after it reaches the master; a session of the old worker ends with it', async () => {
     const { dir, passwordFile, log, proc } = startReloaded(withTls);
     await waitFor('the reloaded HAProxy to lead to the master', async () => (await hammer(RELOADED, 1)).failed.length === 0 || undefined);
-    const reloads = () => (readFileSync(log, 'utf8').match(/files changed; reloading HAProxy/g) ?? []).length;
-    let tries = 0;
-    const failed: string[] = [];
-    const lives: number[] = [];
-    for (let i = 1; i <= 3; i++) {
-      // A session opened before the reload: the old worker keeps it, without checks or fence, until its hard stop.
-      const held = new Conn(PORTS.master, RELOADED);
-      expect(await held.send('AUTH', PASSWORD)).toBe('+OK\r\n');
-      appendFileSync(passwordFile, '\n');
-      await waitFor(`reload ${i}`, () => reloads() === i, 10);
-      const reloadedAt = Date.now();
-      const r = await hammer(RELOADED, 1500);
-      tries += r.tries;
-      failed.push(...r.failed);
-      await waitFor('the old worker to end the session it held', () => held.closed, 10);
-      lives.push(held.closedAt - reloadedAt);
-    }
+    const { tries, failed, lives } = await reloadThrice(RELOADED, passwordFile, log);
     // eslint-disable-next-line no-console
     console.log(`[endpoint reload] saved states: ${failed.length} of ${tries} connections failed right after 3 reloads: ${JSON.stringify(failed.slice(0, 3))}; sessions held across each reload closed after ${lives.join(', ')} ms`);
     process.kill(-proc.pid!, 'SIGKILL');
     expect(failed).toEqual([]);
     expect(readFileSync(join(dir, 'servers.state'), 'utf8')).toMatch(/^1\n# be_id /);
+  });
+
+  it('with the Sentinels as DNS names (resolvers): a reload keeps every address and state (no moment without a route), and a DNS that stops answering for 8 s does not stop the endpoint; a name the DNS drops leaves at once', async () => {
+    const { dns, log, passwordFile } = await startResolved(withTls);
+    const readyAt = async () => (await fetch(`http://${RESOLVED}:${PORTS.metrics}/ready`)).status;
+    expect(await readyAt()).toBe(200);
+    // Reloads: the new worker takes each server's address and state from the saved states, not from its first DNS answer.
+    const reloaded = await reloadThrice(RESOLVED, passwordFile, log);
+    // The DNS server is frozen: HAProxy's queries go unanswered (its resolutions time out after 3 tries, 1 s apart).
+    process.kill(dns.pid!, 'SIGSTOP');
+    let r: { tries: number; failed: string[] };
+    let readyDuring: number;
+    try {
+      r = await hammer(RESOLVED, 8000);
+      readyDuring = await readyAt();
+    } finally {
+      process.kill(dns.pid!, 'SIGCONT');
+    }
+    const maintenance = readFileSync(log, 'utf8').split('\n').filter((l) => /maintenance/.test(l));
+    // eslint-disable-next-line no-console
+    console.log(`[endpoint resolvers] ${reloaded.failed.length} of ${reloaded.tries} connections failed right after 3 reloads; ${r.failed.length} of ${r.tries} while the DNS did not answer for 8 s (/ready ${readyDuring}); ${maintenance.length} maintenance lines`);
+    expect({ afterReloads: reloaded.failed.slice(0, 3), duringOutage: r.failed.slice(0, 3), maintenance, readyDuring })
+      .toEqual({ afterReloads: [], duringOutage: [], maintenance: [], readyDuring: 200 });
+    // A name the DNS says is gone (NXDOMAIN: the pod was deleted) leaves at once; the two others still name the master.
+    dns.stdin!.write(`${JSON.stringify({ seq: 2, records: Object.fromEntries(SENTINEL_NAMES.slice(1).map((n, i) => [n, [SENTINELS[i + 1]]])) })}\n`);
+    await waitFor('sentinel-0 to enter maintenance (DNS NX status)', () => /named_redis-0\/sentinel-0 .*maintenance \(DNS NX status\)/.test(readFileSync(log, 'utf8')), 10);
+    expect((await hammer(RESOLVED, 500)).failed).toEqual([]);
   });
 });
