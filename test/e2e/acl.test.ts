@@ -313,6 +313,11 @@ describe('ACL users, end to end', () => {
       await d.startWriter({ kind: 'python', pod: 'client-py', key: 'e2e:a6old:endpoint', host: MASTER_HOST }),
     ];
     const t0 = Date.now();
+    const proxyLogFrom = new Map(cluster.allPods().filter((p) => p.namespace === NS && p.labels['app.kubernetes.io/component'] === 'proxy')
+      .map((p) => [p.name, existsSync(cluster.logFile(NS, p.name, 'haproxy')) ? readFileSync(cluster.logFile(NS, p.name, 'haproxy'), 'utf8').length : 0]));
+    /** A proxy's reloads, check changes and fence closings since step 1, in order (evidence for a failed endpoint write). */
+    const proxyEvents = (proxy: string) => readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8').slice(proxyLogFrom.get(proxy) ?? 0).split('\n')
+      .filter((l) => /^\S.*(reloading HAProxy|is DOWN|is UP|fence:|could not save)/.test(l)).map((l) => l.slice(0, 200)).slice(0, 40);
 
     // Step 1: <key>-next = the new password; every server comes to accept both.
     await cluster.apply(secrets({
@@ -348,8 +353,8 @@ describe('ACL users, end to end', () => {
       await waitFor(`${p} to send its new passwords`, () => /new password of sentinel: sending/.test(d.logSince(p, mark.get(p)!))
         && /new password of sentinel-peer: sending/.test(d.logSince(p, mark.get(p)!)), 90_000, { intervalMs: 1000 });
     }
-    /** How many times endpoint-start.sh reloaded a proxy pod's HAProxy (its log). */
-    const reloadsOf = (proxy: string) => (readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8').match(/password files changed; reloading HAProxy/g) ?? []).length;
+    /** How many times endpoint-start.sh reloaded a proxy pod's HAProxy since step 1 (its log). */
+    const reloadsOf = (proxy: string) => (readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8').slice(proxyLogFrom.get(proxy) ?? 0).match(/password files changed; reloading HAProxy/g) ?? []).length;
     const proxies = cluster.allPods().filter((p) => p.namespace === NS && p.labels['app.kubernetes.io/component'] === 'proxy' && p.phase === 'Running').map((p) => p.name);
     expect(proxies.length).toBeGreaterThan(0);
     for (const proxy of proxies) {
@@ -365,8 +370,10 @@ describe('ACL users, end to end', () => {
 
     // New links log in with the new passwords: a replica's link cut, a backup, the exporters.
     const replica = d.redisPods().find((p) => p !== start.master)!;
+    const replicaLinkCut = Date.now() - t0;
     await d.cli(replica, ['CLIENT', 'KILL', 'TYPE', 'master']);
     await d.waitHealthy({ timeoutMs: 30_000 });
+    const backupStarted = Date.now() - t0;
     const job = await cluster.runJobFromCronJob(NS, s.names.backup, 'backup-acl-rotated');
     await withTimeout(job.finished, 90_000, 'the backup Job did not finish');
     expect(job.phase).toBe('Succeeded');
@@ -374,6 +381,7 @@ describe('ACL users, end to end', () => {
     const scrape = await scrapeAll();
     expect(scrape.map((x) => ({ pod: x.pod, up: metric(x.body, 'redis_up')[0] }))).toEqual(scrape.map((x) => ({ pod: x.pod, up: 1 })));
 
+    const writersStopped = Date.now() - t0;
     const afterSummaries = await Promise.all(after.map((w) => w.stop()));
     const h = await d.waitHealthy({ timeoutMs: 30_000 });
     expect(h.master).toBe(start.master);
@@ -392,7 +400,10 @@ describe('ACL users, end to end', () => {
     for (const x of endpointWriters) {
       const isClosed = (m: string) => /^ConnectionError: (Connection closed by server|Error while reading from socket: \(104, 'Connection reset by peer'\))/.test(m);
       const closed = Object.entries(x.errors).filter(([m]) => isClosed(m)).reduce((n, [, c]) => n + c, 0);
-      expect({ writer: x.writer, lost: x.lost, otherErrors: Object.entries(x.errors).filter(([m]) => !isClosed(m)) }).toEqual({ writer: x.writer, lost: 0, otherErrors: [] });
+      // Each other error with when it was first and last seen, in ms since step 1 (steps: the record below).
+      const otherErrors = Object.entries(x.errors).filter(([m]) => !isClosed(m)).map(([m, n]) => [m, n, (x.errorSpans?.[m] ?? []).map((t) => t - t0)]);
+      const evidence = { steps: { step1, step2, step3, replicaLinkCut, backupStarted, writersStopped }, proxies: Object.fromEntries(proxies.map((p) => [p, proxyEvents(p)])) };
+      expect({ writer: x.writer, lost: x.lost, otherErrors, evidence }).toEqual({ writer: x.writer, lost: 0, otherErrors: [], evidence });
       expect({ writer: x.writer, closed: closed <= reloads }).toEqual({ writer: x.writer, closed: true });
     }
     // The refusals of the old passwords above were the test's own (from the client pod); nothing else was refused.

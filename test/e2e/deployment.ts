@@ -29,7 +29,13 @@ export interface Topology { redis: RedisState[]; sentinels: SentinelState[] }
 
 /** A writer's report: acknowledged sequence numbers with the time of the acknowledgement. */
 /** acked: [seq, ackedAtMs, confirmed]: confirmed 1 when the WAIT 1 after the write counted a replica. */
-export interface WriterSummary { acked: Array<[number, number, number]>; errors: Record<string, number>; attempts: number }
+export interface WriterSummary {
+  acked: Array<[number, number, number]>;
+  errors: Record<string, number>;
+  /** Per error message, when it was first and last seen (epoch ms; writer.py). */
+  errorSpans?: Record<string, [number, number]>;
+  attempts: number;
+}
 
 /** Loss and outage of one writer. */
 export interface WriterResult {
@@ -48,6 +54,8 @@ export interface WriterResult {
   /** Longest time without an acknowledged write, from the first ack until stop. */
   outageMs: number;
   errors: Record<string, number>;
+  /** Per error message, when it was first and last seen (epoch ms), where the writer records it (writer.py). */
+  errorSpans?: Record<string, [number, number]>;
 }
 
 const CLIENTS_DIR = join(__dirname, 'clients');
@@ -402,6 +410,7 @@ export class Deployment {
       writer: w.name, acked: summary.acked.length, lost: lost.length, lostSeqs: lost.map(([seq]) => seq),
       lostConfirmed: lost.filter(([, , confirmed]) => confirmed).length, unconfirmed: summary.acked.filter(([, , confirmed]) => !confirmed).length,
       outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors,
+      ...(summary.errorSpans ? { errorSpans: summary.errorSpans } : {}),
     };
   }
 

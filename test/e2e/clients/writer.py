@@ -5,7 +5,8 @@ REDIS_HOST set, to that one address without Sentinel (redis.Redis(host, port, pa
 socket_timeout=0.5): a client of the master endpoint), then appends its sequence numbers to a
 Redis list (RPUSH <key> <seq>) every INTERVAL_MS. Same protocol
 as writer.js: {"ev": "ready"} after the first acknowledged write; "stop" on stdin ends it with
-{"ev": "summary", "acked": [[seq, acked_at_ms, confirmed], ...], "errors": {message: count}, "attempts": n}.
+{"ev": "summary", "acked": [[seq, acked_at_ms, confirmed], ...], "errors": {message: count},
+"errorSpans": {message: [first_ms, last_ms]}, "attempts": n}.
 Each write is followed on the same connection (one pipeline) by WAIT 1 <CONFIRM_MS>: confirmed (1)
 when a replica acknowledged it too; replication is asynchronous, so a crash can lose a write the
 master alone acknowledged.
@@ -64,6 +65,7 @@ threading.Thread(target=wait_for_stop, daemon=True).start()
 
 acked = []
 errors = {}
+error_spans = {}
 attempts = 0
 seq = 0
 announced = False
@@ -86,6 +88,8 @@ while not stop.is_set():
     except Exception as e:  # every failure is counted, none is fatal
         m = re.sub(r'[0-9a-f]{40}', '<id>', f'{type(e).__name__}: {e}'.split('\n')[0])[:120]
         errors[m] = errors.get(m, 0) + 1
+        now_ms = int(time.time() * 1000)
+        error_spans[m] = [error_spans.get(m, [now_ms])[0], now_ms]
     next_at += interval
     wait = next_at - time.monotonic()
     if wait > 0:
@@ -93,4 +97,4 @@ while not stop.is_set():
     else:
         next_at = time.monotonic()
 
-print(json.dumps({'ev': 'summary', 'acked': acked, 'errors': errors, 'attempts': attempts}), flush=True)
+print(json.dumps({'ev': 'summary', 'acked': acked, 'errors': errors, 'errorSpans': error_spans, 'attempts': attempts}), flush=True)
