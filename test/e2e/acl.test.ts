@@ -317,7 +317,7 @@ describe('ACL users, end to end', () => {
       .map((p) => [p.name, existsSync(cluster.logFile(NS, p.name, 'haproxy')) ? readFileSync(cluster.logFile(NS, p.name, 'haproxy'), 'utf8').length : 0]));
     /** A proxy's reloads, check changes and fence closings since step 1, in order (evidence for a failed endpoint write). */
     const proxyEvents = (proxy: string) => readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8').slice(proxyLogFrom.get(proxy) ?? 0).split('\n')
-      .filter((l) => /^\S.*(reloading HAProxy|is DOWN|is UP|fence:|could not save)/.test(l)).map((l) => l.slice(0, 200)).slice(0, 40);
+      .filter((l) => /^\S.*(reloading HAProxy|is DOWN|is UP|fence:|could not save|maintenance)/.test(l)).map((l) => l.slice(0, 200)).slice(0, 40);
 
     // Step 1: <key>-next = the new password; every server comes to accept both.
     await cluster.apply(secrets({
