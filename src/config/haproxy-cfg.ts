@@ -242,7 +242,7 @@ function statsSection(o: HaproxyConfigOptions): string[] {
 }
 
 /** How long the endpoint keeps a server's last address while the cluster DNS does not answer (HAProxy's default). */
-export const DNS_OUTAGE_HOLD = '30s';
+const DNS_OUTAGE_HOLD = '30s';
 
 /**
  * How long a worker lives on after a reload (`hard-stop-after`): checks stop in a stopping worker, so its
