@@ -189,7 +189,11 @@ function masterFrontend(o: HaproxyConfigOptions): string[] {
     '',
     'frontend master',
     `  bind :${o.masterListenPort}`,
-    '  no log',
+    // A session that did not end normally is logged with its termination state (e.g. `SC`: no server, the
+    // connection routed nowhere; `CD`: the client went away): why a client was refused, without a line per
+    // healthy session.
+    '  option tcplog',
+    '  option dontlog-normal',
     ...namingCounts(o, 'tcp-request content'),
     ...pods.map((p, i) => `  acl ${namedAcl(p)} var(${namingVar(i)}) -m int ge ${majority}`),
     ...pods.map((p) => `  use_backend ${masterBackend(p)} if ${namedAcl(p)} ${pods.filter((q) => q !== p).map((q) => `!${namedAcl(q)} `).join('')}{ srv_is_up(${masterBackend(p)}/${p}) }`),

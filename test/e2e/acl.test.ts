@@ -317,7 +317,7 @@ describe('ACL users, end to end', () => {
       .map((p) => [p.name, existsSync(cluster.logFile(NS, p.name, 'haproxy')) ? readFileSync(cluster.logFile(NS, p.name, 'haproxy'), 'utf8').length : 0]));
     /** A proxy's reloads, check changes and fence closings since step 1, in order (evidence for a failed endpoint write). */
     const proxyEvents = (proxy: string) => readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8').slice(proxyLogFrom.get(proxy) ?? 0).split('\n')
-      .filter((l) => /^\S.*(reloading HAProxy|is DOWN|is UP|fence:|could not save|maintenance)/.test(l)).map((l) => l.slice(0, 200)).slice(0, 40);
+      .filter((l) => /^\S.*(reloading HAProxy|is DOWN|is UP|fence:|could not save|maintenance|\] master )/.test(l)).map((l) => l.slice(0, 200)).slice(0, 80);
 
     // Step 1: <key>-next = the new password; every server comes to accept both.
     await cluster.apply(secrets({
@@ -403,6 +403,12 @@ describe('ACL users, end to end', () => {
       // Each other error with when it was first and last seen, in ms since step 1 (steps: the record below).
       const otherErrors = Object.entries(x.errors).filter(([m]) => !isClosed(m)).map(([m, n]) => [m, n, (x.errorSpans?.[m] ?? []).map((t) => t - t0)]);
       const evidence = { steps: { step1, step2, step3, replicaLinkCut, backupStarted, writersStopped }, proxies: Object.fromEntries(proxies.map((p) => [p, proxyEvents(p)])) };
+      if (otherErrors.length > 0) {
+        // The diff below shows only its differing lines: the evidence in full (times in ms since step 1).
+        const perSecond = Object.entries(x.errorsPerSecond ?? {}).map(([sec, n]) => [Number(sec) * 1000 - t0, n]);
+        // eslint-disable-next-line no-console
+        console.log(`[e2e acl] 6 endpoint writer ${x.writer} failed: ${JSON.stringify({ otherErrors, perSecond, evidence }, null, 1)}`);
+      }
       expect({ writer: x.writer, lost: x.lost, otherErrors, evidence }).toEqual({ writer: x.writer, lost: 0, otherErrors: [], evidence });
       expect({ writer: x.writer, closed: closed <= reloads }).toEqual({ writer: x.writer, closed: true });
     }

@@ -34,6 +34,8 @@ export interface WriterSummary {
   errors: Record<string, number>;
   /** Per error message, when it was first and last seen (epoch ms; writer.py). */
   errorSpans?: Record<string, [number, number]>;
+  /** Errors per second (epoch s; writer.py). */
+  errorsPerSecond?: Record<string, number>;
   attempts: number;
 }
 
@@ -56,6 +58,7 @@ export interface WriterResult {
   errors: Record<string, number>;
   /** Per error message, when it was first and last seen (epoch ms), where the writer records it (writer.py). */
   errorSpans?: Record<string, [number, number]>;
+  errorsPerSecond?: Record<string, number>;
 }
 
 const CLIENTS_DIR = join(__dirname, 'clients');
@@ -410,7 +413,7 @@ export class Deployment {
       writer: w.name, acked: summary.acked.length, lost: lost.length, lostSeqs: lost.map(([seq]) => seq),
       lostConfirmed: lost.filter(([, , confirmed]) => confirmed).length, unconfirmed: summary.acked.filter(([, , confirmed]) => !confirmed).length,
       outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors,
-      ...(summary.errorSpans ? { errorSpans: summary.errorSpans } : {}),
+      ...(summary.errorSpans ? { errorSpans: summary.errorSpans, errorsPerSecond: summary.errorsPerSecond } : {}),
     };
   }
 

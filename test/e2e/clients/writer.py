@@ -6,7 +6,7 @@ socket_timeout=0.5): a client of the master endpoint), then appends its sequence
 Redis list (RPUSH <key> <seq>) every INTERVAL_MS. Same protocol
 as writer.js: {"ev": "ready"} after the first acknowledged write; "stop" on stdin ends it with
 {"ev": "summary", "acked": [[seq, acked_at_ms, confirmed], ...], "errors": {message: count},
-"errorSpans": {message: [first_ms, last_ms]}, "attempts": n}.
+"errorSpans": {message: [first_ms, last_ms]}, "errorsPerSecond": {epoch_s: n}, "attempts": n}.
 Each write is followed on the same connection (one pipeline) by WAIT 1 <CONFIRM_MS>: confirmed (1)
 when a replica acknowledged it too; replication is asynchronous, so a crash can lose a write the
 master alone acknowledged.
@@ -66,6 +66,7 @@ threading.Thread(target=wait_for_stop, daemon=True).start()
 acked = []
 errors = {}
 error_spans = {}
+errors_per_second = {}
 attempts = 0
 seq = 0
 announced = False
@@ -90,6 +91,7 @@ while not stop.is_set():
         errors[m] = errors.get(m, 0) + 1
         now_ms = int(time.time() * 1000)
         error_spans[m] = [error_spans.get(m, [now_ms])[0], now_ms]
+        errors_per_second[now_ms // 1000] = errors_per_second.get(now_ms // 1000, 0) + 1
     next_at += interval
     wait = next_at - time.monotonic()
     if wait > 0:
@@ -97,4 +99,4 @@ while not stop.is_set():
     else:
         next_at = time.monotonic()
 
-print(json.dumps({'ev': 'summary', 'acked': acked, 'errors': errors, 'errorSpans': error_spans, 'attempts': attempts}), flush=True)
+print(json.dumps({'ev': 'summary', 'acked': acked, 'errors': errors, 'errorSpans': error_spans, 'errorsPerSecond': errors_per_second, 'attempts': attempts}), flush=True)
