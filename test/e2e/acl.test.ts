@@ -397,7 +397,7 @@ describe('ACL users, end to end', () => {
     for (const x of writers.filter((_, i) => !isEndpoint(i))) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
     const endpointWriters = writers.filter((_, i) => isEndpoint(i));
     const endpointErrors = endpointWriters.map((x) => x.errors);
-    for (const x of endpointWriters) {
+    for (const [j, x] of endpointWriters.entries()) {
       const isClosed = (m: string) => /^ConnectionError: (Connection closed by server|Error while reading from socket: \(104, 'Connection reset by peer'\))/.test(m);
       const closed = Object.entries(x.errors).filter(([m]) => isClosed(m)).reduce((n, [, c]) => n + c, 0);
       // Each other error with when it was first and last seen, in ms since step 1 (steps: the record below).
@@ -407,7 +407,7 @@ describe('ACL users, end to end', () => {
         // The diff below shows only its differing lines: the evidence in full (times in ms since step 1).
         const perSecond = Object.entries(x.errorsPerSecond ?? {}).map(([sec, n]) => [Number(sec) * 1000 - t0, n]);
         // eslint-disable-next-line no-console
-        console.log(`[e2e acl] 6 endpoint writer ${x.writer} failed: ${JSON.stringify({ otherErrors, perSecond, evidence }, null, 1)}`);
+        console.log(`[e2e acl] 6 endpoint writer ${x.writer} (${j === 0 ? 'old password, from step 1 to step 2' : 'new password, from step 2 on'}) failed: ${JSON.stringify({ otherErrors, perSecond, evidence }, null, 1)}`);
       }
       expect({ writer: x.writer, lost: x.lost, otherErrors, evidence }).toEqual({ writer: x.writer, lost: 0, otherErrors: [], evidence });
       expect({ writer: x.writer, closed: closed <= reloads }).toEqual({ writer: x.writer, closed: true });
