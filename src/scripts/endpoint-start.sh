@@ -57,6 +57,10 @@ save_state() {
 
 loaded=$(files_sum)
 write_auth
+# A state file is for the reload it was saved for. One left in RUN_DIR (a memory volume that outlives the
+# container) by an earlier run of this container is old: its servers' states and addresses (a master since
+# demoted, a pod since recreated) would route new connections until the first checks. Start from none.
+[ -z "${STATS_PORT:-}" ] || rm -f "$RUN_DIR/servers.state" "$RUN_DIR/servers.state.tmp"
 if [ -n "${PASSWORD_FILE:-}" ]; then
   haproxy -W -db -f "$cfg" -f "$RUN_DIR/auth.cfg" &
 else

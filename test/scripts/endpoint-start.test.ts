@@ -115,3 +115,31 @@ test('with PASSWORD_FILE: the checks log in with the file\'s password (quotes, $
   await waitFor('the reload', () => /password files changed; reloading HAProxy/.test(readFileSync(log, 'utf8')) || undefined, 20, [log]);
   await waitFor('the server UP with the new password', async () => (await httpStatus(port)) === 200 || undefined, 20, [log]);
 });
+
+test('a state file left by an earlier run of the container (RUN_DIR outlives it) is not loaded at start: only a reload uses the saved states', async () => {
+  const d = box.scripts('endpoint-state', { redisPort: 6379 });
+  const dir = box.dir('endpoint-state');
+  const port = await freePort(['127.0.0.1']);
+  let statsPort = await freePort(['127.0.0.1']);
+  while (statsPort === port) statsPort = await freePort(['127.0.0.1']);
+  const pwFile = join(dir, 'password');
+  writeFileSync(pwFile, 'pw');
+  // What a reload before a container restart saved: its server down (a master since demoted, say).
+  const state = join(dir, 'servers.state');
+  writeFileSync(state, '1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n'
+    + '3 be 1 s1 127.0.0.1 0 0 1 1 100 8 2 0 6 0 0 0 - 1 - 0 0 - - 0\n');
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, [
+    'global', `  stats socket ipv4@127.0.0.1:${statsPort} level user`, `  server-state-file ${state}`,
+    'defaults', '  mode tcp', '  timeout connect 1s', '  timeout client 10s', '  timeout server 10s', '  load-server-state-from-file global',
+    'frontend ready', '  mode http', `  bind 127.0.0.1:${port}`, '  http-request return status 200 if { nbsrv(be) ge 1 }', '  http-request return status 503',
+    'backend be', `  server s1 127.0.0.1:${port}`, '',
+  ].join('\n'));
+  const log = join(dir, 'out.log');
+  const env = { ...box.env({ PASSWORD_FILE: pwFile, RUN_DIR: dir, STATS_PORT: String(statsPort), TLS_CHECK_SECONDS: '1' }), PATH: `${box.bin}:/usr/sbin:/usr/bin` };
+  box.spawn('busybox', ['sh', join(d, 'endpoint-start.sh'), cfg], env, log);
+  await waitFor('HAProxy to answer', async () => (await httpStatus(port)) !== 0 || undefined, 20, [log]);
+  // Started from no state: the server (no check) is up, and HAProxy says it found no state file.
+  expect(await httpStatus(port)).toBe(200);
+  expect(readFileSync(log, 'utf8')).toMatch(/Can't open global server state file/);
+});
