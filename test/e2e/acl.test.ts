@@ -315,8 +315,10 @@ describe('ACL users, end to end', () => {
     const t0 = Date.now();
     const proxyLogFrom = new Map(cluster.allPods().filter((p) => p.namespace === NS && p.labels['app.kubernetes.io/component'] === 'proxy')
       .map((p) => [p.name, existsSync(cluster.logFile(NS, p.name, 'haproxy')) ? readFileSync(cluster.logFile(NS, p.name, 'haproxy'), 'utf8').length : 0]));
+    /** A proxy's HAProxy log since step 1. */
+    const proxyLogSince = (proxy: string) => readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8').slice(proxyLogFrom.get(proxy) ?? 0);
     /** A proxy's reloads, check changes and fence closings since step 1, in order (evidence for a failed endpoint write). */
-    const proxyEvents = (proxy: string) => readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8').slice(proxyLogFrom.get(proxy) ?? 0).split('\n')
+    const proxyEvents = (proxy: string) => proxyLogSince(proxy).split('\n')
       .filter((l) => /^\S.*(reloading HAProxy|is DOWN|is UP|fence:|could not save|maintenance|\] master )/.test(l)).map((l) => l.slice(0, 200)).slice(0, 80);
 
     // Step 1: <key>-next = the new password; every server comes to accept both.
@@ -354,7 +356,7 @@ describe('ACL users, end to end', () => {
         && /new password of sentinel-peer: sending/.test(d.logSince(p, mark.get(p)!)), 90_000, { intervalMs: 1000 });
     }
     /** How many times endpoint-start.sh reloaded a proxy pod's HAProxy since step 1 (its log). */
-    const reloadsOf = (proxy: string) => (readFileSync(cluster.logFile(NS, proxy, 'haproxy'), 'utf8').slice(proxyLogFrom.get(proxy) ?? 0).match(/password files changed; reloading HAProxy/g) ?? []).length;
+    const reloadsOf = (proxy: string) => (proxyLogSince(proxy).match(/password files changed; reloading HAProxy/g) ?? []).length;
     const proxies = cluster.allPods().filter((p) => p.namespace === NS && p.labels['app.kubernetes.io/component'] === 'proxy' && p.phase === 'Running').map((p) => p.name);
     expect(proxies.length).toBeGreaterThan(0);
     for (const proxy of proxies) {
@@ -397,12 +399,12 @@ describe('ACL users, end to end', () => {
     for (const x of writers.filter((_, i) => !isEndpoint(i))) expect({ writer: x.writer, lost: x.lost, errors: x.errors }).toEqual({ writer: x.writer, lost: 0, errors: {} });
     const endpointWriters = writers.filter((_, i) => isEndpoint(i));
     const endpointErrors = endpointWriters.map((x) => x.errors);
+    const evidence = { steps: { step1, step2, step3, replicaLinkCut, backupStarted, writersStopped }, proxies: Object.fromEntries(proxies.map((p) => [p, proxyEvents(p)])) };
     for (const [j, x] of endpointWriters.entries()) {
       const isClosed = (m: string) => /^ConnectionError: (Connection closed by server|Error while reading from socket: \(104, 'Connection reset by peer'\))/.test(m);
       const closed = Object.entries(x.errors).filter(([m]) => isClosed(m)).reduce((n, [, c]) => n + c, 0);
       // Each other error with when it was first and last seen, in ms since step 1 (steps: the record below).
       const otherErrors = Object.entries(x.errors).filter(([m]) => !isClosed(m)).map(([m, n]) => [m, n, (x.errorSpans?.[m] ?? []).map((t) => t - t0)]);
-      const evidence = { steps: { step1, step2, step3, replicaLinkCut, backupStarted, writersStopped }, proxies: Object.fromEntries(proxies.map((p) => [p, proxyEvents(p)])) };
       if (otherErrors.length > 0) {
         // The diff below shows only its differing lines: the evidence in full (times in ms since step 1).
         const perSecond = Object.entries(x.errorsPerSecond ?? {}).map(([sec, n]) => [Number(sec) * 1000 - t0, n]);
