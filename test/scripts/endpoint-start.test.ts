@@ -71,12 +71,18 @@ function httpStatus(port: number): Promise<number> {
   });
 }
 
+/** Two different free ports on 127.0.0.1 (a port is free until something binds it: ask again on a repeat). */
+async function twoFreePorts(): Promise<[number, number]> {
+  const a = await freePort(['127.0.0.1']);
+  let b = await freePort(['127.0.0.1']);
+  while (b === a) b = await freePort(['127.0.0.1']);
+  return [a, b];
+}
+
 test('with PASSWORD_FILE: the checks log in with the file\'s password (quotes, $ and \\ in it), and again after it changes (a rotation)', async () => {
   const d = box.scripts('endpoint-pw', { redisPort: 6379 });
   const dir = box.dir('endpoint-pw');
-  const redisPort = await freePort(['127.0.0.1']);
-  let port = await freePort(['127.0.0.1']);
-  while (port === redisPort) port = await freePort(['127.0.0.1']);
+  const [redisPort, port] = await twoFreePorts();
   const oldPw = 'old "pw" $HOME \\ x';
   const newPw = 'new \'pw\' ${PATH} \\\\';
   box.spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: '/usr/bin:/bin' }, join(dir, 'redis.log'));
@@ -119,9 +125,7 @@ test('with PASSWORD_FILE: the checks log in with the file\'s password (quotes, $
 test('a state file left by an earlier run of the container (RUN_DIR outlives it) is not loaded at start: only a reload uses the saved states', async () => {
   const d = box.scripts('endpoint-state', { redisPort: 6379 });
   const dir = box.dir('endpoint-state');
-  const port = await freePort(['127.0.0.1']);
-  let statsPort = await freePort(['127.0.0.1']);
-  while (statsPort === port) statsPort = await freePort(['127.0.0.1']);
+  const [port, statsPort] = await twoFreePorts();
   const pwFile = join(dir, 'password');
   writeFileSync(pwFile, 'pw');
   // What a reload before a container restart saved: its server down (a master since demoted, say).
