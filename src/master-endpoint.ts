@@ -57,7 +57,9 @@ export interface MasterEndpointOptions {
 
   /**
    * Interval of HAProxy's checks of each Redis pod and Sentinel: after a failover, new connections
-   * reach the new master at most about this much after the Sentinels name it.
+   * reach the new master at most about 1.2 times this after the Sentinels name it (a server that was
+   * up leaves on a second failed check a fifth of the interval after the first: one check without an
+   * answer in time, e.g. on a starved node, changes nothing).
    * @default Duration.millis(500)
    */
   readonly checkInterval?: Duration;

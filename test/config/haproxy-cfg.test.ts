@@ -103,7 +103,7 @@ describe('renderHaproxyConfig', () => {
   it('asks every Sentinel whether it names the pod, exactly (name and port), closing the connection so a mismatch is final at once', () => {
     const be = section(cfg, 'backend named_redis-replica-1');
     expect(be.filter((l) => l.includes(' server '))).toEqual([0, 1, 2].map((i) =>
-      `  server redis-sentinel-${i} redis-sentinel-${i}.sh.redis.svc.cluster.local:26379 check inter 500ms rise 1 fall 1 resolvers cluster resolve-prefer ipv4 init-addr last,none`));
+      `  server redis-sentinel-${i} redis-sentinel-${i}.sh.redis.svc.cluster.local:26379 check inter 500ms fastinter 100ms rise 1 fall 2 resolvers cluster resolve-prefer ipv4 init-addr last,none`));
     expect(be).toContain('  tcp-check send "*3\\r\\n\\$8\\r\\nSENTINEL\\r\\n\\$23\\r\\nget-master-addr-by-name\\r\\n\\$8\\r\\nmymaster\\r\\n\\"\\r\\n"');
     expect(be).toContain('  tcp-check expect string "\\r\\nredis-replica-1.h.redis.svc.cluster.local\\r\\n\\$4\\r\\n6379\\r\\n"');
   });

@@ -30,6 +30,8 @@ const PORTS = { master: 6379, replicas: 6380, metrics: 8404 };
 const RESOLVED = '127.0.0.182';
 const DNS = { ip: '127.0.0.190', port: 5353 };
 const SENTINEL_NAMES = SENTINELS.map((_, i) => `sentinel-${i}.endpoint.test`);
+/** A fourth HAProxy whose checks pass through STALLING relays, one per server (a check connection held unanswered). */
+const STALLED = '127.0.0.183';
 
 let root: string;
 const procs: ChildProcess[] = [];
@@ -285,6 +287,60 @@ async function hammer(host: string, ms: number): Promise<{ tries: number; failed
   return { tries, failed };
 }
 
+/**
+ * A TCP relay in front of `target`: passes every connection through, except that once armed it holds the
+ * next connection without an answer (as a starved or unreachable server would) and closes it 3 s later.
+ */
+class StallingRelay {
+  private readonly server: net.Server;
+  armed = false;
+  stalled = 0;
+  constructor(readonly host: string, port: number, target: { host: string; port: number }) {
+    this.server = net.createServer((client) => {
+      if (this.armed) {
+        this.armed = false;
+        this.stalled++;
+        client.on('error', () => undefined);
+        setTimeout(() => client.destroy(), 3000);
+        return;
+      }
+      const upstream = net.connect(target.port, target.host);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    this.server.listen(port, host);
+  }
+  close(): void {
+    this.server.close();
+  }
+}
+
+/**
+ * Starts a HAProxy on STALLED whose every check of the master backends (named_<pod>: one server per
+ * Sentinel, master_<pod>: the pod) goes through a relay of its own (`addr`: the checks' address; client
+ * sessions and the certificate name verified are the server's own).
+ */
+function startStalled(): { relays: StallingRelay[]; log: string } {
+  const relays: StallingRelay[] = [];
+  const relayed = (target: string, port: number) => {
+    const r = new StallingRelay(`127.0.0.${200 + relays.length}`, port, { host: target, port });
+    relays.push(r);
+    return r.host;
+  };
+  let section = '';
+  const cfg = renderHaproxyConfig(haproxyOptions()).split('\n').map((line) => {
+    if (/^\S/.test(line)) section = line;
+    const server = /^ {2}server \S+ (\S+):(\d+) /.exec(line);
+    if (!server || !/^backend (named|master)_/.test(section)) return line;
+    return `${line} addr ${relayed(server[1], Number(server[2]))}`;
+  }).join('\n').replace(/^ {2}bind :/gm, `  bind ${STALLED}:`);
+  mkdirSync(join(root, 'haproxy-stalled'), { recursive: true });
+  writeFileSync(join(root, 'haproxy-stalled', 'haproxy.cfg'), cfg);
+  run('haproxy-stalled', ['haproxy', '-db', '-f', join(root, 'haproxy-stalled', 'haproxy.cfg')], { REDIS_PASSWORD: PASSWORD });
+  return { relays, log: join(root, 'haproxy-stalled.log') };
+}
+
 function tearDown() {
   for (const p of procs.splice(0)) {
     try {
@@ -401,5 +457,43 @@ describe.each([['plaintext', false], ['mutual TLS', true]])('master endpoint (re
     dns.stdin!.write(`${JSON.stringify({ seq: 2, records: Object.fromEntries(SENTINEL_NAMES.slice(1).map((n, i) => [n, [SENTINELS[i + 1]]])) })}\n`);
     await waitFor('sentinel-0 to enter maintenance (DNS NX status)', () => /named_redis-0\/sentinel-0 .*maintenance \(DNS NX status\)/.test(readFileSync(log, 'utf8')), 10);
     expect((await hammer(RESOLVED, 500)).failed).toEqual([]);
+  });
+
+  // A server that misses one check (a starved node: every check of a freshly reloaded worker is a full TLS
+  // handshake at once) must not leave the routing: with `fall 1` every server went down and the endpoint
+  // refused new connections until the next round passed.
+  it('one check that gets no answer (each server\'s at once) changes nothing: every connection reaches the master, /ready stays 200', async () => {
+    const { relays, log } = startStalled();
+    try {
+      await waitFor('the HAProxy behind the relays to lead to the master', async () => (await hammer(STALLED, 1)).failed.length === 0 || undefined);
+      const pod = `redis-${REDIS.indexOf(masterBehindEndpoint())}`;
+      const armedAt = readFileSync(log, 'utf8').length;
+      for (const r of relays) r.armed = true;
+      const readyNot200: number[] = [];
+      const pollReady = async (until: number) => {
+        while (Date.now() < until) {
+          const status = (await fetch(`http://${STALLED}:${PORTS.metrics}/ready`)).status;
+          if (status !== 200) readyNot200.push(status);
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      };
+      const [r] = await Promise.all([hammer(STALLED, 3000), pollReady(Date.now() + 3000),
+        waitFor('every relay to hold one check', () => relays.every((x) => x.stalled > 0), 10)]);
+      // The log lines since the relays were armed (each also written to stderr with a prefix: counted once).
+      const lines = readFileSync(log, 'utf8').slice(armedAt).split('\n');
+      // `option log-health-checks`: a server that fails a check and stays up (1 of its 2) logs `status: 1/2 UP`.
+      const missed = lines.filter((l) => /^Health check for server \S+ failed, .*status: 1\/2 UP/.test(l));
+      const down = lines.filter((l) => /^Server \S+ is DOWN/.test(l));
+      // eslint-disable-next-line no-console
+      console.log(`[endpoint stalled check] ${r.failed.length} of ${r.tries} connections failed while each of ${relays.length} servers missed one check; ${missed.length} missed-check lines, ${down.length} DOWN; /ready not 200 ${readyNot200.length} times; e.g. ${missed[0]}`);
+      // The master's four servers (its Sentinels' and its own) each missed one check and stayed up; the others were down already.
+      const missedBy = missed.map((l) => l.split(' ')[4].replace(/,$/, '')).sort();
+      expect({ failed: r.failed.slice(0, 3), stalled: relays.map((x) => x.stalled), missedBy, down, readyNot200 }).toEqual({
+        failed: [], stalled: relays.map(() => 1), down: [], readyNot200: [],
+        missedBy: [`master_${pod}/${pod}`, ...SENTINELS.map((_, i) => `named_${pod}/sentinel-${i}`)],
+      });
+    } finally {
+      for (const r of relays) r.close();
+    }
   });
 });
