@@ -59,6 +59,8 @@ export interface WriterResult {
   /** Per error message, when it was first and last seen (epoch ms), where the writer records it (writer.py). */
   errorSpans?: Record<string, [number, number]>;
   errorsPerSecond?: Record<string, number>;
+  /** The longest times between two acknowledged writes (over 250 ms, at most 20, longest first): [epoch ms of the earlier, ms]. */
+  slowGaps: Array<[number, number]>;
 }
 
 const CLIENTS_DIR = join(__dirname, 'clients');
@@ -412,7 +414,7 @@ export class Deployment {
     return {
       writer: w.name, acked: summary.acked.length, lost: lost.length, lostSeqs: lost.map(([seq]) => seq),
       lostConfirmed: lost.filter(([, , confirmed]) => confirmed).length, unconfirmed: summary.acked.filter(([, , confirmed]) => !confirmed).length,
-      outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors,
+      outageMs: Writer.outage(summary, w.stoppedAt), errors: summary.errors, slowGaps: Writer.slowGaps(summary),
       ...(summary.errorSpans ? { errorSpans: summary.errorSpans, errorsPerSecond: summary.errorsPerSecond } : {}),
     };
   }
@@ -472,6 +474,16 @@ export class Writer {
   }
 
   /** The longest interval without an acknowledged write, between the first ack and `until`. */
+  /** Gaps over 250 ms between two acknowledged writes, longest first (at most 20): [epoch ms of the earlier ack, gap ms]. */
+  static slowGaps(s: WriterSummary): Array<[number, number]> {
+    const gaps: Array<[number, number]> = [];
+    for (let i = 1; i < s.acked.length; i++) {
+      const gap = s.acked[i][1] - s.acked[i - 1][1];
+      if (gap > 250) gaps.push([s.acked[i - 1][1], gap]);
+    }
+    return gaps.sort((a, b) => b[1] - a[1]).slice(0, 20);
+  }
+
   static outage(s: WriterSummary, until: number): number {
     let worst = 0;
     for (let i = 1; i < s.acked.length; i++) worst = Math.max(worst, s.acked[i][1] - s.acked[i - 1][1]);
