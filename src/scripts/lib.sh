@@ -477,10 +477,16 @@ acl_files_sum() {
   done | sha1sum | cut -d ' ' -f 1
 }
 
-# Server on port $1, users file $2: sets each user's accepted passwords to what its files say now
-# (ACL SETUSER <user> resetpass #<sha256>...; the rights stay), the default user's last. False, and
-# logged, when the server refuses one.
-acl_set_users() {
+# Server on port $1 (users file $2, state directory $3): when the password files changed since it
+# loaded them, sets each user's accepted passwords (ACL SETUSER <user> resetpass #<sha256>...; the
+# rights stay), the default user's last. Then re-reads the default user's password: the scripts send
+# the main one from now on. A failure is logged, and tried again at the next call.
+acl_reload() {
+  [ -n "$ACL_DIR" ] || return 0
+  acl_now=$(acl_files_sum "$2")
+  [ "$acl_now" != "$(cat "$3/loaded" 2>/dev/null)" ] || return 0
+  acl_use_accepted_auth "$1" || { log "ACL: the server answers none of the default user's passwords (in use, <key>, -next, -previous): not up yet, or it takes none of them; trying again"; return 0; }
+  acl_failed=''
   acl_user_files "$2" | {
     while read -r name file _; do
       [ -n "$name" ] || continue
@@ -491,31 +497,8 @@ acl_set_users() {
       reply=$({ cli -p "$1" ACL SETUSER "$name" resetpass $hashes || true; } | tr -d "\r")
       [ "$reply" = OK ] || { log "ACL: could not set the passwords of $name (${reply:-no answer}); trying again"; exit 1; }
     done
-  }
-}
-
-# Server on port $1 (users file $2, state directory $3): when the password files changed since it
-# loaded them, sets each user's accepted passwords (acl_set_users). The kubelet can swap the Secret's
-# files between two reads of one user's (at a rotation's step 2: <key> read before the swap, still the
-# old password, and <key>-next after it, gone: the user would take the old password only, for a whole
-# round), so a reading during which the files' checksum changed is done again at once, up to 3 times.
-# Then re-reads the default user's password: the scripts send the main one from now on. A failure is
-# logged, and tried again at the next call.
-acl_reload() {
-  [ -n "$ACL_DIR" ] || return 0
-  acl_now=$(acl_files_sum "$2")
-  [ "$acl_now" != "$(cat "$3/loaded" 2>/dev/null)" ] || return 0
-  acl_use_accepted_auth "$1" || { log "ACL: the server answers none of the default user's passwords (in use, <key>, -next, -previous): not up yet, or it takes none of them; trying again"; return 0; }
-  acl_reads=1
-  while :; do
-    acl_set_users "$1" "$2" || return 0
-    acl_after=$(acl_files_sum "$2")
-    [ "$acl_after" != "$acl_now" ] || break
-    [ "$acl_reads" -lt 3 ] || { log "ACL: the password files kept changing while they were read ($acl_reads times): trying again at the next round"; return 0; }
-    log "ACL: the password files changed while they were read (a Secret update): reading them again"
-    acl_reads=$((acl_reads + 1))
-    acl_now=$acl_after
-  done
+  } || acl_failed=1
+  [ -z "$acl_failed" ] || return 0
   printf '%s\n' "$acl_now" > "$3/loaded"
   load_auth
   # <key> can have changed since the loop read it: keep a password the server takes.
