@@ -119,7 +119,7 @@ function checks(o: HaproxyConfigOptions, steps: string[]): string[] {
  * How soon a server that was up and just failed a check is checked again (`fastinter`): a fifth of the
  * interval, at least 20 ms. Its second failure in a row marks it down (`fall 2`).
  */
-export function confirmIntervalMs(o: Pick<HaproxyConfigOptions, 'checkIntervalMs'>): number {
+function confirmIntervalMs(o: Pick<HaproxyConfigOptions, 'checkIntervalMs'>): number {
   return Math.max(20, Math.round(o.checkIntervalMs / 5));
 }
 
