@@ -473,20 +473,19 @@ export class Writer {
     return s as WriterSummary;
   }
 
-  /** The longest interval without an acknowledged write, between the first ack and `until`. */
-  /** Gaps over 250 ms between two acknowledged writes, longest first (at most 20): [epoch ms of the earlier ack, gap ms]. */
-  static slowGaps(s: WriterSummary): Array<[number, number]> {
-    const gaps: Array<[number, number]> = [];
-    for (let i = 1; i < s.acked.length; i++) {
-      const gap = s.acked[i][1] - s.acked[i - 1][1];
-      if (gap > 250) gaps.push([s.acked[i - 1][1], gap]);
-    }
-    return gaps.sort((a, b) => b[1] - a[1]).slice(0, 20);
+  /** Every interval between two consecutive acknowledged writes: [epoch ms of the earlier ack, ms]. */
+  private static ackGaps(s: WriterSummary): Array<[number, number]> {
+    return s.acked.slice(1).map((a, i) => [s.acked[i][1], a[1] - s.acked[i][1]]);
   }
 
+  /** Gaps over 250 ms between two acknowledged writes, longest first (at most 20): [epoch ms of the earlier ack, gap ms]. */
+  static slowGaps(s: WriterSummary): Array<[number, number]> {
+    return Writer.ackGaps(s).filter(([, gap]) => gap > 250).sort((a, b) => b[1] - a[1]).slice(0, 20);
+  }
+
+  /** The longest interval without an acknowledged write, between the first ack and `until`. */
   static outage(s: WriterSummary, until: number): number {
-    let worst = 0;
-    for (let i = 1; i < s.acked.length; i++) worst = Math.max(worst, s.acked[i][1] - s.acked[i - 1][1]);
+    let worst = Writer.ackGaps(s).reduce((w, [, gap]) => Math.max(w, gap), 0);
     if (s.acked.length) worst = Math.max(worst, until - s.acked[s.acked.length - 1][1]);
     return worst;
   }
