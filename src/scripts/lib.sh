@@ -137,16 +137,26 @@ check_password() {
   esac
 }
 
-# With ACL users: prints " #<sha256>" for each password a user accepts: the one in file $1 and, during
-# a rotation, those in $1-next and $1-previous (Secret keys <key>-next / <key>-previous). The config
-# files then hold no password of these users, only their hashes.
-acl_hashes() {
+# With ACL users: reads the passwords a user accepts, once each: the one in file $1 and, during a
+# rotation, those in $1-next and $1-previous (Secret keys <key>-next / <key>-previous). Leaves
+# " #<sha256>" for each in acl_read_hashes (the config files hold no password of these users, only
+# their hashes) and the first one read in acl_read_first (empty when none could be read).
+acl_read() {
+  acl_read_hashes=''
+  acl_read_first=''
   for f in "$1" "$1-next" "$1-previous"; do
     [ -r "$f" ] || continue
     pw=$(cat "$f")
     [ -n "$pw" ] || continue
-    printf ' #%s' "$(printf '%s' "$pw" | sha256sum | cut -d ' ' -f 1)"
+    acl_read_hashes="$acl_read_hashes #$(printf '%s' "$pw" | sha256sum | cut -d ' ' -f 1)"
+    [ -n "$acl_read_first" ] || acl_read_first=$pw
   done
+}
+
+# Prints acl_read's hashes of the passwords in file $1 and its -next / -previous.
+acl_hashes() {
+  acl_read "$1"
+  printf '%s' "$acl_read_hashes"
 }
 
 # Prints a `user` config line for each line "<name> <password file> <rules>" of the users file $1
@@ -477,32 +487,54 @@ acl_files_sum() {
   done | sha1sum | cut -d ' ' -f 1
 }
 
+# Server on port $1: sets user $2's accepted passwords to those its files ($3, -next, -previous) hold
+# now (ACL SETUSER $2 resetpass #<sha256>...; the rights stay). False, and logged, when refused.
+acl_set_user() {
+  acl_read "$3"
+  # A user whose files are all gone keeps the passwords it has: never lock it out by mistake.
+  [ -n "$acl_read_hashes" ] || { log "ACL: no password file of $2 ($3) can be read: it keeps the passwords it has"; return 0; }
+  # shellcheck disable=SC2086
+  reply=$({ cli -p "$1" ACL SETUSER "$2" resetpass $acl_read_hashes || true; } | tr -d "\r")
+  [ "$reply" = OK ] || { log "ACL: could not set the passwords of $2 (${reply:-no answer}); trying again"; return 1; }
+}
+
+# Server on port $1, users file $2: acl_set_user for each user, the default user's last (the scripts
+# log in as it to set the others). False when the server refuses one. The default user then takes
+# exactly the passwords just read: the scripts send the first of them (<key>, unless it was gone),
+# as the one they sent may be no longer among them (a kubelet sync that skipped a rotation step).
+acl_set_users() {
+  while read -r name file _; do
+    [ -n "$name" ] || continue
+    acl_set_user "$1" "$name" "$file" || return 1
+  done <<EOF
+$(acl_user_files "$2")
+EOF
+  [ -z "$acl_read_first" ] || { REDISCLI_AUTH=$acl_read_first; export REDISCLI_AUTH; }
+}
+
 # Server on port $1 (users file $2, state directory $3): when the password files changed since it
-# loaded them, sets each user's accepted passwords (ACL SETUSER <user> resetpass #<sha256>...; the
-# rights stay), the default user's last. Then re-reads the default user's password: the scripts send
-# the main one from now on. A failure is logged, and tried again at the next call.
+# loaded them, sets each user's accepted passwords (acl_set_users). The kubelet can swap the Secret's
+# files between two reads of one user's (at a rotation's step 2: <key> read before the swap, still the
+# old password, and <key>-next after it, gone: the user would take the old password only, for a whole
+# round), so a reading during which the files' checksum changed is done again at once, up to 3 times.
+# The scripts send the default user's main password from now on (acl_set_users). A failure is logged,
+# and tried again at the next call.
 acl_reload() {
   [ -n "$ACL_DIR" ] || return 0
   acl_now=$(acl_files_sum "$2")
   [ "$acl_now" != "$(cat "$3/loaded" 2>/dev/null)" ] || return 0
   acl_use_accepted_auth "$1" || { log "ACL: the server answers none of the default user's passwords (in use, <key>, -next, -previous): not up yet, or it takes none of them; trying again"; return 0; }
-  acl_failed=''
-  acl_user_files "$2" | {
-    while read -r name file _; do
-      [ -n "$name" ] || continue
-      hashes=$(acl_hashes "$file")
-      # A user whose files are all gone keeps the passwords it has: never lock it out by mistake.
-      [ -n "$hashes" ] || { log "ACL: no password file of $name ($file) can be read: it keeps the passwords it has"; continue; }
-      # shellcheck disable=SC2086
-      reply=$({ cli -p "$1" ACL SETUSER "$name" resetpass $hashes || true; } | tr -d "\r")
-      [ "$reply" = OK ] || { log "ACL: could not set the passwords of $name (${reply:-no answer}); trying again"; exit 1; }
-    done
-  } || acl_failed=1
-  [ -z "$acl_failed" ] || return 0
+  acl_reads=1
+  while :; do
+    acl_set_users "$1" "$2" || return 0
+    acl_after=$(acl_files_sum "$2")
+    [ "$acl_after" != "$acl_now" ] || break
+    [ "$acl_reads" -lt 3 ] || { log "ACL: the password files kept changing while they were read ($acl_reads times): trying again at the next round"; return 0; }
+    log "ACL: the password files changed while they were read (a Secret update): reading them again"
+    acl_reads=$((acl_reads + 1))
+    acl_now=$acl_after
+  done
   printf '%s\n' "$acl_now" > "$3/loaded"
-  load_auth
-  # <key> can have changed since the loop read it: keep a password the server takes.
-  acl_use_accepted_auth "$1" || true
   log "ACL: the password files changed: every user now accepts the passwords they hold (<key>, <key>-next, <key>-previous)"
 }
 
