@@ -77,30 +77,40 @@ master_addr() {
   echo "$1 $2"
 }
 
+# Prints "<config-epoch> <host> <port> [failover]" of the master Sentinel $1 monitors (SENTINEL
+# MASTER), "failover" while it runs one; nothing when it does not answer.
+sentinel_master() {
+  { cli -h "$1" -p "$SENTINEL_PORT" --raw SENTINEL MASTER "$MASTER_NAME" || true; } | tr -d "\r" | awk '
+    NR % 2 == 1 { k = $0; next }
+    k == "ip" { ip = $0 }
+    k == "port" { port = $0 }
+    k == "config-epoch" { e = $0 }
+    k == "flags" { f = $0 }
+    END {
+      if (e == "") e = 0
+      if (ip ~ /^[A-Za-z0-9.:-]+$/ && port ~ /^[0-9]+$/ && e ~ /^[0-9]+$/) print e, ip, port, (f ~ /failover_in_progress/ ? "failover" : "")
+    }'
+}
+
 # Prints "<config-epoch> <host> <port>" of the master each answering Sentinel (but $1) monitors.
 # A Sentinel running a failover reports the new epoch with the OLD address in SENTINEL MASTER until
 # the failover ends; its get-master-addr-by-name names the promoted replica as soon as that has
-# taken the role: use that.
+# taken the role: use that. Sentinel changes the epoch and that address at one moment, which can
+# fall between the two calls (the old epoch would then be paired with the promoted replica): the
+# pair counts only when SENTINEL MASTER, asked again, still reports the same epoch.
 sentinel_answers() {
   skip=${1:-}
   for s in $SENTINEL_HOSTS; do
     [ "$s" = "$skip" ] && continue
-    answer=$({ cli -h "$s" -p "$SENTINEL_PORT" --raw SENTINEL MASTER "$MASTER_NAME" || true; } | tr -d "\r" | awk '
-      NR % 2 == 1 { k = $0; next }
-      k == "ip" { ip = $0 }
-      k == "port" { port = $0 }
-      k == "config-epoch" { e = $0 }
-      k == "flags" { f = $0 }
-      END {
-        if (e == "") e = 0
-        if (ip ~ /^[A-Za-z0-9.:-]+$/ && port ~ /^[0-9]+$/ && e ~ /^[0-9]+$/) print e, ip, port, (f ~ /failover_in_progress/ ? "failover" : "")
-      }')
+    answer=$(sentinel_master "$s")
     [ -n "$answer" ] || continue
     # shellcheck disable=SC2086
     set -- $answer
     if [ "${4:-}" = failover ]; then
       addr=$(master_addr "$s")
       [ -n "$addr" ] || continue
+      again=$(sentinel_master "$s")
+      [ "${again%% *}" = "$1" ] || continue
       # shellcheck disable=SC2086
       set -- "$1" $addr
     fi
