@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'fs';
 import { join } from 'path';
-import { Sandbox, cli, freePort, safeRead, waitFor } from '../support/shell';
+import { Sandbox, cli, freePort, replyFields, safeRead, waitFor } from '../support/shell';
 
 const MASTER = '127.0.8.1';
 const REPLICA = '127.0.8.2';
@@ -29,13 +29,12 @@ test('the promotion landing between SENTINEL MASTER and get-master-addr-by-name:
   box.redisServer('master', MASTER, port);
   box.redisServer('replica', REPLICA, port, [`replicaof ${MASTER} ${port}`, `replica-announce-ip ${REPLICA}`]);
   box.sentinel('sentinel', SENTINEL, sentinelPort, { host: MASTER, port }, ['sentinel failover-timeout mymaster 60000']);
-  const master = () => cli(SENTINEL, sentinelPort, 'SENTINEL', 'MASTER', 'mymaster').split('\n');
-  const field = (name: string) => { const m = master(); return m[m.findIndex((l, i) => i % 2 === 0 && l === name) + 1]; };
+  const field = (name: string) => replyFields(cli(SENTINEL, sentinelPort, 'SENTINEL', 'MASTER', 'mymaster').split('\n'))[name];
   // A replica Sentinel can promote: connected, with a runid (its INFO seen).
   await waitFor('the Sentinel to know the replica', () => {
-    const r = cli(SENTINEL, sentinelPort, 'SENTINEL', 'REPLICAS', 'mymaster').split('\n');
-    const at = (k: string) => r[r.indexOf(k) + 1];
-    return r.includes(REPLICA) && at('flags') === 'slave' && at('master-link-status') === 'ok' && at('runid') !== '';
+    // The one replica's entry (its field/value lines; nothing before the Sentinel has seen it).
+    const r = replyFields(cli(SENTINEL, sentinelPort, 'SENTINEL', 'REPLICAS', 'mymaster').split('\n'));
+    return r.ip === REPLICA && r.flags === 'slave' && r['master-link-status'] === 'ok' && !!r.runid;
   }, 30);
 
   // The replica stopped: the failover waits for its promotion (SLAVEOF NO ONE sent, not executed) at epoch 0.

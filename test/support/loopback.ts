@@ -21,6 +21,7 @@ import { TLS_DIR } from '../../src/tls';
 import { ACL_DIR, SECRET_USERS } from '../../src/acl';
 import { Certs, makeCerts } from './certs';
 import { settingsOf } from './synth';
+import { replyFields } from './shell';
 
 export const PASSWORD = 'loopback "test" \\ pass';
 
@@ -219,11 +220,7 @@ export function loopback(o: LoopbackOptions): Loopback {
     },
     masterAddr: (sentinel) => lb.cli(sentinel, 'SENTINEL', 'get-master-addr-by-name', s.masterName).split('\n')[0],
     role: (inst) => lb.cli(inst, 'ROLE').split('\n')[0],
-    fields(lines) {
-      const out: Record<string, string> = {};
-      for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
-      return out;
-    },
+    fields: replyFields,
     otherPod: (name, ip, authFile) => prepare(name, ip, 0, authFile),
     root: () => root,
     setUp() {

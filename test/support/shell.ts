@@ -190,6 +190,13 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
+/** A flat field/value reply (redis-cli --raw, one line each: SENTINEL MASTER, one SENTINEL REPLICAS entry) as a record. */
+export function replyFields(lines: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
+  return out;
+}
+
 export function safeRead(path: string): string {
   try {
     return readFileSync(path, 'utf8');
